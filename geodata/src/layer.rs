@@ -1,0 +1,289 @@
+//! Map layers: the reference layers a city GIS keeps here, and `issues`.
+
+use geo::Geometry;
+use serde_json::{Map, Value, json};
+
+use crate::error::ValidationError;
+use crate::geometry::{geometry_to_json, parse_geometry, type_name};
+
+/// A layer Qala serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LayerName {
+    /// Citizen reports (points); written through the issues API, not by import.
+    Issues,
+    /// District boundaries (polygons); issues are assigned to them on write.
+    Districts,
+    /// Parks, squares, playgrounds (polygons or points).
+    PublicSpaces,
+    /// Green corridors, e.g. along rivers (lines or polygons).
+    GreenCorridors,
+    /// Cycle routes (lines).
+    BikeRoutes,
+}
+
+impl LayerName {
+    /// Every layer.
+    pub const ALL: [LayerName; 5] = [
+        Self::Issues,
+        Self::Districts,
+        Self::PublicSpaces,
+        Self::GreenCorridors,
+        Self::BikeRoutes,
+    ];
+
+    /// The layers that hold generic features (all but `issues`).
+    pub const REFERENCE: [LayerName; 4] = [
+        Self::Districts,
+        Self::PublicSpaces,
+        Self::GreenCorridors,
+        Self::BikeRoutes,
+    ];
+
+    /// The name used in URLs and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issues => "issues",
+            Self::Districts => "districts",
+            Self::PublicSpaces => "public_spaces",
+            Self::GreenCorridors => "green_corridors",
+            Self::BikeRoutes => "bike_routes",
+        }
+    }
+
+    /// Parses a layer name.
+    ///
+    /// ```
+    /// use qala_geodata::LayerName;
+    /// assert_eq!(LayerName::parse("bike_routes").unwrap(), LayerName::BikeRoutes);
+    /// assert_eq!(LayerName::parse("roads").unwrap_err().code, "unknown_layer");
+    /// ```
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| {
+            ValidationError::new(
+                "unknown_layer",
+                "layer",
+                format!("unknown layer \"{s}\"; one of issues, districts, public_spaces, green_corridors, bike_routes"),
+            )
+        })
+    }
+
+    /// The GeoJSON geometry types a feature of this layer may have.
+    pub fn geometry_types(self) -> &'static [&'static str] {
+        match self {
+            Self::Issues => &["Point"],
+            Self::Districts => &["Polygon", "MultiPolygon"],
+            Self::PublicSpaces => &["Polygon", "MultiPolygon", "Point", "MultiPoint"],
+            Self::GreenCorridors => &["LineString", "MultiLineString", "Polygon", "MultiPolygon"],
+            Self::BikeRoutes => &["LineString", "MultiLineString"],
+        }
+    }
+
+    /// Checks that a geometry fits this layer (members of a collection each must fit).
+    pub fn check_fits(self, geometry: &Geometry<f64>) -> Result<(), ValidationError> {
+        if let Geometry::GeometryCollection(collection) = geometry {
+            return collection.iter().try_for_each(|g| self.check_fits(g));
+        }
+        let kind = type_name(geometry);
+        if self.geometry_types().contains(&kind) {
+            Ok(())
+        } else {
+            Err(ValidationError::new(
+                "invalid_geometry",
+                "geometry",
+                format!(
+                    "a {kind} does not belong in the {} layer (allowed: {})",
+                    self.as_str(),
+                    self.geometry_types().join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for LayerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored feature of a reference layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// Server-assigned identifier, unique across all reference layers.
+    pub id: i64,
+    /// The layer it belongs to.
+    pub layer: LayerName,
+    /// WGS84 lon/lat geometry.
+    pub geometry: Geometry<f64>,
+    /// Free properties (a JSON object).
+    pub properties: Map<String, Value>,
+}
+
+impl Feature {
+    /// As a GeoJSON Feature.
+    pub fn to_geojson(&self) -> Value {
+        json!({
+            "type": "Feature",
+            "id": self.id,
+            "geometry": geometry_to_json(&self.geometry),
+            "properties": self.properties,
+        })
+    }
+
+    /// The `name` property, if the feature has one (districts do).
+    pub fn name(&self) -> Option<&str> {
+        self.properties.get("name").and_then(Value::as_str)
+    }
+}
+
+/// A validated feature, not yet stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFeature {
+    /// WGS84 lon/lat geometry, valid and fitting the layer.
+    pub geometry: Geometry<f64>,
+    /// Free properties.
+    pub properties: Map<String, Value>,
+}
+
+impl NewFeature {
+    /// Validates one GeoJSON Feature for `layer`.
+    pub fn from_geojson(value: &Value, layer: LayerName) -> Result<Self, ValidationError> {
+        let object = value.as_object().ok_or_else(|| {
+            ValidationError::new("invalid_json", "feature", "a feature must be a JSON object")
+        })?;
+        if object.get("type").and_then(Value::as_str) != Some("Feature") {
+            return Err(ValidationError::new(
+                "invalid_json",
+                "type",
+                "expected \"type\": \"Feature\"",
+            ));
+        }
+        for key in object.keys() {
+            // `id` and `bbox` appear in exports from other tools; Qala assigns
+            // its own ids, so they are accepted and not kept.
+            if !matches!(
+                key.as_str(),
+                "type" | "geometry" | "properties" | "id" | "bbox"
+            ) {
+                return Err(ValidationError::new(
+                    "unknown_field",
+                    "feature",
+                    format!("unknown member \"{key}\" in a Feature"),
+                ));
+            }
+        }
+        let geometry_value = object
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .ok_or_else(|| {
+                ValidationError::new("invalid_geometry", "geometry", "a feature needs a geometry")
+            })?;
+        let geometry = parse_geometry(geometry_value)?;
+        layer.check_fits(&geometry)?;
+        let properties = match object.get("properties") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "invalid_json",
+                    "properties",
+                    "properties must be an object or null",
+                ));
+            }
+        };
+        Ok(Self {
+            geometry,
+            properties,
+        })
+    }
+}
+
+/// Validates a whole GeoJSON FeatureCollection for `layer`; errors name the
+/// index of the first feature that broke a rule.
+pub fn parse_feature_collection(
+    value: &Value,
+    layer: LayerName,
+) -> Result<Vec<NewFeature>, ValidationError> {
+    if layer == LayerName::Issues {
+        return Err(ValidationError::new(
+            "read_only_layer",
+            "layer",
+            "the issues layer is written through the issues API, not imported",
+        ));
+    }
+    if value.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(ValidationError::new(
+            "invalid_json",
+            "type",
+            "expected a GeoJSON FeatureCollection",
+        ));
+    }
+    let features = value
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            ValidationError::new(
+                "invalid_json",
+                "features",
+                "a FeatureCollection needs a \"features\" array",
+            )
+        })?;
+    features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            NewFeature::from_geojson(f, layer).map_err(|e| e.context(format_args!("feature {i}")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_must_fit_the_layer() {
+        let line = json!({"type": "Feature", "properties": {},
+            "geometry": {"type": "LineString", "coordinates": [[76.9, 43.2], [76.95, 43.25]]}});
+        assert!(NewFeature::from_geojson(&line, LayerName::BikeRoutes).is_ok());
+        let e = NewFeature::from_geojson(&line, LayerName::Districts).unwrap_err();
+        assert_eq!(e.code, "invalid_geometry");
+    }
+
+    #[test]
+    fn import_errors_name_the_feature_index() {
+        let fc = json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": null, "geometry": {"type": "Point", "coordinates": [76.9, 43.2]}},
+            {"type": "Feature", "properties": null, "geometry": {"type": "Point", "coordinates": [276.9, 43.2]}},
+        ]});
+        let e = parse_feature_collection(&fc, LayerName::PublicSpaces).unwrap_err();
+        assert!(
+            e.message.starts_with("feature 1: longitude"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn the_issues_layer_cannot_be_imported() {
+        let fc = json!({"type": "FeatureCollection", "features": []});
+        assert_eq!(
+            parse_feature_collection(&fc, LayerName::Issues)
+                .unwrap_err()
+                .code,
+            "read_only_layer"
+        );
+    }
+
+    #[test]
+    fn unknown_feature_members_are_rejected() {
+        let f = json!({"type": "Feature", "properties": {}, "style": "red",
+            "geometry": {"type": "Point", "coordinates": [76.9, 43.2]}});
+        assert_eq!(
+            NewFeature::from_geojson(&f, LayerName::PublicSpaces)
+                .unwrap_err()
+                .code,
+            "unknown_field"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Qala's domain: issues and map layers, their validation, the in-memory
+//! spatial index that serves queries, GeoJSON input and output, and storage.
+//!
+//! Coordinates are always `(lon, lat)` in WGS84 (EPSG:4326); distances are in
+//! metres. Nothing here knows about HTTP.
+
+pub mod category;
+pub mod error;
+pub mod geojson_stream;
+pub mod geometry;
+pub mod index;
+pub mod issue;
+pub mod layer;
+pub mod store;
+
+pub use error::{Error, Result, ValidationError};
+pub use geometry::LonLat;
+pub use index::{Area, BBox, GroupKey, GroupValue, IssueEntry, IssueFilter, SpatialIndex};
+pub use issue::{Issue, IssueStatus, NewIssue};
+pub use layer::{Feature, LayerName, NewFeature};
+pub use store::{IssueRecord, Store, connect};

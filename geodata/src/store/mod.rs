@@ -1,0 +1,138 @@
+//! Storage: the system of record behind the in-memory index.
+//!
+//! [`Store`] is what the server and the CLI call; [`connect`] picks the
+//! implementation from the database URL. The embedded SQLite store is the
+//! default; a PostgreSQL/PostGIS store implements the same trait.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+
+use crate::category::Category;
+use crate::error::{Error, Result};
+use crate::geometry::LonLat;
+use crate::index::IssueEntry;
+use crate::issue::{Issue, IssueStatus, NewIssue};
+use crate::layer::{Feature, LayerName, NewFeature};
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// A complete issue row to insert, for bulk loads (demo data, migrations from
+/// other systems) where status and times are given rather than "now".
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueRecord {
+    /// The validated report.
+    pub report: NewIssue,
+    /// Status.
+    pub status: IssueStatus,
+    /// District the location lies in.
+    pub district_id: Option<i64>,
+    /// Reported at.
+    pub created_at: DateTime<Utc>,
+    /// Last changed at (not before `created_at`).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IssueRecord {
+    /// A fresh report: status `open`, created and updated now.
+    pub fn new_report(report: NewIssue, district_id: Option<i64>) -> Self {
+        // Millisecond precision: what is stored is exactly what is returned.
+        let now =
+            DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now);
+        Self {
+            report,
+            status: IssueStatus::Open,
+            district_id,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn category(&self) -> &'static Category {
+        self.report.category
+    }
+
+    fn location(&self) -> LonLat {
+        self.report.location
+    }
+}
+
+/// The result of [`Store::create_issue`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedIssue {
+    /// The stored issue.
+    pub issue: Issue,
+    /// False when an `Idempotency-Key` matched an earlier request and its issue was returned.
+    pub created: bool,
+}
+
+/// Whether an import adds to a layer or replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Keep existing features, add the new ones.
+    Append,
+    /// Delete the layer's features first (in the same transaction).
+    Replace,
+}
+
+/// The system of record. Every write commits before it returns, so a caller
+/// that got `Ok` may acknowledge the write.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Stores a new report. With an idempotency key seen before for the same
+    /// report, returns the earlier issue instead of creating another; for a
+    /// different report, fails with [`Error::IdempotencyConflict`].
+    async fn create_issue(
+        &self,
+        record: &IssueRecord,
+        idempotency_key: Option<&str>,
+    ) -> Result<CreatedIssue>;
+
+    /// Inserts many issues in one transaction: all or nothing.
+    async fn insert_issues(&self, records: &[IssueRecord]) -> Result<Vec<Issue>>;
+
+    /// One issue.
+    async fn issue(&self, id: i64) -> Result<Option<Issue>>;
+
+    /// Issues by id, in the order of `ids` (missing ids are skipped).
+    async fn issues_by_id(&self, ids: &[i64]) -> Result<Vec<Issue>>;
+
+    /// What the index needs of every issue, to build it at start.
+    async fn issue_entries(&self) -> Result<Vec<IssueEntry>>;
+
+    /// Every issue, ascending by id, streamed (constant memory).
+    fn stream_issues(&self) -> BoxStream<'static, Result<Issue>>;
+
+    /// Validated features into a reference layer in one transaction; returns
+    /// the stored features of this import.
+    async fn import_features(
+        &self,
+        layer: LayerName,
+        features: &[NewFeature],
+        mode: ImportMode,
+    ) -> Result<Vec<Feature>>;
+
+    /// Every feature of a reference layer.
+    async fn features(&self, layer: LayerName) -> Result<Vec<Feature>>;
+
+    /// Every feature of a reference layer, ascending by id, streamed.
+    fn stream_features(&self, layer: LayerName) -> BoxStream<'static, Result<Feature>>;
+
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Opens (creating if needed) the database at `url` and brings its schema up to date.
+///
+/// `sqlite://path` (or `sqlite::memory:`) selects the embedded store.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(Error::UnsupportedDatabase(url.to_owned()))
+    }
+}

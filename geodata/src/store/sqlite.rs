@@ -1,0 +1,368 @@
+//! The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a
+//! committed transaction survives a crash or power loss.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use serde_json::{Map, Value};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{CreatedIssue, ImportMode, IssueRecord, Store};
+use crate::category::parse_category;
+use crate::error::{Error, Result};
+use crate::geometry::{LonLat, geometry_to_json, parse_geometry};
+use crate::index::IssueEntry;
+use crate::issue::{Issue, IssueStatus, format_time};
+use crate::layer::{Feature, LayerName, NewFeature};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+const ISSUE_COLUMNS: &str = "id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email";
+
+/// Rows per multi-row INSERT in bulk loads; 12 columns × 80 rows stays under
+/// SQLite's default limit of 999 bound parameters... of older builds.
+const BULK_ROWS: usize = 80;
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database and runs migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Streams rows of `sql` through a bounded channel, so the stream owns no
+    /// borrow of the pool and memory stays constant however many rows there are.
+    fn stream<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        bind: Option<&'static str>,
+        decode: fn(&SqliteRow) -> Result<T>,
+    ) -> BoxStream<'static, Result<T>> {
+        let pool = self.pool.clone();
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut query = sqlx::query(sql);
+            if let Some(value) = bind {
+                query = query.bind(value);
+            }
+            let mut rows = query.fetch(&pool);
+            while let Some(row) = rows.next().await {
+                let item = row.map_err(Error::from).and_then(|r| decode(&r));
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        ReceiverStream::new(rx).boxed()
+    }
+}
+
+fn decode_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::Corrupt(format!("bad timestamp {s:?}: {e}")))
+}
+
+fn decode_issue(row: &SqliteRow) -> Result<Issue> {
+    let category: String = row.try_get("category")?;
+    let status: String = row.try_get("status")?;
+    let location = LonLat::new(row.try_get("lon")?, row.try_get("lat")?)
+        .map_err(|e| Error::Corrupt(e.to_string()))?;
+    Ok(Issue {
+        id: row.try_get("id")?,
+        category: parse_category(&category).map_err(|e| Error::Corrupt(e.to_string()))?,
+        description: row.try_get("description")?,
+        location,
+        address: row.try_get("address")?,
+        status: IssueStatus::parse(&status).map_err(|e| Error::Corrupt(e.to_string()))?,
+        district_id: row.try_get("district_id")?,
+        created_at: decode_time(row.try_get("created_at")?)?,
+        updated_at: decode_time(row.try_get("updated_at")?)?,
+        votes: row.try_get("votes")?,
+        reporter_email: row.try_get("reporter_email")?,
+    })
+}
+
+fn decode_feature(row: &SqliteRow) -> Result<Feature> {
+    let layer: String = row.try_get("layer")?;
+    let geometry: String = row.try_get("geometry")?;
+    let properties: String = row.try_get("properties")?;
+    let corrupt = |e: &dyn std::fmt::Display| Error::Corrupt(e.to_string());
+    let geometry_json: Value = serde_json::from_str(&geometry).map_err(|e| corrupt(&e))?;
+    let properties: Map<String, Value> =
+        serde_json::from_str(&properties).map_err(|e| corrupt(&e))?;
+    Ok(Feature {
+        id: row.try_get("id")?,
+        layer: LayerName::parse(&layer).map_err(|e| corrupt(&e))?,
+        geometry: parse_geometry(&geometry_json).map_err(|e| corrupt(&e))?,
+        properties,
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+async fn insert_issue(conn: &mut sqlx::SqliteConnection, r: &IssueRecord) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO issues (category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
+    )
+    .bind(r.category().code)
+    .bind(&r.report.description)
+    .bind(r.location().lon())
+    .bind(r.location().lat())
+    .bind(&r.report.address)
+    .bind(r.status.as_str())
+    .bind(r.district_id)
+    .bind(format_time(r.created_at))
+    .bind(format_time(r.updated_at))
+    .bind(&r.report.reporter_email)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+async fn fetch_issue(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<Option<Issue>> {
+    let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = ?");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(decode_issue).transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_issue(
+        &self,
+        record: &IssueRecord,
+        idempotency_key: Option<&str>,
+    ) -> Result<CreatedIssue> {
+        // The canonical form of the report: a retry must send the same report
+        // to get the same issue back.
+        let request =
+            serde_json::to_string(&record.report).map_err(|e| Error::Corrupt(e.to_string()))?;
+        // IMMEDIATE takes the write lock up front, so the key lookup and the
+        // insert see one consistent database even with concurrent writers.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(key) = idempotency_key {
+            let earlier: Option<(i64, String)> =
+                sqlx::query_as("SELECT issue_id, request FROM idempotency_keys WHERE key = ?")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((issue_id, earlier_request)) = earlier {
+                if earlier_request != request {
+                    return Err(Error::IdempotencyConflict);
+                }
+                let issue = fetch_issue(&mut tx, issue_id).await?.ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "idempotency key points at missing issue {issue_id}"
+                    ))
+                })?;
+                return Ok(CreatedIssue {
+                    issue,
+                    created: false,
+                });
+            }
+        }
+        let id = insert_issue(&mut tx, record).await?;
+        if let Some(key) = idempotency_key {
+            sqlx::query("INSERT INTO idempotency_keys (key, issue_id, request, created_at) VALUES (?, ?, ?, ?)")
+                .bind(key)
+                .bind(id)
+                .bind(&request)
+                .bind(format_time(record.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| if is_unique_violation(&e) { Error::IdempotencyConflict } else { e.into() })?;
+        }
+        let issue = fetch_issue(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("issue {id} vanished inside its transaction")))?;
+        tx.commit().await?;
+        Ok(CreatedIssue {
+            issue,
+            created: true,
+        })
+    }
+
+    async fn insert_issues(&self, records: &[IssueRecord]) -> Result<Vec<Issue>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut ids = Vec::with_capacity(records.len());
+        for chunk in records.chunks(BULK_ROWS) {
+            let mut builder = sqlx::QueryBuilder::new(
+                "INSERT INTO issues (category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email) ",
+            );
+            builder.push_values(chunk, |mut b, r| {
+                b.push_bind(r.category().code)
+                    .push_bind(&r.report.description)
+                    .push_bind(r.location().lon())
+                    .push_bind(r.location().lat())
+                    .push_bind(&r.report.address)
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.district_id)
+                    .push_bind(format_time(r.created_at))
+                    .push_bind(format_time(r.updated_at))
+                    .push_bind(0_i64)
+                    .push_bind(&r.report.reporter_email);
+            });
+            builder.push(" RETURNING id");
+            let chunk_ids: Vec<i64> = builder.build_query_scalar().fetch_all(&mut *tx).await?;
+            ids.extend(chunk_ids);
+        }
+        tx.commit().await?;
+        ids.sort_unstable();
+        self.issues_by_id(&ids).await
+    }
+
+    async fn issue(&self, id: i64) -> Result<Option<Issue>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_issue(&mut conn, id).await
+    }
+
+    async fn issues_by_id(&self, ids: &[i64]) -> Result<Vec<Issue>> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        // SQLite's bound-parameter limit: look ids up in slices.
+        for chunk in ids.chunks(500) {
+            let mut builder = sqlx::QueryBuilder::new(format!(
+                "SELECT {ISSUE_COLUMNS} FROM issues WHERE id IN ("
+            ));
+            let mut separated = builder.separated(", ");
+            for id in chunk {
+                separated.push_bind(*id);
+            }
+            builder.push(")");
+            for row in builder.build().fetch_all(&self.pool).await? {
+                let issue = decode_issue(&row)?;
+                found.insert(issue.id, issue);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    async fn issue_entries(&self) -> Result<Vec<IssueEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, category, lon, lat, status, district_id, created_at FROM issues",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let category: String = row.try_get("category")?;
+                let status: String = row.try_get("status")?;
+                let corrupt = |e: crate::error::ValidationError| Error::Corrupt(e.to_string());
+                Ok(IssueEntry {
+                    id: row.try_get("id")?,
+                    location: LonLat::new(row.try_get("lon")?, row.try_get("lat")?)
+                        .map_err(corrupt)?,
+                    status: IssueStatus::parse(&status).map_err(corrupt)?,
+                    category: parse_category(&category).map_err(corrupt)?,
+                    district_id: row.try_get("district_id")?,
+                    created_at: decode_time(row.try_get("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {
+        const SQL: &str = "SELECT id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email FROM issues ORDER BY id";
+        self.stream(SQL, None, decode_issue)
+    }
+
+    async fn import_features(
+        &self,
+        layer: LayerName,
+        features: &[NewFeature],
+        mode: ImportMode,
+    ) -> Result<Vec<Feature>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if mode == ImportMode::Replace {
+            sqlx::query("DELETE FROM features WHERE layer = ?")
+                .bind(layer.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut stored = Vec::with_capacity(features.len());
+        for feature in features {
+            use geo::BoundingRect;
+            let Some(rect) = feature.geometry.bounding_rect() else {
+                return Err(Error::Invalid(crate::error::ValidationError::new(
+                    "invalid_geometry",
+                    "geometry",
+                    "an empty geometry has no place on the map",
+                )));
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO features (layer, geometry, properties, min_lon, min_lat, max_lon, max_lat)
+                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(layer.as_str())
+            .bind(geometry_to_json(&feature.geometry).to_string())
+            .bind(Value::Object(feature.properties.clone()).to_string())
+            .bind(rect.min().x)
+            .bind(rect.min().y)
+            .bind(rect.max().x)
+            .bind(rect.max().y)
+            .fetch_one(&mut *tx)
+            .await?;
+            stored.push(Feature {
+                id,
+                layer,
+                geometry: feature.geometry.clone(),
+                properties: feature.properties.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn features(&self, layer: LayerName) -> Result<Vec<Feature>> {
+        let rows = sqlx::query(
+            "SELECT id, layer, geometry, properties FROM features WHERE layer = ? ORDER BY id",
+        )
+        .bind(layer.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode_feature).collect()
+    }
+
+    fn stream_features(&self, layer: LayerName) -> BoxStream<'static, Result<Feature>> {
+        const SQL: &str =
+            "SELECT id, layer, geometry, properties FROM features WHERE layer = ? ORDER BY id";
+        self.stream(SQL, Some(layer.as_str()), decode_feature)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
