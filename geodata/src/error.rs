@@ -2,6 +2,10 @@
 
 use std::borrow::Cow;
 
+/// The database driver's error, re-exported so callers can classify it
+/// (e.g. "unavailable" versus "bug") without depending on sqlx.
+pub use sqlx::Error as SqlxError;
+
 /// A rule that input broke: a machine-readable code, a sentence for people and,
 /// where it applies, the input field at fault.
 ///

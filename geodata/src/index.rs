@@ -253,6 +253,11 @@ impl IssueIndex {
         self.entries.is_empty()
     }
 
+    /// Extent of all issues, if any.
+    pub fn bbox(&self) -> Option<BBox> {
+        (!self.entries.is_empty()).then(|| BBox::from_envelope(&self.tree.root().envelope()))
+    }
+
     /// One issue's entry.
     pub fn get(&self, id: i64) -> Option<&IssueEntry> {
         self.entries.get(&id)

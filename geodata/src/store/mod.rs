@@ -92,8 +92,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         idempotency_key: Option<&str>,
     ) -> Result<CreatedIssue>;
 
-    /// Inserts many issues in one transaction: all or nothing.
-    async fn insert_issues(&self, records: &[IssueRecord]) -> Result<Vec<Issue>>;
+    /// Inserts many issues in one transaction, all or nothing; returns their ids in order.
+    async fn insert_issues(&self, records: &[IssueRecord]) -> Result<Vec<i64>>;
 
     /// One issue.
     async fn issue(&self, id: i64) -> Result<Option<Issue>>;

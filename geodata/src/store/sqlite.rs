@@ -215,7 +215,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn insert_issues(&self, records: &[IssueRecord]) -> Result<Vec<Issue>> {
+    async fn insert_issues(&self, records: &[IssueRecord]) -> Result<Vec<i64>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut ids = Vec::with_capacity(records.len());
         for chunk in records.chunks(BULK_ROWS) {
@@ -240,8 +240,7 @@ impl Store for SqliteStore {
             ids.extend(chunk_ids);
         }
         tx.commit().await?;
-        ids.sort_unstable();
-        self.issues_by_id(&ids).await
+        Ok(ids)
     }
 
     async fn issue(&self, id: i64) -> Result<Option<Issue>> {

@@ -1,0 +1,207 @@
+//! The `qala` command line. Every flag can also be set through a `QALA_…`
+//! environment variable, which is how container deployments configure it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use qala_geodata::layer::parse_feature_collection;
+use qala_geodata::store::ImportMode;
+use qala_geodata::{LayerName, Store};
+use tokio::io::AsyncWriteExt;
+
+use crate::progress::Progress;
+use crate::state::AppState;
+
+/// Qala: city issues on a map.
+#[derive(Debug, Parser)]
+#[command(name = "qala", version, about)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (created on first start).
+    #[arg(
+        long,
+        global = true,
+        env = "QALA_DATABASE_URL",
+        default_value = "sqlite://qala.db"
+    )]
+    pub database: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (API and map).
+    Serve {
+        /// Address to listen on; port 0 picks a free port (printed on start).
+        #[arg(long, env = "QALA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Load the Almaty demo city first if the database has no districts yet.
+        #[arg(long, env = "QALA_DEMO")]
+        demo: bool,
+        /// Synthetic issues for --demo.
+        #[arg(long, env = "QALA_DEMO_ISSUES", default_value_t = 5000)]
+        demo_issues: usize,
+    },
+    /// Import a GeoJSON FeatureCollection into a reference layer, all or nothing.
+    Import {
+        /// The GeoJSON file.
+        file: PathBuf,
+        /// Target layer: districts, public_spaces, green_corridors or bike_routes.
+        #[arg(long, env = "QALA_LAYER")]
+        layer: String,
+        /// Replace the layer's features instead of adding to them.
+        #[arg(long, env = "QALA_REPLACE")]
+        replace: bool,
+    },
+    /// Export a layer as a GeoJSON FeatureCollection.
+    Export {
+        /// The layer: issues, districts, public_spaces, green_corridors or bike_routes.
+        #[arg(long, env = "QALA_LAYER")]
+        layer: String,
+        /// Output file (standard output if absent).
+        #[arg(short, long, env = "QALA_OUTPUT")]
+        output: Option<PathBuf>,
+    },
+    /// Load the Almaty demo city (approximate geometry, synthetic issues).
+    Demo {
+        /// Number of synthetic issues.
+        #[arg(long, env = "QALA_DEMO_ISSUES", default_value_t = 5000)]
+        issues: usize,
+        /// Random seed; the same seed gives the same city.
+        #[arg(long, env = "QALA_DEMO_SEED", default_value_t = 2017)]
+        seed: u64,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = qala_geodata::connect(&cli.database)
+        .await
+        .with_context(|| format!("opening database {}", cli.database))?;
+    match cli.command {
+        Command::Serve {
+            listen,
+            demo,
+            demo_issues,
+        } => {
+            if demo && store.features(LayerName::Districts).await?.is_empty() {
+                tracing::info!(issues = demo_issues, "loading the Almaty demo city");
+                crate::demo::load(store.as_ref(), demo_issues, 2017).await?;
+            }
+            serve(store, listen).await
+        }
+        Command::Import {
+            file,
+            layer,
+            replace,
+        } => import(store.as_ref(), &file, &layer, replace).await,
+        Command::Export { layer, output } => export(store.as_ref(), &layer, output).await,
+        Command::Demo { issues, seed } => {
+            let summary = crate::demo::load(store.as_ref(), issues, seed).await?;
+            tracing::info!(
+                features = summary.features,
+                issues = summary.issues,
+                "demo city loaded"
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(store: std::sync::Arc<dyn Store>, listen: SocketAddr) -> anyhow::Result<()> {
+    let state = AppState::load(store).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    // On stdout, and flushed, so scripts and tests can read the chosen port.
+    println!("qala listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}
+
+async fn import(
+    store: &dyn Store,
+    file: &PathBuf,
+    layer: &str,
+    replace: bool,
+) -> anyhow::Result<()> {
+    let layer = LayerName::parse(layer)?;
+    let text = tokio::fs::read(file)
+        .await
+        .with_context(|| format!("reading {}", file.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not valid JSON", file.display()))?;
+    let mut progress = Progress::new(
+        "validating",
+        value["features"].as_array().map_or(0, Vec::len) as u64,
+    );
+    let features = parse_feature_collection(&value, layer)
+        .with_context(|| format!("{} was not imported", file.display()))?;
+    progress.inc(features.len() as u64);
+    progress.finish();
+    let mode = if replace {
+        ImportMode::Replace
+    } else {
+        ImportMode::Append
+    };
+    let stored = store.import_features(layer, &features, mode).await?;
+    tracing::info!(layer = %layer, features = stored.len(), "imported");
+    eprintln!("imported {} features into {layer}", stored.len());
+    Ok(())
+}
+
+async fn export(store: &dyn Store, layer: &str, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let layer = LayerName::parse(layer)?;
+    let names = std::sync::Arc::new(
+        store
+            .features(LayerName::Districts)
+            .await?
+            .into_iter()
+            .filter_map(|f| Some((f.id, f.name()?.to_owned())))
+            .collect(),
+    );
+    let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match &output {
+        Some(path) => Box::new(
+            tokio::fs::File::create(path)
+                .await
+                .with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Box::new(tokio::io::stdout()),
+    };
+    let mut chunks = std::pin::pin!(crate::export::layer_geojson(store, layer, names));
+    let mut progress = Progress::new("exporting", 0);
+    while let Some(chunk) = chunks.next().await {
+        out.write_all(&chunk?).await?;
+        progress.inc(1);
+    }
+    out.flush().await?;
+    progress.finish();
+    Ok(())
+}

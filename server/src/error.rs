@@ -1,0 +1,125 @@
+//! The one error type of the HTTP API and its JSON shape:
+//! `{"error": {"code": "…", "message": "…", "field": "…"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use qala_geodata::{Error as DataError, ValidationError};
+use serde_json::json;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Sentence for people; never internal details on a 5xx.
+    pub message: String,
+    /// The input field at fault, if any.
+    pub field: Option<String>,
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with no field.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// 404 for a missing record.
+    pub fn not_found(what: &str, id: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} {id} not found"),
+        )
+    }
+
+    /// 400 for a bad query or path parameter.
+    pub fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+        }
+    }
+}
+
+/// Malformed requests are 400; well-formed requests that break a domain rule are 422.
+fn status_for(code: &str) -> StatusCode {
+    match code {
+        "invalid_json" | "unknown_field" | "invalid_parameter" | "invalid_status"
+        | "unknown_layer" => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self {
+            status: status_for(e.code),
+            code: e.code,
+            message: e.message.into_owned(),
+            field: e.field.map(|f| f.into_owned()),
+        }
+    }
+}
+
+impl From<DataError> for ApiError {
+    fn from(e: DataError) -> Self {
+        match e {
+            DataError::Invalid(v) => v.into(),
+            DataError::NotFound { what, id } => Self::not_found(what, id),
+            DataError::IdempotencyConflict => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different report",
+            ),
+            DataError::Database(ref db) if is_unavailable(db) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            other => {
+                // Details go to the log, not to the client.
+                tracing::error!(error = %other, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal server error",
+                )
+            }
+        }
+    }
+}
+
+fn is_unavailable(e: &sqlx_error::Error) -> bool {
+    matches!(
+        e,
+        sqlx_error::Error::PoolTimedOut | sqlx_error::Error::PoolClosed | sqlx_error::Error::Io(_)
+    )
+}
+
+/// sqlx's error type, reached through the geodata crate so the server does not
+/// depend on sqlx directly.
+mod sqlx_error {
+    pub use qala_geodata::error::SqlxError as Error;
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
+        (self.status, Json(body)).into_response()
+    }
+}

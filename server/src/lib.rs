@@ -1,0 +1,16 @@
+//! Qala's server: the HTTP API over the geodata core, the CLI, and the demo city.
+//!
+//! [`app`] builds the whole HTTP application from an [`AppState`]; the `qala`
+//! binary and the end-to-end tests share it.
+
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod export;
+pub mod params;
+pub mod progress;
+pub mod routes;
+pub mod state;
+
+pub use routes::app;
+pub use state::AppState;

@@ -1,0 +1,44 @@
+//! The categories catalogue, health, and the web client's entry page.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use qala_geodata::category::CATEGORIES;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// The web client's entry page, compiled in so the binary runs from anywhere.
+const INDEX_HTML: &str = include_str!("../../../web/index.html");
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Html(INDEX_HTML) }))
+        .route("/api/v1/categories", get(categories))
+        .route(
+            "/api/v1/statuses",
+            get(|| async { Json(json!({"statuses": super::issues::statuses()})) }),
+        )
+        .route("/healthz", get(health))
+}
+
+async fn categories() -> Json<Value> {
+    Json(json!({"categories": CATEGORIES}))
+}
+
+/// 200 while the database answers, 503 otherwise (the index keeps serving reads either way).
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({"status": "ok", "database": "up"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database down");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "degraded", "database": "down"})),
+            )
+                .into_response()
+        }
+    }
+}

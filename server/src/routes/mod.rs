@@ -1,0 +1,70 @@
+//! The HTTP API, one module per resource; [`app`] assembles them.
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+mod districts;
+mod issues;
+mod layers;
+mod meta;
+mod stats;
+
+/// Media type of GeoJSON (RFC 7946 §12).
+pub const GEOJSON: &str = "application/geo+json";
+
+/// The whole HTTP application; `qala serve` and the tests both use it.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(issues::router())
+        .merge(districts::router())
+        .merge(stats::router())
+        .merge(layers::router())
+        .merge(meta::router())
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this endpoint",
+            )
+        })
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+        // A last line of defence: a panic becomes a 500 in the error shape
+        // instead of a dropped connection. Tests assert no input reaches it.
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal server error",
+            )
+            .into_response()
+        }))
+}
+
+/// A GeoJSON document response.
+fn geojson(value: Value) -> Response {
+    let mut response = axum::Json(value).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    response
+}
+
+/// A FeatureCollection page, with a `next` link while more remain.
+fn feature_page(features: Vec<Value>, next: Option<String>) -> Response {
+    let mut body = json!({"type": "FeatureCollection", "features": features});
+    if let Some(next) = next {
+        body["next"] = json!(next);
+    }
+    geojson(body)
+}

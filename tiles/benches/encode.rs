@@ -1,0 +1,209 @@
+//! Tile encoding benchmarks on seeded synthetic data around Almaty.
+//!
+//! - `dense_z14_points`: one z14 tile with 20,000 issue points (4 properties each);
+//! - `polygon_heavy_z14`: one z14 tile with 2,000 polygons of 20–200 vertices,
+//!   some crossing the tile edge (projection, clipping, simplification,
+//!   validation, encoding);
+//! - `cluster_z8_1m`: clustering 1,000,000 points (lon 76.75–77.10,
+//!   lat 43.15–43.40) into one z8 tile, then encoding the clusters;
+//! - `gzip` / `brotli` of the dense tile.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use geo::{Geometry, LineString, Point, Polygon, point};
+use qala_tiles::{
+    ClusterItem, ClusterOptions, ClusterPoint, TileBuilder, TileFeature, TileId, TileOptions,
+    brotli, cluster_points, gzip,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const STATUSES: [&str; 4] = ["open", "in_progress", "fixed", "rejected"];
+const CATEGORIES: [&str; 6] = ["pothole", "lighting", "trash", "trees", "crossing", "other"];
+
+fn tile_z14() -> TileId {
+    TileId::containing(76.9286, 43.2567, 14).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn dense_points() -> (TileId, Vec<Geometry<f64>>) {
+    let tile = tile_z14();
+    let b = tile.lonlat_bounds();
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let points = (0..20_000)
+        .map(|_| {
+            Geometry::Point(point! {
+                x: rng.random_range(b.min().x..b.max().x),
+                y: rng.random_range(b.min().y..b.max().y),
+            })
+        })
+        .collect();
+    (tile, points)
+}
+
+fn encode_points(tile: TileId, points: &[Geometry<f64>]) -> Vec<u8> {
+    let mut builder =
+        TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    builder
+        .add_layer(
+            "issues",
+            points.iter().enumerate().map(|(i, g)| {
+                TileFeature::new(g)
+                    .with_id(i as u64)
+                    .with_property("status", STATUSES[i % STATUSES.len()])
+                    .with_property("category", CATEGORIES[i % CATEGORIES.len()])
+                    .with_property("votes", (i % 50) as u64)
+                    .with_property("created", 1_700_000_000_i64 + i as i64)
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    builder.encode()
+}
+
+fn heavy_polygons() -> (TileId, Vec<Geometry<f64>>) {
+    let tile = tile_z14();
+    let b = tile.lonlat_bounds();
+    let (w, h) = (b.width(), b.height());
+    let mut rng = ChaCha8Rng::seed_from_u64(2000);
+    let polygons = (0..2_000)
+        .map(|_| {
+            // Centres spread a little beyond the tile so some polygons cross its edge.
+            let cx = b.min().x + rng.random_range(-0.05..1.05) * w;
+            let cy = b.min().y + rng.random_range(-0.05..1.05) * h;
+            // Radius 0.2–3 % of the tile: building to block sized.
+            let r = rng.random_range(0.002..0.03);
+            let n = rng.random_range(20..=200);
+            let ring: Vec<(f64, f64)> = (0..n)
+                .map(|i| {
+                    let a = f64::from(i) / f64::from(n) * std::f64::consts::TAU;
+                    let rr = r * rng.random_range(0.6..1.0);
+                    (cx + rr * w * a.cos(), cy + rr * h * a.sin())
+                })
+                .collect();
+            Geometry::Polygon(Polygon::new(LineString::from(ring), Vec::new()))
+        })
+        .collect();
+    (tile, polygons)
+}
+
+fn encode_polygons(tile: TileId, polygons: &[Geometry<f64>]) -> Vec<u8> {
+    let mut builder =
+        TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    builder
+        .add_layer(
+            "buildings",
+            polygons.iter().enumerate().map(|(i, g)| {
+                TileFeature::new(g)
+                    .with_id(i as u64)
+                    .with_property("kind", CATEGORIES[i % CATEGORIES.len()])
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    builder.encode()
+}
+
+struct CityPoints {
+    lon: Vec<f64>,
+    lat: Vec<f64>,
+}
+
+fn million_points() -> CityPoints {
+    let mut rng = ChaCha8Rng::seed_from_u64(1_000_000);
+    let n = 1_000_000;
+    CityPoints {
+        lon: (0..n).map(|_| rng.random_range(76.75..77.10)).collect(),
+        lat: (0..n).map(|_| rng.random_range(43.15..43.40)).collect(),
+    }
+}
+
+fn cluster_and_encode(tile: TileId, pts: &CityPoints) -> Vec<u8> {
+    let input = pts
+        .lon
+        .iter()
+        .zip(&pts.lat)
+        .enumerate()
+        .map(|(i, (&lon, &lat))| ClusterPoint {
+            id: i as u64,
+            lon,
+            lat,
+            group: STATUSES[i % STATUSES.len()],
+        });
+    let items =
+        cluster_points(tile, input, &ClusterOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut builder =
+        TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    builder
+        .add_pixel_layer(
+            "issues",
+            items.iter().map(|item| {
+                let f = TileFeature::owned(Geometry::Point(Point::from(item.position())));
+                match item {
+                    ClusterItem::Single(s) => {
+                        f.with_id(s.id).with_property("status", s.group.as_str())
+                    }
+                    ClusterItem::Cluster(c) => {
+                        let mut f = f.with_property("point_count", c.point_count);
+                        for (g, n) in &c.groups {
+                            f = f.with_property(g.as_str(), *n);
+                        }
+                        f
+                    }
+                }
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    builder.encode()
+}
+
+fn benches(c: &mut Criterion) {
+    let (tile, points) = dense_points();
+    let bytes = encode_points(tile, &points);
+    let gz = gzip(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let br = brotli(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "dense_z14_points: {} points, {} B raw, {} B gzip, {} B brotli",
+        points.len(),
+        bytes.len(),
+        gz.len(),
+        br.len()
+    );
+    c.bench_function("dense_z14_points", |b| {
+        b.iter(|| encode_points(tile, black_box(&points)))
+    });
+    c.bench_function("gzip_dense_tile", |b| b.iter(|| gzip(black_box(&bytes))));
+    c.bench_function("brotli_dense_tile", |b| {
+        b.iter(|| brotli(black_box(&bytes)))
+    });
+
+    let (tile, polygons) = heavy_polygons();
+    let bytes = encode_polygons(tile, &polygons);
+    let gz = gzip(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "polygon_heavy_z14: {} polygons, {} B raw, {} B gzip",
+        polygons.len(),
+        bytes.len(),
+        gz.len()
+    );
+    c.bench_function("polygon_heavy_z14", |b| {
+        b.iter(|| encode_polygons(tile, black_box(&polygons)))
+    });
+
+    let pts = million_points();
+    let tile = TileId::containing(76.92, 43.27, 8).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = cluster_and_encode(tile, &pts);
+    let gz = gzip(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "cluster_z8_1m: tile {tile}, {} B raw, {} B gzip",
+        bytes.len(),
+        gz.len()
+    );
+    let mut group = c.benchmark_group("cluster");
+    group.sample_size(10);
+    group.bench_function("cluster_z8_1m", |b| {
+        b.iter(|| cluster_and_encode(tile, black_box(&pts)))
+    });
+    group.finish();
+}
+
+criterion_group!(encode, benches);
+criterion_main!(encode);

@@ -1,0 +1,311 @@
+//! Simplification and snapping to the integer tile grid, in tile pixel space.
+//!
+//! A tile is drawn at roughly one screen pixel per 16 tile units (4096 units
+//! for a 256 px tile), so detail below about 1 tile unit is invisible. Lines
+//! and rings are simplified with Ramer–Douglas–Peucker (`geo::Simplify`) at
+//! a tolerance in tile units (default [`DEFAULT_TOLERANCE`] = 1). Because the
+//! tolerance is in tile units, the ground tolerance halves with every zoom
+//! level: this *is* the per-zoom simplification.
+//!
+//! Then every coordinate is rounded to the integer grid MVT stores. Rounding
+//! can break polygons, so each ring is cleaned (repeated positions and
+//! zero-width spikes removed), rings with fewer than 4 positions or zero area
+//! are dropped (a dropped exterior drops its polygon), and the polygon is
+//! checked with `geo::Validation`. If the simplified polygon is invalid the
+//! unsimplified one is snapped instead; if that is invalid too it is repaired
+//! with a `geo::BooleanOps` union (even–odd) and re-snapped, keeping only the
+//! parts that come out valid. No invalid ring is ever emitted.
+
+use geo::{
+    BooleanOps, Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint,
+    MultiPolygon, Point, Polygon, Simplify, Validation,
+};
+
+use crate::ring::{clean_open_ring, close, drop_collapsed_rings, is_usable_ring, open_coords};
+
+/// The default simplification tolerance, in tile units (of a 4096 extent).
+pub const DEFAULT_TOLERANCE: f64 = 1.0;
+
+/// Simplifies (if `tolerance > 0`) and snaps any geometry in tile pixels to
+/// integer tile coordinates; `None` when nothing survives.
+///
+/// Output types: points keep their type, lines become a `MultiLineString`,
+/// polygons a `MultiPolygon` (every polygon valid per `geo::Validation`), a
+/// `GeometryCollection` is handled member by member. Coordinates are rounded
+/// half away from zero and saturate at the `i32` range (clip first).
+///
+/// ```
+/// use geo::{line_string, Geometry};
+/// use qala_tiles::simplify::simplify_and_snap;
+/// // The middle position is 0.3 units off the straight line: it goes.
+/// let line = Geometry::LineString(line_string![(x: 0.2, y: 0.0), (x: 50.0, y: 0.3), (x: 100.4, y: 0.0)]);
+/// let Some(Geometry::MultiLineString(snapped)) = simplify_and_snap(&line, 1.0) else { panic!() };
+/// assert_eq!(snapped.0[0], line_string![(x: 0, y: 0), (x: 100, y: 0)]);
+/// ```
+#[must_use]
+pub fn simplify_and_snap(geometry: &Geometry<f64>, tolerance: f64) -> Option<Geometry<i32>> {
+    let out = match geometry {
+        Geometry::Point(p) => Geometry::Point(snap_point(*p)),
+        Geometry::MultiPoint(mp) => {
+            Geometry::MultiPoint(MultiPoint(mp.iter().map(|p| snap_point(*p)).collect()))
+        }
+        Geometry::Line(l) => lines(
+            std::iter::once(&LineString(vec![l.start, l.end])),
+            tolerance,
+        ),
+        Geometry::LineString(ls) => lines(std::iter::once(ls), tolerance),
+        Geometry::MultiLineString(mls) => lines(mls.iter(), tolerance),
+        Geometry::Polygon(p) => polygons(std::iter::once(p), tolerance),
+        Geometry::MultiPolygon(mp) => polygons(mp.iter(), tolerance),
+        Geometry::Rect(r) => polygons(std::iter::once(&r.to_polygon()), tolerance),
+        Geometry::Triangle(t) => polygons(std::iter::once(&t.to_polygon()), tolerance),
+        Geometry::GeometryCollection(gc) => Geometry::GeometryCollection(GeometryCollection(
+            gc.iter()
+                .filter_map(|g| simplify_and_snap(g, tolerance))
+                .collect(),
+        )),
+    };
+    let empty = match &out {
+        Geometry::MultiPoint(mp) => mp.0.is_empty(),
+        Geometry::MultiLineString(mls) => mls.0.is_empty(),
+        Geometry::MultiPolygon(mp) => mp.0.is_empty(),
+        Geometry::GeometryCollection(gc) => gc.0.is_empty(),
+        _ => false,
+    };
+    (!empty).then_some(out)
+}
+
+/// Rounds a point to the integer grid.
+#[must_use]
+pub fn snap_point(point: Point<f64>) -> Point<i32> {
+    Point(to_i32(point.0))
+}
+
+/// Simplifies and snaps a line string; `None` if fewer than two distinct
+/// positions remain (MVT needs at least one `LineTo`).
+#[must_use]
+pub fn simplify_line_string(line: &LineString<f64>, tolerance: f64) -> Option<LineString<i32>> {
+    let simplified;
+    let line = if tolerance > 0.0 {
+        simplified = line.simplify(tolerance);
+        &simplified
+    } else {
+        line
+    };
+    let mut out: Vec<Coord<i32>> = Vec::with_capacity(line.0.len());
+    for &c in &line.0 {
+        let c = to_i32(round(c));
+        if out.last() != Some(&c) {
+            out.push(c);
+        }
+    }
+    (out.len() >= 2).then_some(LineString(out))
+}
+
+/// Simplifies and snaps a polygon. Every polygon returned is valid per
+/// `geo::Validation`; the result is empty when the polygon collapses at this
+/// resolution, and may hold several parts when a repair splits it.
+///
+/// ```
+/// use geo::polygon;
+/// use qala_tiles::simplify::simplify_polygon;
+/// let tiny = polygon![(x: 0.1, y: 0.1), (x: 0.4, y: 0.1), (x: 0.4, y: 0.4)];
+/// assert!(simplify_polygon(&tiny, 1.0).is_empty()); // collapses to one grid point
+/// let square = polygon![(x: 0.1, y: 0.1), (x: 10.4, y: 0.0), (x: 10.0, y: 9.6), (x: 0.0, y: 10.0)];
+/// let snapped = simplify_polygon(&square, 1.0);
+/// assert_eq!(snapped[0].exterior().0.len(), 5);
+/// ```
+#[must_use]
+pub fn simplify_polygon(polygon: &Polygon<f64>, tolerance: f64) -> Vec<Polygon<i32>> {
+    if tolerance > 0.0
+        && let Some(p) = snap_clean_polygon(&polygon.simplify(tolerance))
+        && p.is_valid()
+    {
+        return vec![polygon_to_i32(&p)];
+    }
+    // Snapped but not yet filtered: a figure-eight has zero signed area yet
+    // two good lobes, so collapsed-by-area rings still go to the repair.
+    let snapped = Polygon::new(
+        snap_ring(polygon.exterior()),
+        polygon.interiors().iter().map(snap_ring).collect(),
+    );
+    if snapped.exterior().0.len() < 4 {
+        return Vec::new();
+    }
+    if let Some(p) = drop_collapsed_rings(&snapped)
+        && p.is_valid()
+    {
+        return vec![polygon_to_i32(&p)];
+    }
+    // Last resort: let the overlay untangle the snapped rings (even–odd), then
+    // snap its output, which may again have off-grid crossings, and keep what
+    // is valid.
+    let repaired = snapped.union(&MultiPolygon::<f64>::new(Vec::new()));
+    repaired
+        .iter()
+        .filter_map(snap_clean_polygon)
+        .filter(Validation::is_valid)
+        .map(|p| polygon_to_i32(&p))
+        .collect()
+}
+
+fn lines<'a>(lines: impl Iterator<Item = &'a LineString<f64>>, tolerance: f64) -> Geometry<i32> {
+    Geometry::MultiLineString(MultiLineString(
+        lines
+            .filter_map(|l| simplify_line_string(l, tolerance))
+            .collect(),
+    ))
+}
+
+fn polygons<'a>(polygons: impl Iterator<Item = &'a Polygon<f64>>, tolerance: f64) -> Geometry<i32> {
+    Geometry::MultiPolygon(MultiPolygon(
+        polygons
+            .flat_map(|p| simplify_polygon(p, tolerance))
+            .collect(),
+    ))
+}
+
+/// Rounds every ring to the grid and cleans it; `None` if the exterior collapses.
+/// Coordinates stay `f64` (integral values) so `geo::Validation` can check them.
+fn snap_clean_polygon(polygon: &Polygon<f64>) -> Option<Polygon<f64>> {
+    let exterior = snap_clean_ring(polygon.exterior())?;
+    let holes = polygon
+        .interiors()
+        .iter()
+        .filter_map(snap_clean_ring)
+        .collect();
+    Some(Polygon::new(exterior, holes))
+}
+
+fn snap_clean_ring(ring: &LineString<f64>) -> Option<LineString<f64>> {
+    let ring = snap_ring(ring);
+    is_usable_ring(&ring).then_some(ring)
+}
+
+/// Rounds a ring to the grid and removes repeated positions and spikes; the
+/// result is closed but may be too short or flat.
+fn snap_ring(ring: &LineString<f64>) -> LineString<f64> {
+    let mut coords: Vec<Coord<f64>> = open_coords(ring).iter().map(|&c| round(c)).collect();
+    clean_open_ring(&mut coords);
+    close(coords)
+}
+
+fn round(c: Coord<f64>) -> Coord<f64> {
+    Coord {
+        x: c.x.round(),
+        y: c.y.round(),
+    }
+}
+
+/// `as` saturates out-of-range floats (and maps NaN to 0), which is the
+/// documented behaviour for unclipped input.
+fn to_i32(c: Coord<f64>) -> Coord<i32> {
+    Coord {
+        x: c.x.round() as i32,
+        y: c.y.round() as i32,
+    }
+}
+
+fn polygon_to_i32(p: &Polygon<f64>) -> Polygon<i32> {
+    let ring = |r: &LineString<f64>| LineString(r.0.iter().map(|&c| to_i32(c)).collect());
+    Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::{Area, MapCoords, polygon};
+
+    use super::*;
+
+    fn as_f64(p: &Polygon<i32>) -> Polygon<f64> {
+        p.map_coords(|c| Coord {
+            x: f64::from(c.x),
+            y: f64::from(c.y),
+        })
+    }
+
+    #[test]
+    fn snapped_polygons_have_integer_coordinates_and_stay_valid() {
+        // A wobbly circle with many sub-unit wiggles and a hole.
+        let n = 400;
+        let ring = |r: f64, cx: f64, cy: f64| -> Vec<(f64, f64)> {
+            (0..n)
+                .map(|i| {
+                    let a = f64::from(i) / f64::from(n) * std::f64::consts::TAU;
+                    let wobble = if i % 2 == 0 { 0.3 } else { -0.3 };
+                    (cx + (r + wobble) * a.cos(), cy + (r + wobble) * a.sin())
+                })
+                .collect()
+        };
+        let p = Polygon::new(
+            LineString::from(ring(500.0, 1000.0, 1000.0)),
+            vec![LineString::from(ring(100.0, 1000.0, 1000.0))],
+        );
+        let out = simplify_polygon(&p, 1.0);
+        assert_eq!(out.len(), 1);
+        let q = as_f64(&out[0]);
+        assert!(q.is_valid(), "{:?}", q.validation_errors());
+        assert_eq!(q.interiors().len(), 1);
+        assert!(
+            q.exterior().0.len() < 400,
+            "simplification removed the wiggles"
+        );
+        let rel = (q.unsigned_area() - p.unsigned_area()).abs() / p.unsigned_area();
+        assert!(rel < 0.01, "area changed by {rel}");
+    }
+
+    #[test]
+    fn rings_that_collapse_on_the_grid_are_dropped() {
+        let p = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 100.0, y: 0.0), (x: 100.0, y: 100.0), (x: 0.0, y: 100.0)],
+            interiors: [[(x: 10.1, y: 10.1), (x: 10.3, y: 10.2), (x: 10.2, y: 10.4)]],
+        );
+        let out = simplify_polygon(&p, 1.0);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].interiors().is_empty());
+    }
+
+    #[test]
+    fn a_polygon_that_snaps_into_a_self_intersection_is_repaired_or_dropped() {
+        // Two lobes joined by a sliver thinner than a grid unit: snapping makes
+        // the ring touch itself along a line.
+        let p = polygon![
+            (x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 4.8), (x: 20.0, y: 4.8),
+            (x: 20.0, y: 0.0), (x: 30.0, y: 0.0), (x: 30.0, y: 10.0), (x: 20.0, y: 10.0),
+            (x: 20.0, y: 5.2), (x: 10.0, y: 5.2), (x: 10.0, y: 10.0), (x: 0.0, y: 10.0),
+        ];
+        for tolerance in [0.0, 1.0, 3.0] {
+            for q in simplify_polygon(&p, tolerance) {
+                let q = as_f64(&q);
+                assert!(q.is_valid(), "{:?}", q.validation_errors());
+            }
+        }
+    }
+
+    #[test]
+    fn a_bow_tie_is_repaired_into_valid_parts() {
+        let bow =
+            polygon![(x: 0.0, y: 0.0), (x: 10.0, y: 10.0), (x: 10.0, y: 0.0), (x: 0.0, y: 10.0)];
+        let out = simplify_polygon(&bow, 0.0);
+        assert!(!out.is_empty());
+        for q in &out {
+            assert!(as_f64(q).is_valid());
+        }
+    }
+
+    #[test]
+    fn lines_lose_repeated_points_and_too_short_lines_vanish() {
+        let l = LineString::from(vec![(0.1, 0.1), (0.2, 0.2), (5.0, 5.0), (5.2, 5.1)]);
+        assert_eq!(
+            simplify_line_string(&l, 0.0),
+            Some(LineString::from(vec![(0, 0), (5, 5)]))
+        );
+        let dot = LineString::from(vec![(0.1, 0.1), (0.3, 0.2)]);
+        assert_eq!(simplify_line_string(&dot, 1.0), None);
+    }
+
+    #[test]
+    fn points_are_rounded_to_the_nearest_unit() {
+        assert_eq!(snap_point(Point::new(1.5, -2.4)), Point::new(2, -2));
+    }
+}
