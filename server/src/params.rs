@@ -86,7 +86,9 @@ impl Params {
 
     /// `bbox=west,south,east,north`.
     pub fn bbox(&mut self) -> ApiResult<Option<BBox>> {
-        Ok(self.text("bbox").map(|b| BBox::parse(&b)).transpose()?)
+        self.text("bbox")
+            .map(|b| BBox::parse(&b).map_err(|e| ApiError::from(e).with_field("bbox")))
+            .transpose()
     }
 
     /// The issue filters shared by lists, nearby, stats and (later) tiles:
