@@ -230,14 +230,14 @@ impl Walker {
                 )
             })?;
         }
-        if let Some(z) = numbers.get(2) {
-            if !z.as_f64().is_some_and(f64::is_finite) {
-                return Err(ValidationError::new(
-                    "invalid_coordinate",
-                    FIELD,
-                    "altitude must be a finite number",
-                ));
-            }
+        if let Some(z) = numbers.get(2)
+            && !z.as_f64().is_some_and(f64::is_finite)
+        {
+            return Err(ValidationError::new(
+                "invalid_coordinate",
+                FIELD,
+                "altitude must be a finite number",
+            ));
         }
         check_position(xy[0], xy[1], FIELD)?;
         self.vertices += 1;

@@ -40,12 +40,20 @@ impl TestApp {
         if let Some(n) = demo_issues {
             qala_server::demo::load(store.as_ref(), n, 7).await.unwrap();
         }
-        let state = qala_server::AppState::load(Arc::clone(&store)).await.unwrap();
+        let state = qala_server::AppState::load(Arc::clone(&store))
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = qala_server::app(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { base: format!("http://{addr}"), store, state, client: reqwest::Client::new(), dir }
+        Self {
+            base: format!("http://{addr}"),
+            store,
+            state,
+            client: reqwest::Client::new(),
+            dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -129,7 +137,13 @@ impl ServerProcess {
     /// Starts `qala serve` on a free port and waits for the line that says where it listens.
     pub async fn start(database_url: &str) -> Self {
         let mut child = Command::new(qala_binary())
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", database_url])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                database_url,
+            ])
             .env("QALA_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -139,7 +153,11 @@ impl ServerProcess {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
-            let line = lines.next_line().await.unwrap().expect("qala exited before listening");
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("qala exited before listening");
             if let Some(addr) = line.strip_prefix("qala listening on ") {
                 break addr.trim().to_owned();
             }

@@ -10,7 +10,10 @@ fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) ->
     assert_eq!(status, want_status, "{body}");
     let error = &body["error"];
     assert_eq!(error["code"], want_code, "{body}");
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert!(error.as_object().unwrap().contains_key("field"), "{body}");
     error["message"].as_str().unwrap().to_owned()
 }
@@ -43,28 +46,125 @@ async fn bad_reports_are_rejected_and_write_nothing() {
     };
     let cases: Vec<(&str, String, u16, &str)> = vec![
         ("not JSON", "{\"type\": ".into(), 400, "invalid_json"),
-        ("1e400", good.to_string().replace("76.944", "1e400"), 400, "invalid_json"),
-        ("NaN literal", good.to_string().replace("76.944", "NaN"), 400, "invalid_json"),
-        ("longitude out of range", with(&["geometry", "coordinates"], json!([181.0, 43.2])), 422, "invalid_coordinate"),
-        ("latitude out of range", with(&["geometry", "coordinates"], json!([76.9, -91.0])), 422, "invalid_coordinate"),
-        ("one-number position", with(&["geometry", "coordinates"], json!([76.9])), 422, "invalid_coordinate"),
-        ("four-number position", with(&["geometry", "coordinates"], json!([76.9, 43.2, 1, 2])), 422, "invalid_coordinate"),
-        ("string coordinate", with(&["geometry", "coordinates"], json!(["76.9", 43.2])), 422, "invalid_coordinate"),
-        ("not a point", with(&["geometry"], json!({"type": "LineString", "coordinates": [[76.9, 43.2], [76.91, 43.21]]})), 422, "invalid_geometry"),
-        ("no geometry type", with(&["geometry"], json!({"coordinates": [76.9, 43.2]})), 422, "invalid_geometry"),
-        ("unknown category", with(&["properties", "category"], json!("dragons")), 422, "unknown_category"),
-        ("description too long", with(&["properties", "description"], json!("x".repeat(4001))), 422, "description_too_long"),
-        ("empty description", with(&["properties", "description"], json!("")), 422, "invalid_description"),
-        ("unknown property", with(&["properties", "status"], json!("resolved")), 400, "unknown_field"),
-        ("unknown member", with(&["votes"], json!(100)), 400, "unknown_field"),
-        ("missing properties", with(&["properties"], Value::Null), 400, "invalid_json"),
-        ("bad email", with(&["properties", "reporter_email"], json!("not an email")), 422, "invalid_email"),
-        ("outside the city", with(&["geometry", "coordinates"], json!([2.35, 48.85])), 422, "outside_city"),
-        ("a FeatureCollection", with(&["type"], json!("FeatureCollection")), 400, "invalid_json"),
+        (
+            "1e400",
+            good.to_string().replace("76.944", "1e400"),
+            400,
+            "invalid_json",
+        ),
+        (
+            "NaN literal",
+            good.to_string().replace("76.944", "NaN"),
+            400,
+            "invalid_json",
+        ),
+        (
+            "longitude out of range",
+            with(&["geometry", "coordinates"], json!([181.0, 43.2])),
+            422,
+            "invalid_coordinate",
+        ),
+        (
+            "latitude out of range",
+            with(&["geometry", "coordinates"], json!([76.9, -91.0])),
+            422,
+            "invalid_coordinate",
+        ),
+        (
+            "one-number position",
+            with(&["geometry", "coordinates"], json!([76.9])),
+            422,
+            "invalid_coordinate",
+        ),
+        (
+            "four-number position",
+            with(&["geometry", "coordinates"], json!([76.9, 43.2, 1, 2])),
+            422,
+            "invalid_coordinate",
+        ),
+        (
+            "string coordinate",
+            with(&["geometry", "coordinates"], json!(["76.9", 43.2])),
+            422,
+            "invalid_coordinate",
+        ),
+        (
+            "not a point",
+            with(
+                &["geometry"],
+                json!({"type": "LineString", "coordinates": [[76.9, 43.2], [76.91, 43.21]]}),
+            ),
+            422,
+            "invalid_geometry",
+        ),
+        (
+            "no geometry type",
+            with(&["geometry"], json!({"coordinates": [76.9, 43.2]})),
+            422,
+            "invalid_geometry",
+        ),
+        (
+            "unknown category",
+            with(&["properties", "category"], json!("dragons")),
+            422,
+            "unknown_category",
+        ),
+        (
+            "description too long",
+            with(&["properties", "description"], json!("x".repeat(4001))),
+            422,
+            "description_too_long",
+        ),
+        (
+            "empty description",
+            with(&["properties", "description"], json!("")),
+            422,
+            "invalid_description",
+        ),
+        (
+            "unknown property",
+            with(&["properties", "status"], json!("resolved")),
+            400,
+            "unknown_field",
+        ),
+        (
+            "unknown member",
+            with(&["votes"], json!(100)),
+            400,
+            "unknown_field",
+        ),
+        (
+            "missing properties",
+            with(&["properties"], Value::Null),
+            400,
+            "invalid_json",
+        ),
+        (
+            "bad email",
+            with(&["properties", "reporter_email"], json!("not an email")),
+            422,
+            "invalid_email",
+        ),
+        (
+            "outside the city",
+            with(&["geometry", "coordinates"], json!([2.35, 48.85])),
+            422,
+            "outside_city",
+        ),
+        (
+            "a FeatureCollection",
+            with(&["type"], json!("FeatureCollection")),
+            400,
+            "invalid_json",
+        ),
     ];
     for (what, body, status, code) in cases {
         let (got_status, got) = post_raw(&app, &body, "application/json").await;
-        assert_eq!((got_status, got["error"]["code"].as_str()), (status, Some(code)), "{what}: {got}");
+        assert_eq!(
+            (got_status, got["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{what}: {got}"
+        );
         assert_error(got_status, &got, status, code);
     }
     let (status, body) = post_raw(&app, &good.to_string(), "text/plain").await;
@@ -72,7 +172,11 @@ async fn bad_reports_are_rejected_and_write_nothing() {
     let huge = with(&["properties", "description"], json!("x".repeat(100_000)));
     let (status, body) = post_raw(&app, &huge, "application/json").await;
     assert_error(status, &body, 413, "invalid_body");
-    assert_eq!(app.stored_issue_count().await, 0, "a rejected report was written");
+    assert_eq!(
+        app.stored_issue_count().await,
+        0,
+        "a rejected report was written"
+    );
     let (_, stats) = app.get("/api/v1/stats/issues").await;
     assert_eq!(stats["total"], 0, "a rejected report reached the index");
 }
@@ -90,7 +194,12 @@ async fn bad_idempotency_keys_are_rejected() {
         .await
         .unwrap();
     let status = response.status().as_u16();
-    assert_error(status, &response.json().await.unwrap(), 400, "invalid_idempotency_key");
+    assert_error(
+        status,
+        &response.json().await.unwrap(),
+        400,
+        "invalid_idempotency_key",
+    );
     assert_eq!(app.stored_issue_count().await, 0);
 }
 
@@ -121,9 +230,20 @@ async fn bad_query_parameters_are_rejected() {
     ];
     for path in cases {
         let (status, body) = app.get(path).await;
-        assert_error(status, &body, 400, body["error"]["code"].as_str().unwrap_or("?"));
+        assert_error(
+            status,
+            &body,
+            400,
+            body["error"]["code"].as_str().unwrap_or("?"),
+        );
         assert!(
-            ["invalid_parameter", "invalid_status", "invalid_coordinate", "unknown_category"].contains(&body["error"]["code"].as_str().unwrap()),
+            [
+                "invalid_parameter",
+                "invalid_status",
+                "invalid_coordinate",
+                "unknown_category"
+            ]
+            .contains(&body["error"]["code"].as_str().unwrap()),
             "{path}: {body}"
         );
     }
@@ -146,7 +266,17 @@ async fn unknown_things_are_404_in_the_error_shape() {
         let (status, body) = app.get(path).await;
         assert_error(status, &body, 404, "not_found");
     }
-    let response = app.client.delete(app.url("/api/v1/issues")).send().await.unwrap();
+    let response = app
+        .client
+        .delete(app.url("/api/v1/issues"))
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
-    assert_error(status, &response.json().await.unwrap(), 405, "method_not_allowed");
+    assert_error(
+        status,
+        &response.json().await.unwrap(),
+        405,
+        "method_not_allowed",
+    );
 }

@@ -44,6 +44,7 @@ pub mod mvt;
 mod ring;
 pub mod simplify;
 pub mod tile_id;
+mod validity;
 
 pub use cluster::{ClusterItem, ClusterOptions, ClusterPoint, cluster_points};
 pub use compress::{Compression, brotli, compress, gzip};

@@ -11,17 +11,19 @@
 //! can break polygons, so each ring is cleaned (repeated positions and
 //! zero-width spikes removed), rings with fewer than 4 positions or zero area
 //! are dropped (a dropped exterior drops its polygon), and the polygon is
-//! checked with `geo::Validation`. If the simplified polygon is invalid the
+//! checked for validity (an exact integer check at least as strict as
+//! `geo::Validation`, see the private `validity` module). If the simplified polygon is invalid the
 //! unsimplified one is snapped instead; if that is invalid too it is repaired
 //! with a `geo::BooleanOps` union (even–odd) and re-snapped, keeping only the
 //! parts that come out valid. No invalid ring is ever emitted.
 
 use geo::{
     BooleanOps, Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint,
-    MultiPolygon, Point, Polygon, Simplify, Validation,
+    MultiPolygon, Point, Polygon, Simplify,
 };
 
 use crate::ring::{clean_open_ring, close, drop_collapsed_rings, is_usable_ring, open_coords};
+use crate::validity::is_valid_polygon;
 
 /// The default simplification tolerance, in tile units (of a 4096 extent).
 pub const DEFAULT_TOLERANCE: f64 = 1.0;
@@ -102,8 +104,8 @@ pub fn simplify_line_string(line: &LineString<f64>, tolerance: f64) -> Option<Li
     (out.len() >= 2).then_some(LineString(out))
 }
 
-/// Simplifies and snaps a polygon. Every polygon returned is valid per
-/// `geo::Validation`; the result is empty when the polygon collapses at this
+/// Simplifies and snaps a polygon. Every polygon returned is valid (by the
+/// rules of `geo::Validation`); the result is empty when the polygon collapses at this
 /// resolution, and may hold several parts when a repair splits it.
 ///
 /// ```
@@ -119,7 +121,7 @@ pub fn simplify_line_string(line: &LineString<f64>, tolerance: f64) -> Option<Li
 pub fn simplify_polygon(polygon: &Polygon<f64>, tolerance: f64) -> Vec<Polygon<i32>> {
     if tolerance > 0.0
         && let Some(p) = snap_clean_polygon(&polygon.simplify(tolerance))
-        && p.is_valid()
+        && is_valid_polygon(&p)
     {
         return vec![polygon_to_i32(&p)];
     }
@@ -133,7 +135,7 @@ pub fn simplify_polygon(polygon: &Polygon<f64>, tolerance: f64) -> Vec<Polygon<i
         return Vec::new();
     }
     if let Some(p) = drop_collapsed_rings(&snapped)
-        && p.is_valid()
+        && is_valid_polygon(&p)
     {
         return vec![polygon_to_i32(&p)];
     }
@@ -144,7 +146,7 @@ pub fn simplify_polygon(polygon: &Polygon<f64>, tolerance: f64) -> Vec<Polygon<i
     repaired
         .iter()
         .filter_map(snap_clean_polygon)
-        .filter(Validation::is_valid)
+        .filter(is_valid_polygon)
         .map(|p| polygon_to_i32(&p))
         .collect()
 }
@@ -166,7 +168,7 @@ fn polygons<'a>(polygons: impl Iterator<Item = &'a Polygon<f64>>, tolerance: f64
 }
 
 /// Rounds every ring to the grid and cleans it; `None` if the exterior collapses.
-/// Coordinates stay `f64` (integral values) so `geo::Validation` can check them.
+/// Coordinates stay `f64` (integral values) so they can go back through `geo`'s overlay.
 fn snap_clean_polygon(polygon: &Polygon<f64>) -> Option<Polygon<f64>> {
     let exterior = snap_clean_ring(polygon.exterior())?;
     let holes = polygon
@@ -213,9 +215,48 @@ fn polygon_to_i32(p: &Polygon<f64>) -> Polygon<i32> {
 
 #[cfg(test)]
 mod tests {
-    use geo::{Area, MapCoords, polygon};
+    use geo::{Area, MapCoords, Validation, polygon};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     use super::*;
+
+    #[test]
+    fn random_jagged_polygons_come_out_valid_per_geo_validation() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1234);
+        let mut kept = 0;
+        for _ in 0..400 {
+            let (cx, cy) = (rng.random_range(0.0..50.0), rng.random_range(0.0..50.0));
+            let r = rng.random_range(1.0..40.0);
+            let n = rng.random_range(5..80);
+            let ring = |rng: &mut ChaCha8Rng, r: f64| {
+                LineString::from(
+                    (0..n)
+                        .map(|i| {
+                            let a = f64::from(i) / f64::from(n) * std::f64::consts::TAU;
+                            let rr = r * rng.random_range(0.3..1.0);
+                            (cx + rr * a.cos(), cy + rr * a.sin())
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let exterior = ring(&mut rng, r);
+            let holes = if rng.random_bool(0.5) {
+                vec![ring(&mut rng, r * 0.25)]
+            } else {
+                vec![]
+            };
+            let p = Polygon::new(exterior, holes);
+            for tolerance in [0.0, 0.5, 1.0, 4.0] {
+                for q in simplify_polygon(&p, tolerance) {
+                    kept += 1;
+                    let q = as_f64(&q);
+                    assert!(q.is_valid(), "{q:?}: {:?}", q.validation_errors());
+                }
+            }
+        }
+        assert!(kept > 1000, "most polygons survive ({kept})");
+    }
 
     fn as_f64(p: &Polygon<i32>) -> Polygon<f64> {
         p.map_coords(|c| Coord {

@@ -23,9 +23,15 @@ pub struct DemoSummary {
     pub issues: usize,
 }
 
-/// Replaces the four reference layers with the demo city's and adds `issues`
-/// synthetic issues (deterministic for `seed`).
+/// Loads the demo city's four reference layers and `issues` synthetic issues
+/// (deterministic for `seed`) into a database that has no districts yet.
+///
+/// A database with districts is refused rather than mixed with demo data:
+/// issues written earlier would keep pointing at districts that no longer exist.
 pub async fn load(store: &dyn Store, issues: usize, seed: u64) -> anyhow::Result<DemoSummary> {
+    if !store.features(LayerName::Districts).await?.is_empty() {
+        anyhow::bail!("the database already has districts; load the demo into a fresh database");
+    }
     let city = almaty::layers();
     let mut features = 0;
     let mut stored_districts = Vec::new();

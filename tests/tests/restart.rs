@@ -1,0 +1,69 @@
+//! Durability: what the API acknowledged survives the process being killed.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use qala_tests::{ServerProcess, report_body, temp_database};
+use serde_json::Value;
+
+#[tokio::test]
+async fn acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restart() {
+    let (_dir, url) = temp_database();
+    let client = reqwest::Client::new();
+
+    let server = ServerProcess::start(&url).await;
+    let mut created = Vec::new();
+    for i in 0..25 {
+        let body = report_body(
+            76.94 + f64::from(i) * 1e-4,
+            43.25,
+            "street_light",
+            &format!("dark lamp {i}"),
+        );
+        let response = client
+            .post(format!("{}/api/v1/issues", server.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let feature: Value = response.json().await.unwrap();
+        created.push(feature);
+    }
+    // SIGKILL right after the last acknowledgement: no graceful shutdown.
+    server.kill().await;
+
+    let server = ServerProcess::start(&url).await;
+    for feature in &created {
+        let fetched: Value = client
+            .get(format!("{}/api/v1/issues/{}", server.base, feature["id"]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(&fetched, feature);
+    }
+    let nearby: Value = client
+        .get(format!(
+            "{}/api/v1/issues/nearby?lon=76.94&lat=43.25&radius=5000&limit=100",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut found: Vec<i64> = nearby["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
+    found.sort_unstable();
+    let mut expected: Vec<i64> = created.iter().map(|f| f["id"].as_i64().unwrap()).collect();
+    expected.sort_unstable();
+    assert_eq!(found, expected);
+    server.kill().await;
+}
