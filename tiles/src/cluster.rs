@@ -130,6 +130,9 @@ pub struct Cluster {
 }
 
 /// Clusters the points that fall inside `tile`; points outside it are ignored.
+/// A point on a tile edge belongs to the tile east / south of it, except on
+/// the world's east / south edge (lon 180, lat ≤ -85.0511), which belongs to
+/// the last column / row, as in [`TileId::containing`].
 ///
 /// The items come in cell order (row by row, north to south); their
 /// [`ClusterItem::point_count`]s add up to the number of input points inside
@@ -184,9 +187,10 @@ pub fn cluster_points<'a>(
         let Some(pos) = projector.pixel(p.lon, p.lat) else {
             continue;
         };
-        // pos is in [0, extent), so both cell indices are < cells_per_side.
-        let cx = (pos.x / cell_px) as u32;
-        let cy = (pos.y / cell_px) as u32;
+        // pos is in [0, extent] (extent only on the world's east / south
+        // edge), so the min keeps both cell indices < cells_per_side.
+        let cx = ((pos.x / cell_px) as u32).min(cells_per_side - 1);
+        let cy = ((pos.y / cell_px) as u32).min(cells_per_side - 1);
         let group = groups.intern(p.group);
         grid.cell(cy * cells_per_side + cx).add(pos, p.id, group);
     }
@@ -199,6 +203,11 @@ struct Projector {
     tx: f64,
     ty: f64,
     extent: f64,
+    /// The largest x / y accepted: just below `extent`, except on the east /
+    /// south edge of the world, which belongs to the last column / row (as in
+    /// [`TileId::containing`]) so no point is lost.
+    max_x: f64,
+    max_y: f64,
     /// A loose lon/lat box around the tile: a cheap reject before the
     /// transcendental projection (the exact test is done in pixels).
     lon: (f64, f64),
@@ -208,17 +217,22 @@ struct Projector {
 impl Projector {
     fn new(tile: TileId, extent: u32) -> Self {
         let b = tile.lonlat_bounds();
+        let last = (1_u32 << tile.z()) - 1;
+        let e = f64::from(extent);
+        let below_e = e.next_down();
         let slack_lon = b.width() * 1e-6;
         let slack_lat = b.height() * 1e-6 + 1e-9;
         Self {
             scale: f64::from(1_u32 << tile.z()),
             tx: f64::from(tile.x()),
             ty: f64::from(tile.y()),
-            extent: f64::from(extent),
+            extent: e,
+            max_x: if tile.x() == last { e } else { below_e },
+            max_y: if tile.y() == last { e } else { below_e },
             lon: (b.min().x - slack_lon, b.max().x + slack_lon),
             // The top and bottom tile rows reach the poles after clamping.
             lat: (
-                if tile.y() + 1 == 1 << tile.z() {
+                if tile.y() == last {
                     f64::NEG_INFINITY
                 } else {
                     b.min().y - slack_lat
@@ -240,7 +254,7 @@ impl Projector {
         let (wx, wy) = lonlat_to_world(lon, lat);
         let x = (wx * self.scale - self.tx) * self.extent;
         let y = (wy * self.scale - self.ty) * self.extent;
-        (x >= 0.0 && x < self.extent && y >= 0.0 && y < self.extent).then_some(Coord { x, y })
+        (x >= 0.0 && x <= self.max_x && y >= 0.0 && y <= self.max_y).then_some(Coord { x, y })
     }
 }
 
@@ -609,6 +623,31 @@ mod tests {
             cluster_points(tile, [], &opts),
             Err(TileError::InvalidOptions(_))
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn points_on_the_east_and_south_edges_of_the_world_are_kept() -> Result<()> {
+        let corner = ClusterPoint {
+            id: 1,
+            lon: 180.0,
+            lat: -90.0,
+            group: "g",
+        };
+        let tile = TileId::containing(corner.lon, corner.lat, 3)?;
+        assert_eq!(tile, TileId::new(3, 7, 7)?);
+        let items = cluster_points(tile, [corner], &ClusterOptions::default())?;
+        assert_eq!(items.len(), 1);
+        assert_eq!(
+            items[0].position(),
+            Coord {
+                x: 4096.0,
+                y: 4096.0
+            }
+        );
+        // … and is not counted by the western neighbour at the antimeridian.
+        let west = cluster_points(TileId::new(3, 0, 7)?, [corner], &ClusterOptions::default())?;
+        assert!(west.is_empty());
         Ok(())
     }
 

@@ -12,7 +12,7 @@
 //!   never emitting an invalid polygon;
 //! - [`cluster`]: grid clustering of points for low zooms;
 //! - [`mvt`]: the [`TileBuilder`] that ties it together and encodes;
-//! - [`compress`]: gzip / brotli, so a tile is compressed once.
+//! - [`compress`](mod@compress): gzip / brotli, so a tile is compressed once.
 //!
 //! Coordinates in tile pixel space have x to the right and **y down**, with
 //! `(0, 0)` at the tile's north-west corner and `(extent, extent)` (4096 by
