@@ -41,6 +41,7 @@ pub mod compress;
 mod error;
 pub mod mercator;
 pub mod mvt;
+pub mod pyramid;
 mod ring;
 pub mod simplify;
 pub mod tile_id;

@@ -1,0 +1,254 @@
+//! A cluster pyramid: the grid cells of [`cluster_points`](crate::cluster_points)
+//! kept up to date for every clustering zoom at once.
+//!
+//! Clustering a low-zoom tile from scratch visits every point under it (a
+//! million for a city-wide z8 tile). The pyramid instead keeps, for each zoom
+//! up to `max_cluster_zoom`, the aggregate of every non-empty cell (count,
+//! coordinate sums, counts per group, smallest id), updated in O(zooms) per
+//! inserted point, so a cluster tile is at most `(extent / cell_px)²` lookups.
+//! Cells are aligned with tile cells (tile origins are multiples of the
+//! extent, and `cell_px` divides it), so the output is the same clustering
+//! `cluster_points` computes for the same points.
+
+use std::collections::HashMap;
+
+use geo::Coord;
+
+use crate::cluster::{Cluster, ClusterItem, ClusterOptions, SinglePoint};
+use crate::error::{Result, TileError};
+use crate::mercator::lonlat_to_world;
+use crate::tile_id::TileId;
+
+#[derive(Debug, Clone)]
+struct Cell {
+    count: u64,
+    /// Sums of world-pixel coordinates at the cell's zoom; the mean is the
+    /// cluster's position.
+    sum: Coord<f64>,
+    /// Smallest member id: the member itself when the cell has only one.
+    min_id: u64,
+    min_group: usize,
+    /// Members per group, indexed like the pyramid's group names.
+    groups: Vec<u64>,
+}
+
+/// Cluster aggregates for zooms `0..=max_cluster_zoom`.
+///
+/// ```
+/// use qala_tiles::{ClusterItem, ClusterOptions, TileId};
+/// use qala_tiles::pyramid::ClusterPyramid;
+///
+/// let mut pyramid = ClusterPyramid::new(ClusterOptions::default(), vec!["open".into(), "fixed".into()])?;
+/// pyramid.insert(1, 76.945, 43.255, 0)?;
+/// pyramid.insert(2, 76.946, 43.256, 1)?;
+/// let tile = TileId::containing(76.945, 43.255, 8)?;
+/// let items = pyramid.tile(tile).expect("z8 clusters");
+/// assert_eq!(items.iter().map(ClusterItem::point_count).sum::<u64>(), 2);
+/// # Ok::<(), qala_tiles::TileError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClusterPyramid {
+    options: ClusterOptions,
+    group_names: Vec<String>,
+    /// `levels[z]`: cells keyed by `(cell x, cell y)` in the world grid at zoom z.
+    levels: Vec<HashMap<(u32, u32), Cell>>,
+}
+
+impl ClusterPyramid {
+    /// An empty pyramid; points are assigned to one of `group_names` by index.
+    ///
+    /// # Errors
+    /// [`TileError::InvalidOptions`] if `cell_px` does not divide `extent`
+    /// (cells would straddle tiles) or the zoom is beyond [`MAX_ZOOM`](crate::MAX_ZOOM).
+    pub fn new(options: ClusterOptions, group_names: Vec<String>) -> Result<Self> {
+        if options.cell_px == 0 || options.extent % options.cell_px != 0 || options.max_cluster_zoom > crate::MAX_ZOOM {
+            return Err(TileError::InvalidOptions(format!(
+                "a pyramid needs cell_px dividing extent and max_cluster_zoom <= {} (cell_px={}, extent={}, zoom={})",
+                crate::MAX_ZOOM,
+                options.cell_px,
+                options.extent,
+                options.max_cluster_zoom
+            )));
+        }
+        let levels = vec![HashMap::new(); usize::from(options.max_cluster_zoom) + 1];
+        Ok(Self { options, group_names, levels })
+    }
+
+    /// The options the pyramid clusters with.
+    pub fn options(&self) -> &ClusterOptions {
+        &self.options
+    }
+
+    /// World-pixel coordinates of a lon/lat at zoom `z`.
+    fn world_px(&self, lon: f64, lat: f64, z: usize) -> Coord<f64> {
+        let (wx, wy) = lonlat_to_world(lon, lat);
+        let scale = f64::from(1_u32 << z) * f64::from(self.options.extent);
+        Coord { x: wx * scale, y: wy * scale }
+    }
+
+    fn cell_of(&self, px: Coord<f64>, z: usize) -> (u32, u32) {
+        let cells_per_side = (1_u64 << z) * u64::from(self.options.extent / self.options.cell_px);
+        let last = u32::try_from(cells_per_side - 1).unwrap_or(u32::MAX);
+        let cell = f64::from(self.options.cell_px);
+        // Saturating float-to-int casts, then the clamp keeps the world's
+        // east/south edge in the last cell, as `TileId::containing` does.
+        (((px.x / cell) as u32).min(last), ((px.y / cell) as u32).min(last))
+    }
+
+    fn check(&self, lon: f64, lat: f64, group: usize) -> Result<()> {
+        if !lon.is_finite() || !lat.is_finite() {
+            return Err(TileError::NonFiniteCoordinate { lon, lat });
+        }
+        if group >= self.group_names.len() {
+            return Err(TileError::InvalidOptions(format!("group {group} is not one of the pyramid's groups")));
+        }
+        Ok(())
+    }
+
+    /// Adds a point.
+    ///
+    /// # Errors
+    /// A non-finite coordinate or an unknown group.
+    pub fn insert(&mut self, id: u64, lon: f64, lat: f64, group: usize) -> Result<()> {
+        self.check(lon, lat, group)?;
+        let group_count = self.group_names.len();
+        for z in 0..self.levels.len() {
+            let px = self.world_px(lon, lat, z);
+            let key = self.cell_of(px, z);
+            let cell = self.levels[z].entry(key).or_insert_with(|| Cell {
+                count: 0,
+                sum: Coord { x: 0.0, y: 0.0 },
+                min_id: id,
+                min_group: group,
+                groups: vec![0; group_count],
+            });
+            cell.count += 1;
+            cell.sum = cell.sum + px;
+            cell.groups[group] += 1;
+            if id <= cell.min_id {
+                cell.min_id = id;
+                cell.min_group = group;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a point that stays where it is from one group to another (a status change).
+    ///
+    /// # Errors
+    /// A non-finite coordinate or an unknown group.
+    pub fn regroup(&mut self, id: u64, lon: f64, lat: f64, from: usize, to: usize) -> Result<()> {
+        self.check(lon, lat, from)?;
+        self.check(lon, lat, to)?;
+        for z in 0..self.levels.len() {
+            let key = self.cell_of(self.world_px(lon, lat, z), z);
+            if let Some(cell) = self.levels[z].get_mut(&key) {
+                cell.groups[from] = cell.groups[from].saturating_sub(1);
+                cell.groups[to] += 1;
+                if cell.min_id == id {
+                    cell.min_group = to;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The clustered items of a tile, in tile pixels, or `None` above the
+    /// clustering zooms. Cells with one point come back as that point.
+    pub fn tile(&self, tile: TileId) -> Option<Vec<ClusterItem>> {
+        let level = self.levels.get(usize::from(tile.z()))?;
+        let per_tile = self.options.extent / self.options.cell_px;
+        let (x0, y0) = (tile.x() * per_tile, tile.y() * per_tile);
+        let origin = Coord {
+            x: f64::from(tile.x()) * f64::from(self.options.extent),
+            y: f64::from(tile.y()) * f64::from(self.options.extent),
+        };
+        let mut items = Vec::new();
+        for cy in y0..y0 + per_tile {
+            for cx in x0..x0 + per_tile {
+                let Some(cell) = level.get(&(cx, cy)) else { continue };
+                if cell.count == 0 {
+                    continue;
+                }
+                let n = cell.count as f64;
+                let position = Coord { x: cell.sum.x / n - origin.x, y: cell.sum.y / n - origin.y };
+                items.push(if cell.count == 1 {
+                    ClusterItem::Single(SinglePoint {
+                        id: cell.min_id,
+                        position,
+                        group: self.group_names[cell.min_group].clone(),
+                    })
+                } else {
+                    ClusterItem::Cluster(Cluster {
+                        position,
+                        point_count: cell.count,
+                        groups: self
+                            .group_names
+                            .iter()
+                            .zip(&cell.groups)
+                            .filter(|(_, c)| **c > 0)
+                            .map(|(name, c)| (name.clone(), *c))
+                            .collect(),
+                    })
+                });
+            }
+        }
+        Some(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{ClusterPoint, cluster_points};
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn the_pyramid_clusters_like_cluster_points() {
+        let groups = ["open".to_string(), "resolved".to_string()];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let points: Vec<(u64, f64, f64, usize)> = (1..=5_000)
+            .map(|id| (id, rng.random_range(76.75..77.10), rng.random_range(43.15..43.40), rng.random_range(0..2)))
+            .collect();
+        let mut pyramid = ClusterPyramid::new(ClusterOptions::default(), groups.to_vec()).unwrap();
+        for (id, lon, lat, g) in &points {
+            pyramid.insert(*id, *lon, *lat, *g).unwrap();
+        }
+        for z in [0, 5, 9, 12, 13] {
+            let tile = TileId::containing(76.93, 43.26, z).unwrap();
+            let expected = cluster_points(
+                tile,
+                points.iter().map(|(id, lon, lat, g)| ClusterPoint { id: *id, lon: *lon, lat: *lat, group: &groups[*g] }),
+                &ClusterOptions::default(),
+            )
+            .unwrap();
+            let got = pyramid.tile(tile).unwrap();
+            assert_eq!(got.len(), expected.len(), "z{z}");
+            let total: u64 = got.iter().map(ClusterItem::point_count).sum();
+            assert_eq!(total, expected.iter().map(ClusterItem::point_count).sum::<u64>(), "z{z}");
+            for (a, b) in got.iter().zip(&expected) {
+                assert_eq!(a.point_count(), b.point_count(), "z{z}");
+                assert!((a.position().x - b.position().x).abs() < 1e-6 && (a.position().y - b.position().y).abs() < 1e-6);
+            }
+        }
+        assert!(pyramid.tile(TileId::new(14, 0, 0).unwrap()).is_none());
+    }
+
+    #[test]
+    fn regrouping_moves_counts_between_groups() {
+        let mut pyramid = ClusterPyramid::new(ClusterOptions::default(), vec!["a".into(), "b".into()]).unwrap();
+        pyramid.insert(1, 10.0, 10.0, 0).unwrap();
+        pyramid.insert(2, 10.0001, 10.0001, 0).unwrap();
+        pyramid.regroup(2, 10.0001, 10.0001, 0, 1).unwrap();
+        let items = pyramid.tile(TileId::containing(10.0, 10.0, 3).unwrap()).unwrap();
+        let [ClusterItem::Cluster(c)] = items.as_slice() else { panic!("{items:?}") };
+        assert_eq!(c.groups, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
+    }
+
+    #[test]
+    fn bad_points_are_refused() {
+        let mut pyramid = ClusterPyramid::new(ClusterOptions::default(), vec!["a".into()]).unwrap();
+        assert!(pyramid.insert(1, f64::NAN, 0.0, 0).is_err());
+        assert!(pyramid.insert(1, 0.0, 0.0, 3).is_err());
+    }
+}
