@@ -13,7 +13,8 @@ use qala_geodata::{LayerName, Store};
 use tokio::io::AsyncWriteExt;
 
 use crate::progress::Progress;
-use crate::state::AppState;
+use crate::state::{AppState, ServerConfig};
+use crate::tiling::TileSettings;
 
 /// Qala: city issues on a map.
 #[derive(Debug, Parser)]
@@ -46,6 +47,16 @@ pub enum Command {
         /// Synthetic issues for --demo.
         #[arg(long, env = "QALA_DEMO_ISSUES", default_value_t = 5000)]
         demo_issues: usize,
+        /// The URL clients reach the server at, for absolute links in TileJSON
+        /// and the style (default: taken from each request's Host header).
+        #[arg(long, env = "QALA_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Memory for cached tiles, in MiB (0 turns the cache off).
+        #[arg(long, env = "QALA_TILE_CACHE_MB", default_value_t = 256)]
+        tile_cache_mb: usize,
+        /// From this zoom up issues are drawn as single points; below it, clustered.
+        #[arg(long, env = "QALA_SINGLE_POINT_ZOOM", default_value_t = 14, value_parser = clap::value_parser!(u8).range(0..=23))]
+        single_point_zoom: u8,
     },
     /// Import a GeoJSON FeatureCollection into a reference layer, all or nothing.
     Import {
@@ -88,12 +99,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             demo,
             demo_issues,
+            public_url,
+            tile_cache_mb,
+            single_point_zoom,
         } => {
             if demo && store.features(LayerName::Districts).await?.is_empty() {
                 tracing::info!(issues = demo_issues, "loading the Almaty demo city");
                 crate::demo::load(store.as_ref(), demo_issues, 2017).await?;
             }
-            serve(store, listen).await
+            let config = ServerConfig {
+                tiles: TileSettings {
+                    single_point_zoom,
+                    cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
+                },
+                public_url,
+            };
+            serve(store, listen, config).await
         }
         Command::Import {
             file,
@@ -113,8 +134,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(store: std::sync::Arc<dyn Store>, listen: SocketAddr) -> anyhow::Result<()> {
-    let state = AppState::load(store).await?;
+async fn serve(
+    store: std::sync::Arc<dyn Store>,
+    listen: SocketAddr,
+    config: ServerConfig,
+) -> anyhow::Result<()> {
+    let state = AppState::load(store, config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

@@ -1,10 +1,22 @@
-//! What every request handler shares: the store and the serving index.
+//! What every request handler shares: the store, the serving index and tiles.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use qala_geodata::{LayerName, SpatialIndex, Store};
+use qala_geodata::{Issue, IssueEntry, LayerName, SpatialIndex, Store};
+
+use crate::tiling::{TileService, TileSettings};
+
+/// Server settings beyond the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// How tiles are made and cached.
+    pub tiles: TileSettings,
+    /// The URL clients reach this server at (for absolute links in TileJSON
+    /// and the style); when absent, taken from the request's `Host`.
+    pub public_url: Option<String>,
+}
 
 /// Shared application state (cheap to clone).
 #[derive(Debug, Clone)]
@@ -13,22 +25,36 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The serving index, updated after every committed write.
     pub index: Arc<RwLock<SpatialIndex>>,
+    /// Tile rendering state and cache.
+    pub tiles: Arc<TileService>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
 }
 
 impl AppState {
-    /// Builds the serving index from the store.
-    pub async fn load(store: Arc<dyn Store>) -> qala_geodata::Result<Self> {
+    /// Builds the serving index and the tile state from the store.
+    pub async fn load(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Result<Self> {
         let issues = store.issue_entries().await?;
         let mut layers = HashMap::new();
         for layer in LayerName::REFERENCE {
             layers.insert(layer, store.features(layer).await?);
         }
         let index = SpatialIndex::new(issues, layers);
+        let tiles = TileService::new(&index, config.tiles)?;
         tracing::info!(issues = index.issues.len(), "spatial index built");
         Ok(Self {
             store,
             index: Arc::new(RwLock::new(index)),
+            tiles: Arc::new(tiles),
+            config: Arc::new(config),
         })
+    }
+
+    /// Brings the index and tiles up to date with an issue the store committed.
+    pub fn issue_committed(&self, issue: &Issue) {
+        let entry = IssueEntry::from(issue);
+        self.index.write().issues.upsert(entry.clone());
+        self.tiles.issue_added(&entry);
     }
 
     /// District id → name, for labelling issues in long exports without

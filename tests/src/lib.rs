@@ -3,6 +3,8 @@
 //! the real `qala` binary in a child process.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod mvt;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -40,9 +42,10 @@ impl TestApp {
         if let Some(n) = demo_issues {
             qala_server::demo::load(store.as_ref(), n, 7).await.unwrap();
         }
-        let state = qala_server::AppState::load(Arc::clone(&store))
-            .await
-            .unwrap();
+        let state =
+            qala_server::AppState::load(Arc::clone(&store), qala_server::ServerConfig::default())
+                .await
+                .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = qala_server::app(state.clone());

@@ -61,7 +61,10 @@ impl ClusterPyramid {
     /// [`TileError::InvalidOptions`] if `cell_px` does not divide `extent`
     /// (cells would straddle tiles) or the zoom is beyond [`MAX_ZOOM`](crate::MAX_ZOOM).
     pub fn new(options: ClusterOptions, group_names: Vec<String>) -> Result<Self> {
-        if options.cell_px == 0 || options.extent % options.cell_px != 0 || options.max_cluster_zoom > crate::MAX_ZOOM {
+        if options.cell_px == 0
+            || options.extent % options.cell_px != 0
+            || options.max_cluster_zoom > crate::MAX_ZOOM
+        {
             return Err(TileError::InvalidOptions(format!(
                 "a pyramid needs cell_px dividing extent and max_cluster_zoom <= {} (cell_px={}, extent={}, zoom={})",
                 crate::MAX_ZOOM,
@@ -71,7 +74,11 @@ impl ClusterPyramid {
             )));
         }
         let levels = vec![HashMap::new(); usize::from(options.max_cluster_zoom) + 1];
-        Ok(Self { options, group_names, levels })
+        Ok(Self {
+            options,
+            group_names,
+            levels,
+        })
     }
 
     /// The options the pyramid clusters with.
@@ -83,7 +90,10 @@ impl ClusterPyramid {
     fn world_px(&self, lon: f64, lat: f64, z: usize) -> Coord<f64> {
         let (wx, wy) = lonlat_to_world(lon, lat);
         let scale = f64::from(1_u32 << z) * f64::from(self.options.extent);
-        Coord { x: wx * scale, y: wy * scale }
+        Coord {
+            x: wx * scale,
+            y: wy * scale,
+        }
     }
 
     fn cell_of(&self, px: Coord<f64>, z: usize) -> (u32, u32) {
@@ -92,7 +102,10 @@ impl ClusterPyramid {
         let cell = f64::from(self.options.cell_px);
         // Saturating float-to-int casts, then the clamp keeps the world's
         // east/south edge in the last cell, as `TileId::containing` does.
-        (((px.x / cell) as u32).min(last), ((px.y / cell) as u32).min(last))
+        (
+            ((px.x / cell) as u32).min(last),
+            ((px.y / cell) as u32).min(last),
+        )
     }
 
     fn check(&self, lon: f64, lat: f64, group: usize) -> Result<()> {
@@ -100,7 +113,9 @@ impl ClusterPyramid {
             return Err(TileError::NonFiniteCoordinate { lon, lat });
         }
         if group >= self.group_names.len() {
-            return Err(TileError::InvalidOptions(format!("group {group} is not one of the pyramid's groups")));
+            return Err(TileError::InvalidOptions(format!(
+                "group {group} is not one of the pyramid's groups"
+            )));
         }
         Ok(())
     }
@@ -166,12 +181,17 @@ impl ClusterPyramid {
         let mut items = Vec::new();
         for cy in y0..y0 + per_tile {
             for cx in x0..x0 + per_tile {
-                let Some(cell) = level.get(&(cx, cy)) else { continue };
+                let Some(cell) = level.get(&(cx, cy)) else {
+                    continue;
+                };
                 if cell.count == 0 {
                     continue;
                 }
                 let n = cell.count as f64;
-                let position = Coord { x: cell.sum.x / n - origin.x, y: cell.sum.y / n - origin.y };
+                let position = Coord {
+                    x: cell.sum.x / n - origin.x,
+                    y: cell.sum.y / n - origin.y,
+                };
                 items.push(if cell.count == 1 {
                     ClusterItem::Single(SinglePoint {
                         id: cell.min_id,
@@ -208,7 +228,14 @@ mod tests {
         let groups = ["open".to_string(), "resolved".to_string()];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let points: Vec<(u64, f64, f64, usize)> = (1..=5_000)
-            .map(|id| (id, rng.random_range(76.75..77.10), rng.random_range(43.15..43.40), rng.random_range(0..2)))
+            .map(|id| {
+                (
+                    id,
+                    rng.random_range(76.75..77.10),
+                    rng.random_range(43.15..43.40),
+                    rng.random_range(0..2),
+                )
+            })
             .collect();
         let mut pyramid = ClusterPyramid::new(ClusterOptions::default(), groups.to_vec()).unwrap();
         for (id, lon, lat, g) in &points {
@@ -218,17 +245,29 @@ mod tests {
             let tile = TileId::containing(76.93, 43.26, z).unwrap();
             let expected = cluster_points(
                 tile,
-                points.iter().map(|(id, lon, lat, g)| ClusterPoint { id: *id, lon: *lon, lat: *lat, group: &groups[*g] }),
+                points.iter().map(|(id, lon, lat, g)| ClusterPoint {
+                    id: *id,
+                    lon: *lon,
+                    lat: *lat,
+                    group: &groups[*g],
+                }),
                 &ClusterOptions::default(),
             )
             .unwrap();
             let got = pyramid.tile(tile).unwrap();
             assert_eq!(got.len(), expected.len(), "z{z}");
             let total: u64 = got.iter().map(ClusterItem::point_count).sum();
-            assert_eq!(total, expected.iter().map(ClusterItem::point_count).sum::<u64>(), "z{z}");
+            assert_eq!(
+                total,
+                expected.iter().map(ClusterItem::point_count).sum::<u64>(),
+                "z{z}"
+            );
             for (a, b) in got.iter().zip(&expected) {
                 assert_eq!(a.point_count(), b.point_count(), "z{z}");
-                assert!((a.position().x - b.position().x).abs() < 1e-6 && (a.position().y - b.position().y).abs() < 1e-6);
+                assert!(
+                    (a.position().x - b.position().x).abs() < 1e-6
+                        && (a.position().y - b.position().y).abs() < 1e-6
+                );
             }
         }
         assert!(pyramid.tile(TileId::new(14, 0, 0).unwrap()).is_none());
@@ -236,12 +275,17 @@ mod tests {
 
     #[test]
     fn regrouping_moves_counts_between_groups() {
-        let mut pyramid = ClusterPyramid::new(ClusterOptions::default(), vec!["a".into(), "b".into()]).unwrap();
+        let mut pyramid =
+            ClusterPyramid::new(ClusterOptions::default(), vec!["a".into(), "b".into()]).unwrap();
         pyramid.insert(1, 10.0, 10.0, 0).unwrap();
         pyramid.insert(2, 10.0001, 10.0001, 0).unwrap();
         pyramid.regroup(2, 10.0001, 10.0001, 0, 1).unwrap();
-        let items = pyramid.tile(TileId::containing(10.0, 10.0, 3).unwrap()).unwrap();
-        let [ClusterItem::Cluster(c)] = items.as_slice() else { panic!("{items:?}") };
+        let items = pyramid
+            .tile(TileId::containing(10.0, 10.0, 3).unwrap())
+            .unwrap();
+        let [ClusterItem::Cluster(c)] = items.as_slice() else {
+            panic!("{items:?}")
+        };
         assert_eq!(c.groups, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
     }
 

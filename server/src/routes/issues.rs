@@ -104,11 +104,7 @@ async fn create(
             .create_issue(&record, key.as_deref())
             .await?;
         if created.created {
-            task_state
-                .index
-                .write()
-                .issues
-                .upsert((&created.issue).into());
+            task_state.issue_committed(&created.issue);
         }
         Ok::<_, qala_geodata::Error>(created)
     })

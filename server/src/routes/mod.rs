@@ -15,6 +15,7 @@ mod issues;
 mod layers;
 mod meta;
 mod stats;
+mod tiles;
 
 /// Media type of GeoJSON (RFC 7946 §12).
 pub const GEOJSON: &str = "application/geo+json";
@@ -27,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .merge(stats::router())
         .merge(layers::router())
         .merge(meta::router())
+        .merge(tiles::router())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

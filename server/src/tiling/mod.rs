@@ -1,0 +1,144 @@
+//! Vector tiles from the in-memory index: rendering, the cluster pyramid
+//! that keeps low-zoom issue tiles fast, and the cache that writes invalidate.
+
+use parking_lot::RwLock;
+use qala_geodata::{IssueEntry, IssueStatus, LayerName, SpatialIndex};
+use qala_tiles::pyramid::ClusterPyramid;
+use qala_tiles::{ClusterOptions, MAX_ZOOM, TileId};
+
+mod cache;
+mod render;
+
+pub use cache::{EncodedTile, TileCache, Variant};
+pub use render::{TileRequest, layer_fields, render};
+
+/// Tile buffer in tile units (of 4096): features this close outside a tile are drawn in it too.
+pub const BUFFER: u32 = 64;
+/// Tile extent in tile units.
+pub const EXTENT: u32 = 4096;
+
+/// How tiles are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileSettings {
+    /// From this zoom up issues are single points; below it they are clustered.
+    pub single_point_zoom: u8,
+    /// Bytes the tile cache may hold (0: no cache).
+    pub cache_bytes: usize,
+}
+
+impl Default for TileSettings {
+    fn default() -> Self {
+        Self {
+            single_point_zoom: 14,
+            cache_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The index of a status among the pyramid's groups.
+pub(crate) fn status_group(status: IssueStatus) -> usize {
+    IssueStatus::ALL
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or(0)
+}
+
+/// Tile state shared by all requests.
+#[derive(Debug)]
+pub struct TileService {
+    /// `None` when clustering is off (`single_point_zoom` 0).
+    pyramid: Option<RwLock<ClusterPyramid>>,
+    /// Rendered tiles.
+    pub cache: TileCache,
+    /// Settings.
+    pub settings: TileSettings,
+}
+
+impl TileService {
+    /// Builds the cluster pyramid from the issues already in the index.
+    pub fn new(index: &SpatialIndex, settings: TileSettings) -> qala_tiles::Result<Self> {
+        let pyramid = match settings.single_point_zoom.min(MAX_ZOOM + 1).checked_sub(1) {
+            None => None,
+            Some(max_cluster_zoom) => {
+                let options = ClusterOptions {
+                    max_cluster_zoom,
+                    ..ClusterOptions::default()
+                };
+                let groups = IssueStatus::ALL
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect();
+                let mut pyramid = ClusterPyramid::new(options, groups)?;
+                for e in index
+                    .issues
+                    .matching(qala_geodata::Area::Everywhere, &Default::default())
+                {
+                    insert(&mut pyramid, e)?;
+                }
+                Some(RwLock::new(pyramid))
+            }
+        };
+        Ok(Self {
+            pyramid,
+            cache: TileCache::new(settings.cache_bytes),
+            settings,
+        })
+    }
+
+    /// Cluster options in force (also what filtered cluster tiles use).
+    pub fn cluster_options(&self) -> ClusterOptions {
+        ClusterOptions {
+            max_cluster_zoom: self.settings.single_point_zoom.saturating_sub(1),
+            ..ClusterOptions::default()
+        }
+    }
+
+    /// Clustering happens at this zoom.
+    pub fn clusters_at(&self, z: u8) -> bool {
+        z < self.settings.single_point_zoom
+    }
+
+    /// Records a committed new issue: pyramid, then the cached tiles it shows in.
+    pub fn issue_added(&self, entry: &IssueEntry) {
+        if let Some(pyramid) = &self.pyramid
+            && let Err(e) = insert(&mut pyramid.write(), entry)
+        {
+            tracing::error!(error = %e, id = entry.id, "issue not added to the cluster pyramid");
+        }
+        self.cache
+            .invalidate(LayerName::Issues, tiles_showing_point(entry));
+    }
+
+    /// Records that a reference layer was replaced.
+    pub fn layer_replaced(&self, layer: LayerName) {
+        self.cache.invalidate_layer(layer);
+    }
+
+    /// The pyramid (for rendering unfiltered cluster tiles).
+    pub(crate) fn pyramid(&self) -> Option<&RwLock<ClusterPyramid>> {
+        self.pyramid.as_ref()
+    }
+}
+
+fn insert(pyramid: &mut ClusterPyramid, e: &IssueEntry) -> qala_tiles::Result<()> {
+    let id = u64::try_from(e.id).unwrap_or(0);
+    pyramid.insert(
+        id,
+        e.location.lon(),
+        e.location.lat(),
+        status_group(e.status),
+    )
+}
+
+/// Every tile, at every zoom, whose buffered area contains the point.
+fn tiles_showing_point(entry: &IssueEntry) -> Vec<TileId> {
+    let (lon, lat) = (entry.location.lon(), entry.location.lat());
+    let point = geo::Rect::new(
+        geo::coord! { x: lon, y: lat },
+        geo::coord! { x: lon, y: lat },
+    );
+    (0..=MAX_ZOOM)
+        .filter_map(|z| qala_tiles::tiles_covering_buffered(point, z, BUFFER, EXTENT).ok())
+        .flatten()
+        .collect()
+}

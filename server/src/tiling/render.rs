@@ -1,0 +1,193 @@
+//! Rendering one tile from the index: the layers asked for, each under its
+//! own name, issues clustered below the single-point zoom.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use geo::{Geometry, Point};
+use qala_geodata::{Area, BBox, IssueEntry, IssueFilter, LayerName, SpatialIndex};
+use qala_tiles::{
+    ClusterItem, ClusterPoint, PropertyValue, TileBuilder, TileFeature, TileId, TileOptions,
+    cluster_points,
+};
+use serde_json::Value;
+
+use super::{BUFFER, EXTENT, TileService};
+
+/// One tile to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileRequest {
+    /// The tile.
+    pub tile: TileId,
+    /// Layers, each written under its own name, in this order.
+    pub layers: Vec<LayerName>,
+    /// Filter for the issues layer.
+    pub filter: IssueFilter,
+}
+
+fn bbox_of(rect: geo::Rect<f64>) -> BBox {
+    BBox {
+        west: rect.min().x,
+        south: rect.min().y,
+        east: rect.max().x,
+        north: rect.max().y,
+    }
+}
+
+/// Renders the uncompressed MVT of a tile (zero bytes when nothing is in it).
+pub fn render(
+    service: &TileService,
+    index: &SpatialIndex,
+    request: &TileRequest,
+) -> qala_tiles::Result<Vec<u8>> {
+    let tile = request.tile;
+    let mut builder = TileBuilder::new(
+        tile,
+        TileOptions {
+            extent: EXTENT,
+            buffer: BUFFER,
+            ..TileOptions::default()
+        },
+    )?;
+    let buffered = bbox_of(tile.lonlat_bounds_buffered(BUFFER, EXTENT));
+    for layer in &request.layers {
+        match layer {
+            LayerName::Issues if service.clusters_at(tile.z()) => {
+                let items = match service.pyramid() {
+                    Some(pyramid) if request.filter == IssueFilter::default() => {
+                        pyramid.read().tile(tile).unwrap_or_default()
+                    }
+                    _ => {
+                        // Filtered tiles cluster on the fly: the pyramid only
+                        // aggregates the unfiltered set.
+                        let exact = bbox_of(tile.lonlat_bounds());
+                        let groups: Vec<&str> = qala_geodata::IssueStatus::ALL
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect();
+                        let points = index
+                            .issues
+                            .matching(Area::BBox(exact), &request.filter)
+                            .map(|e| ClusterPoint {
+                                id: u64::try_from(e.id).unwrap_or(0),
+                                lon: e.location.lon(),
+                                lat: e.location.lat(),
+                                group: groups[super::status_group(e.status)],
+                            });
+                        cluster_points(tile, points, &service.cluster_options())?
+                    }
+                };
+                let features = items
+                    .into_iter()
+                    .filter_map(|item| cluster_feature(index, item));
+                builder.add_pixel_layer(layer.as_str(), features)?;
+            }
+            LayerName::Issues => {
+                let features = index
+                    .issues
+                    .matching(Area::BBox(buffered), &request.filter)
+                    .map(|e| issue_feature(e, Geometry::Point(e.location.point())));
+                builder.add_layer(layer.as_str(), features)?;
+            }
+            reference => {
+                let page = index
+                    .layer(*reference)
+                    .page(Some(buffered), None, usize::MAX);
+                let features = page.iter().map(|f| {
+                    let mut feature =
+                        TileFeature::new(&f.geometry).with_id(u64::try_from(f.id).unwrap_or(0));
+                    for (key, value) in &f.properties {
+                        if let Some(v) = property_value(value) {
+                            feature = feature.with_property(key.as_str(), v);
+                        }
+                    }
+                    feature
+                });
+                builder.add_layer(reference.as_str(), features)?;
+            }
+        }
+    }
+    Ok(builder.encode())
+}
+
+/// A single issue: id, category, status and creation day. The day (not the
+/// instant) keeps the tile's value table small: a few hundred distinct
+/// values instead of one per issue.
+fn issue_feature(e: &IssueEntry, geometry: Geometry<f64>) -> TileFeature<'static> {
+    TileFeature::owned(geometry)
+        .with_id(u64::try_from(e.id).unwrap_or(0))
+        .with_property("category", e.category.code)
+        .with_property("status", e.status.as_str())
+        .with_property("created", e.created_at.format("%Y-%m-%d").to_string())
+}
+
+fn cluster_feature(index: &SpatialIndex, item: ClusterItem) -> Option<TileFeature<'static>> {
+    match item {
+        ClusterItem::Single(single) => {
+            let entry = index.issues.get(i64::try_from(single.id).ok()?)?;
+            Some(issue_feature(
+                entry,
+                Geometry::Point(Point::from(single.position)),
+            ))
+        }
+        ClusterItem::Cluster(cluster) => {
+            let mut feature = TileFeature::owned(Geometry::Point(Point::from(cluster.position)))
+                .with_property("cluster", true)
+                .with_property("point_count", cluster.point_count);
+            for (status, count) in cluster.groups {
+                feature = feature.with_property(format!("status_{status}"), count);
+            }
+            Some(feature)
+        }
+    }
+}
+
+/// MVT has no nested values: scalars map to their typed values, arrays and
+/// objects travel as JSON text, nulls are left out.
+fn property_value(value: &Value) -> Option<PropertyValue<'_>> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => PropertyValue::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => PropertyValue::Int(i),
+            (None, Some(u), _) => PropertyValue::UInt(u),
+            (_, _, Some(f)) => PropertyValue::Double(f),
+            _ => return None,
+        },
+        Value::String(s) => PropertyValue::String(Cow::Borrowed(s)),
+        other => PropertyValue::String(Cow::Owned(other.to_string())),
+    })
+}
+
+/// The fields of a layer for TileJSON's `vector_layers`: name → `String`, `Number` or `Boolean`.
+pub fn layer_fields(index: &SpatialIndex, layer: LayerName) -> BTreeMap<String, &'static str> {
+    if layer == LayerName::Issues {
+        let mut fields: BTreeMap<String, &'static str> = [
+            ("category", "String"),
+            ("status", "String"),
+            ("created", "String"),
+            ("cluster", "Boolean"),
+            ("point_count", "Number"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for status in qala_geodata::IssueStatus::ALL {
+            fields.insert(format!("status_{}", status.as_str()), "Number");
+        }
+        return fields;
+    }
+    let mut fields = BTreeMap::new();
+    for feature in index.layer(layer).all() {
+        for (key, value) in &feature.properties {
+            let kind = match value {
+                Value::Null => continue,
+                Value::Bool(_) => "Boolean",
+                Value::Number(_) => "Number",
+                _ => "String",
+            };
+            fields.entry(key.clone()).or_insert(kind);
+        }
+    }
+    fields
+}
