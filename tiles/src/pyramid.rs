@@ -62,7 +62,7 @@ impl ClusterPyramid {
     /// (cells would straddle tiles) or the zoom is beyond [`MAX_ZOOM`](crate::MAX_ZOOM).
     pub fn new(options: ClusterOptions, group_names: Vec<String>) -> Result<Self> {
         if options.cell_px == 0
-            || options.extent % options.cell_px != 0
+            || !options.extent.is_multiple_of(options.cell_px)
             || options.max_cluster_zoom > crate::MAX_ZOOM
         {
             return Err(TileError::InvalidOptions(format!(
