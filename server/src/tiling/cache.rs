@@ -66,10 +66,17 @@ pub struct Variant {
 
 type Slot = Vec<(Variant, Arc<EncodedTile>)>;
 
+/// Slots by tile address, least recently used first out, and the bytes they hold.
+#[derive(Debug)]
+struct Slots {
+    lru: LruCache<(u8, u32, u32), Slot>,
+    bytes: usize,
+}
+
 /// The cache.
 #[derive(Debug)]
 pub struct TileCache {
-    slots: Mutex<(LruCache<(u8, u32, u32), Slot>, usize)>,
+    slots: Mutex<Slots>,
     capacity_bytes: usize,
     /// Bumped by every invalidation; a tile rendered before a bump may be
     /// stale and is not inserted.
@@ -80,7 +87,10 @@ impl TileCache {
     /// A cache holding at most `capacity_bytes` (0 disables caching).
     pub fn new(capacity_bytes: usize) -> Self {
         Self {
-            slots: Mutex::new((LruCache::unbounded(), 0)),
+            slots: Mutex::new(Slots {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+            }),
             capacity_bytes,
             epoch: AtomicU64::new(0),
         }
@@ -94,7 +104,7 @@ impl TileCache {
     /// A cached tile.
     pub fn get(&self, tile: TileId, variant: &Variant) -> Option<Arc<EncodedTile>> {
         let mut guard = self.slots.lock();
-        let slot = guard.0.get(&(tile.z(), tile.x(), tile.y()))?;
+        let slot = guard.lru.get(&(tile.z(), tile.x(), tile.y()))?;
         slot.iter()
             .find(|(v, _)| v == variant)
             .map(|(_, t)| Arc::clone(t))
@@ -112,7 +122,7 @@ impl TileCache {
         if self.epoch.load(Ordering::Acquire) != epoch || weight > self.capacity_bytes {
             return;
         }
-        let (slots, bytes) = &mut *guard;
+        let Slots { lru: slots, bytes } = &mut *guard;
         let slot = slots.get_or_insert_mut((tile.z(), tile.x(), tile.y()), Vec::new);
         if let Some(existing) = slot.iter_mut().find(|(v, _)| *v == variant) {
             *bytes -= existing.1.weight();
@@ -133,7 +143,7 @@ impl TileCache {
     pub fn invalidate(&self, layer: LayerName, tiles: impl IntoIterator<Item = TileId>) {
         let mut guard = self.slots.lock();
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        let (slots, bytes) = &mut *guard;
+        let Slots { lru: slots, bytes } = &mut *guard;
         for tile in tiles {
             let key = (tile.z(), tile.x(), tile.y());
             let Some(slot) = slots.peek_mut(&key) else {
@@ -157,7 +167,7 @@ impl TileCache {
         let keys: Vec<TileId> = {
             let guard = self.slots.lock();
             guard
-                .0
+                .lru
                 .iter()
                 .filter_map(|(k, _)| TileId::new(k.0, k.1, k.2).ok())
                 .collect()
@@ -167,7 +177,12 @@ impl TileCache {
 
     /// Number of cached tile variants (for tests and metrics).
     pub fn len(&self) -> usize {
-        self.slots.lock().0.iter().map(|(_, slot)| slot.len()).sum()
+        self.slots
+            .lock()
+            .lru
+            .iter()
+            .map(|(_, slot)| slot.len())
+            .sum()
     }
 
     /// Whether nothing is cached.
