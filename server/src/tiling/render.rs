@@ -61,19 +61,10 @@ pub fn render(
                         // Filtered tiles cluster on the fly: the pyramid only
                         // aggregates the unfiltered set.
                         let exact = bbox_of(tile.lonlat_bounds());
-                        let groups: Vec<&str> = qala_geodata::IssueStatus::ALL
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect();
                         let points = index
                             .issues
                             .matching(Area::BBox(exact), &request.filter)
-                            .map(|e| ClusterPoint {
-                                id: u64::try_from(e.id).unwrap_or(0),
-                                lon: e.location.lon(),
-                                lat: e.location.lat(),
-                                group: groups[super::status_group(e.status)],
-                            });
+                            .map(cluster_point);
                         cluster_points(tile, points, &service.cluster_options())?
                     }
                 };
@@ -83,11 +74,22 @@ pub fn render(
                 builder.add_pixel_layer(layer.as_str(), features)?;
             }
             LayerName::Issues => {
-                let features = index
+                let points: Vec<&IssueEntry> = index
                     .issues
                     .matching(Area::BBox(buffered), &request.filter)
-                    .map(|e| issue_feature(e, Geometry::Point(e.location.point())));
-                builder.add_layer(layer.as_str(), features)?;
+                    .collect();
+                if points.len() <= MAX_SINGLE_POINTS {
+                    let features = points
+                        .iter()
+                        .map(|e| issue_feature(e, Geometry::Point(e.location.point())));
+                    builder.add_layer(layer.as_str(), features)?;
+                } else {
+                    let items = crowded(tile, &points)?;
+                    let features = items
+                        .into_iter()
+                        .filter_map(|item| cluster_feature(index, item));
+                    builder.add_pixel_layer(layer.as_str(), features)?;
+                }
             }
             reference => {
                 let page = index
@@ -108,6 +110,42 @@ pub fn render(
         }
     }
     Ok(builder.encode())
+}
+
+/// Most single issue points one tile carries. Each costs about 25 bytes of
+/// MVT (12 gzipped), so this keeps the densest tile well under the 500 KB
+/// budget; a tile with more issues than this even at the single-point zooms
+/// (tens of thousands within a few hundred metres) is clustered on the
+/// finest grid that brings it under the limit.
+pub const MAX_SINGLE_POINTS: usize = 25_000;
+
+/// Clusters an over-full single-point tile on the finest grid (2, 4, … 64
+/// tile units) that brings it within [`MAX_SINGLE_POINTS`] items.
+fn crowded(tile: TileId, points: &[&IssueEntry]) -> qala_tiles::Result<Vec<ClusterItem>> {
+    let mut items = Vec::new();
+    for cell_px in [2, 4, 8, 16, 32, 64] {
+        let options = qala_tiles::ClusterOptions {
+            cell_px,
+            extent: EXTENT,
+            max_cluster_zoom: qala_tiles::MAX_ZOOM,
+        };
+        items = cluster_points(tile, points.iter().copied().map(cluster_point), &options)?;
+        if items.len() <= MAX_SINGLE_POINTS {
+            tracing::debug!(%tile, points = points.len(), cell_px, "crowded single-point tile clustered");
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// An issue as clustering input, grouped by status.
+fn cluster_point(e: &IssueEntry) -> ClusterPoint<'static> {
+    ClusterPoint {
+        id: u64::try_from(e.id).unwrap_or(0),
+        lon: e.location.lon(),
+        lat: e.location.lat(),
+        group: e.status.as_str(),
+    }
 }
 
 /// A single issue: id, category, status and creation day. The day (not the
