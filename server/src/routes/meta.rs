@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use qala_geodata::category::CATEGORIES;
@@ -10,12 +10,8 @@ use serde_json::{Value, json};
 
 use crate::state::AppState;
 
-/// The web client's entry page, compiled in so the binary runs from anywhere.
-const INDEX_HTML: &str = include_str!("../../../web/index.html");
-
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Html(INDEX_HTML) }))
         .route("/api/v1/categories", get(categories))
         .route(
             "/api/v1/statuses",

@@ -16,6 +16,7 @@ mod layers;
 mod meta;
 mod stats;
 mod tiles;
+mod web;
 
 /// Media type of GeoJSON (RFC 7946 §12).
 pub const GEOJSON: &str = "application/geo+json";
@@ -29,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .merge(layers::router())
         .merge(meta::router())
         .merge(tiles::router())
+        .merge(web::router())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

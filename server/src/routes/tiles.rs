@@ -81,6 +81,8 @@ async fn tile(
     let tile = parse_tile(&z, &x, &y)?;
     let mut params = Params::parse(raw.as_deref())?;
     let filter = params.issue_filter()?;
+    // `v` lets clients bust their own HTTP caches; the server's cache does not need it.
+    params.text("v");
     params.finish()?;
     let variant = Variant {
         layers: layers.clone(),
@@ -232,6 +234,7 @@ async fn tilejson(
     let layers = parse_layers(layers_raw)?;
     let mut params = Params::parse(raw.as_deref())?;
     params.issue_filter()?;
+    params.text("v");
     params.finish()?;
     let query = raw
         .as_deref()
