@@ -376,6 +376,20 @@ impl TileBuilder {
     /// Projection → clip → simplify + snap → winding, split by dimension
     /// (an MVT feature has one geometry type).
     fn prepare(&self, geometry: &Geometry<f64>, space: Space) -> Vec<MvtGeometry> {
+        // Points are most of a dense tile: project, test and snap them
+        // without the allocations of the general pipeline (same result).
+        if let Geometry::Point(p) = geometry {
+            let pixel = match space {
+                Space::Pixels => *p,
+                Space::LonLat => {
+                    let (x, y) = lonlat_to_tile_pixel(p.x(), p.y(), self.tile, self.options.extent);
+                    Point::new(x, y)
+                }
+            };
+            return crate::clip::clip_point(pixel, self.clip)
+                .map(|inside| vec![MvtGeometry::Point(crate::simplify::snap_point(inside))])
+                .unwrap_or_default();
+        }
         let projected;
         let pixels = match space {
             Space::Pixels => geometry,

@@ -30,10 +30,26 @@ pub(super) fn router() -> Router<AppState> {
 
 fn asset(path: &str, headers: &HeaderMap) -> Response {
     let Some(file) = WebAssets::get(path) else {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no web asset {path}")).into_response();
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no web asset {path}"),
+        )
+        .into_response();
     };
-    let etag = format!("\"{}\"", file.metadata.sha256_hash().iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
-    let current = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == etag);
+    let etag = format!(
+        "\"{}\"",
+        file.metadata
+            .sha256_hash()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let current = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag);
     let mut response = if current {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

@@ -1,0 +1,130 @@
+// A thin client for Qala's JSON API. Every error the server sends has one
+// shape ({"error": {code, message, field}}), so callers get an ApiError with
+// the field to show the message next to.
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field ?? null;
+  }
+}
+
+/** Issue filters as the API spells them; empty values are left out (the server rejects none of them, but URLs stay short). */
+export function filterQuery(filters = {}) {
+  const query = new URLSearchParams();
+  const list = (v) => (Array.isArray(v) ? v.filter(Boolean).join(',') : v || '');
+  if (list(filters.status)) query.set('status', list(filters.status));
+  if (list(filters.category)) query.set('category', list(filters.category));
+  if (filters.district) query.set('district', String(filters.district));
+  if (filters.since) query.set('since', filters.since);
+  if (filters.until) query.set('until', filters.until);
+  return query;
+}
+
+function withQuery(path, query) {
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function request(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(path, { headers: { accept: 'application/json' }, ...options });
+  } catch (cause) {
+    throw new ApiError(0, 'network', cause.message || 'network error');
+  }
+  const text = await response.text();
+  let body = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // A proxy's HTML error page, say: report the status instead.
+  }
+  if (!response.ok) {
+    const error = body?.error;
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'http_error',
+      error?.message ?? `HTTP ${response.status}`,
+      error?.field,
+    );
+  }
+  return body;
+}
+
+export function categories() {
+  return request('/api/v1/categories').then((body) => body.categories);
+}
+
+export function statuses() {
+  return request('/api/v1/statuses').then((body) => body.statuses);
+}
+
+export function issue(id) {
+  return request(`/api/v1/issues/${encodeURIComponent(id)}`);
+}
+
+/** Issues near a point, nearest first, each with `properties.distance_m`. */
+export function nearby({ lon, lat, radius = 50, category, limit = 5 }) {
+  const query = new URLSearchParams({ lon: String(lon), lat: String(lat), radius: String(radius), limit: String(limit) });
+  if (category) query.set('category', category);
+  return request(withQuery('/api/v1/issues/nearby', query));
+}
+
+/**
+ * Files a report. The idempotency key is the form's, not the request's: a
+ * double click or a retry after a lost response returns the same issue.
+ */
+export function createIssue({ lon, lat, category, description, address, email }, idempotencyKey) {
+  const properties = { category, description };
+  if (address) properties.address = address;
+  if (email) properties.reporter_email = email;
+  return request('/api/v1/issues', {
+    method: 'POST',
+    headers: {
+      accept: 'application/json',
+      'content-type': 'application/json',
+      'idempotency-key': idempotencyKey,
+    },
+    body: JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties }),
+  });
+}
+
+/** Districts with `issue_count` under the filters (the choropleth's data). */
+export function districts(filters) {
+  const query = filterQuery({ ...filters, district: undefined });
+  return request(withQuery('/api/v1/districts', query));
+}
+
+/** Counts grouped by any of district, category, status. */
+export function stats(groupBy, filters) {
+  const query = filterQuery(filters);
+  query.set('group_by', groupBy.join(','));
+  return request(withQuery('/api/v1/stats/issues', query));
+}
+
+/**
+ * Every issue matching the filters, following `next` links page by page
+ * (1000 per page, the server's most), so a selection is complete however large.
+ */
+export async function allIssues(filters, { signal } = {}) {
+  const query = filterQuery(filters);
+  query.set('limit', '1000');
+  let url = withQuery('/api/v1/issues', query);
+  const features = [];
+  while (url) {
+    const page = await request(url, { signal });
+    features.push(...page.features);
+    url = page.next ?? null;
+  }
+  return features;
+}
+
+/** A random key for Idempotency-Key; crypto.randomUUID needs a secure context, which a city intranet over http is not. */
+export function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
