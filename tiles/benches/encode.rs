@@ -15,6 +15,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::{Geometry, LineString, Point, Polygon, point};
+use qala_tiles::pyramid::ClusterPyramid;
 use qala_tiles::{
     ClusterItem, ClusterOptions, ClusterPoint, TileBuilder, TileFeature, TileId, TileOptions,
     brotli, cluster_points, gzip,
@@ -125,8 +126,20 @@ fn million_points() -> CityPoints {
 }
 
 fn cluster_and_encode(tile: TileId, pts: &CityPoints) -> Vec<u8> {
-    let input = pts
-        .lon
+    let items = cluster_points(tile, cluster_input(pts), &ClusterOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    encode_clusters(tile, &items)
+}
+
+/// What the server does for an unfiltered cluster tile: read the cells of a
+/// pyramid built once, then encode.
+fn pyramid_and_encode(tile: TileId, pyramid: &ClusterPyramid) -> Vec<u8> {
+    let items = pyramid.tile(tile).unwrap_or_default();
+    encode_clusters(tile, &items)
+}
+
+fn cluster_input(pts: &CityPoints) -> impl Iterator<Item = ClusterPoint<'static>> + '_ {
+    pts.lon
         .iter()
         .zip(&pts.lat)
         .enumerate()
@@ -135,9 +148,10 @@ fn cluster_and_encode(tile: TileId, pts: &CityPoints) -> Vec<u8> {
             lon,
             lat,
             group: STATUSES[i % STATUSES.len()],
-        });
-    let items =
-        cluster_points(tile, input, &ClusterOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        })
+}
+
+fn encode_clusters(tile: TileId, items: &[ClusterItem]) -> Vec<u8> {
     let mut builder =
         TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     builder
@@ -209,6 +223,23 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("cluster_z8_1m", |b| {
         b.iter(|| cluster_and_encode(tile, black_box(&pts)))
+    });
+    let mut pyramid = ClusterPyramid::new(
+        ClusterOptions::default(),
+        STATUSES.iter().map(|s| s.to_string()).collect(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for (i, p) in cluster_input(&pts).enumerate() {
+        pyramid
+            .insert(p.id, p.lon, p.lat, i % STATUSES.len())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    group.bench_function("pyramid_z8_1m", |b| {
+        b.iter(|| pyramid_and_encode(tile, black_box(&pyramid)))
+    });
+    let z13 = TileId::containing(76.92, 43.27, 13).unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("pyramid_z13_1m", |b| {
+        b.iter(|| pyramid_and_encode(z13, black_box(&pyramid)))
     });
     group.finish();
 }
