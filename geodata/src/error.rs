@@ -68,8 +68,12 @@ pub enum Error {
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The database URL names no supported database.
-    #[error("unsupported database URL \"{0}\": use sqlite://FILE")]
+    #[error("unsupported database URL \"{0}\": use sqlite://FILE or postgres://USER@HOST/DATABASE")]
     UnsupportedDatabase(String),
+    /// The PostgreSQL server lacks the PostGIS extension (or this user may not
+    /// create it); the message says how to install it.
+    #[error("PostGIS extension missing: {0}")]
+    PostgisMissing(String),
     /// Stored data could not be decoded (a bug or a hand-edited database).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

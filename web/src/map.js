@@ -147,11 +147,20 @@ export async function createMap(container, { onBasemapError } = {}) {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
   window.qalaMap = map;
   await new Promise((resolve, reject) => {
-    map.once('load', resolve);
-    map.once('error', (event) => reject(event.error ?? new Error('map error')));
+    // Only errors before the style loads are fatal; afterwards the listener
+    // goes, so MapLibre's default handler logs later (tile) errors as usual.
+    const onError = (event) => {
+      map.off('load', onLoad);
+      reject(event.error ?? new Error('map error'));
+    };
+    const onLoad = () => {
+      map.off('error', onError);
+      resolve();
+    };
+    map.once('load', onLoad);
+    map.once('error', onError);
   });
   restyle(map);
-  // Later tile errors are logged by MapLibre's default handler; keep it.
   return map;
 }
 

@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is what the server and the CLI call; [`connect`] picks the
 //! implementation from the database URL. The embedded SQLite store is the
-//! default; a PostgreSQL/PostGIS store implements the same trait.
+//! default; [`PostgresStore`] keeps the same data in PostgreSQL with PostGIS.
 
 use std::sync::Arc;
 
@@ -17,8 +17,10 @@ use crate::index::IssueEntry;
 use crate::issue::{Issue, IssueStatus, NewIssue};
 use crate::layer::{Feature, LayerName, NewFeature};
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// A complete issue row to insert, for bulk loads (demo data, migrations from
@@ -128,10 +130,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
 /// Opens (creating if needed) the database at `url` and brings its schema up to date.
 ///
-/// `sqlite://path` (or `sqlite::memory:`) selects the embedded store.
+/// `sqlite://path` (or `sqlite::memory:`) selects the embedded store;
+/// `postgres://…` or `postgresql://…` selects PostgreSQL with PostGIS.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
         Err(Error::UnsupportedDatabase(url.to_owned()))
     }

@@ -162,19 +162,6 @@ impl TileCache {
         }
     }
 
-    /// Drops every cached variant containing `layer` (a whole layer was replaced).
-    pub fn invalidate_layer(&self, layer: LayerName) {
-        let keys: Vec<TileId> = {
-            let guard = self.slots.lock();
-            guard
-                .lru
-                .iter()
-                .filter_map(|(k, _)| TileId::new(k.0, k.1, k.2).ok())
-                .collect()
-        };
-        self.invalidate(layer, keys);
-    }
-
     /// Number of cached tile variants (for tests and metrics).
     pub fn len(&self) -> usize {
         self.slots

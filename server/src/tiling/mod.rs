@@ -109,11 +109,6 @@ impl TileService {
             .invalidate(LayerName::Issues, tiles_showing_point(entry));
     }
 
-    /// Records that a reference layer was replaced.
-    pub fn layer_replaced(&self, layer: LayerName) {
-        self.cache.invalidate_layer(layer);
-    }
-
     /// The pyramid (for rendering unfiltered cluster tiles).
     pub(crate) fn pyramid(&self) -> Option<&RwLock<ClusterPyramid>> {
         self.pyramid.as_ref()

@@ -1,0 +1,122 @@
+// The resident map (`/`): issues on the city map, a legend with layer
+// toggles, "Report a problem", and an issue panel.
+
+import * as api from './api.js';
+import { announce } from './dom.js';
+import { applyTranslations, formatNumber, mountLanguageSwitcher, onLang, t } from './i18n.js';
+import { IssuePanel } from './issue-panel.js';
+import { mountLegend } from './legend.js';
+import { createMap, fitCity, refreshIssues, showClusterCounts } from './map.js';
+import { Panel } from './panel.js';
+import { Reporter, successBanner } from './report.js';
+
+function showNotice(message) {
+  const notice = document.getElementById('notice');
+  notice.textContent = message;
+  notice.hidden = false;
+}
+
+function issueIdFromHash() {
+  const match = /^#issue=(\d+)$/.exec(location.hash);
+  return match ? Number(match[1]) : null;
+}
+
+async function main() {
+  applyTranslations();
+  mountLanguageSwitcher(document.getElementById('lang'));
+  const panel = new Panel(document.getElementById('panel'));
+  panel.relabel();
+  onLang(() => panel.relabel());
+
+  const legend = document.getElementById('legend');
+  // Open on a desk, folded on a phone where it would cover the map.
+  legend.open = window.matchMedia('(min-width: 48rem)').matches;
+
+  let map;
+  let categories;
+  try {
+    [map, categories] = await Promise.all([
+      createMap('map', { onBasemapError: () => showNotice(t('basemap.failed')) }),
+      api.categories(),
+    ]);
+  } catch (error) {
+    const webgl = /webgl/i.test(String(error?.message));
+    showNotice(webgl ? t('map.no_webgl') : t('map.failed', { message: error.message }));
+    document.body.dataset.state = 'error';
+    return;
+  }
+  await fitCity(map);
+  mountLegend(legend, map);
+  showClusterCounts(map, (n) => (n >= 1000 ? `${Math.round(n / 100) / 10}k` : formatNumber(n)));
+
+  const issuePanel = new IssuePanel({ panel, categories, map });
+  const reporter = new Reporter({
+    map,
+    panel,
+    categories,
+    issuePanel,
+    onCreated: (issue) => {
+      // The server has invalidated the tiles the new issue touches; asking
+      // again with a new `v` gets them past the browser's cache as well.
+      refreshIssues(map);
+      if (map.getZoom() < 15) map.easeTo({ center: issue.geometry.coordinates, zoom: 16 });
+      issuePanel.current = issue;
+      issuePanel.banner = successBanner(issue);
+      history.replaceState(null, '', `#issue=${issue.id}`);
+      issuePanel.render(issue, { focus: true });
+    },
+  });
+
+  document.getElementById('report-button').addEventListener('click', () => reporter.start());
+
+  // The panel covers part of the map (the right side on a desk, the bottom on
+  // a phone): padding keeps "the centre" and every fly-to in the visible part.
+  const panelEl = document.getElementById('panel');
+  const desk = window.matchMedia('(min-width: 48rem)');
+  const fitPadding = () => {
+    const open = !panelEl.hidden;
+    map.setPadding({
+      top: 0,
+      left: 0,
+      right: open && desk.matches ? panelEl.offsetWidth : 0,
+      bottom: open && !desk.matches ? panelEl.offsetHeight : 0,
+    });
+  };
+  new ResizeObserver(fitPadding).observe(panelEl);
+  desk.addEventListener('change', fitPadding);
+
+  map.on('click', (event) => {
+    if (reporter.handleMapClick(event.lngLat)) return;
+    const [feature] = map.queryRenderedFeatures(event.point, { layers: ['issue-points', 'issue-clusters'] });
+    if (!feature) return;
+    if (feature.properties.cluster || feature.properties.point_count) {
+      // A cluster opens up: single issues are drawn from zoom 14.
+      map.easeTo({ center: feature.geometry.coordinates, zoom: Math.min(Math.max(map.getZoom() + 2, 12), 14.5) });
+    } else {
+      issuePanel.show(feature.id);
+    }
+  });
+  for (const layer of ['issue-points', 'issue-clusters']) {
+    map.on('mouseenter', layer, () => {
+      if (!reporter.active) map.getCanvas().style.cursor = 'pointer';
+    });
+    map.on('mouseleave', layer, () => {
+      map.getCanvas().style.cursor = '';
+    });
+  }
+
+  // A link to an issue (`/#issue=42`) opens it.
+  const openFromHash = () => {
+    const id = issueIdFromHash();
+    if (id && !(issuePanel.current?.id === id && panel.isOpenFor('issue'))) issuePanel.show(id, { fly: true });
+  };
+  window.addEventListener('hashchange', openFromHash);
+  openFromHash();
+
+  map.once('idle', () => {
+    document.body.dataset.state = 'ready';
+    announce(t('map.label'));
+  });
+}
+
+main();

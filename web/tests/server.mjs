@@ -1,0 +1,66 @@
+// Starts the real `qala` release binary for the browser tests: a fresh
+// temporary SQLite database, the demo city, a free port read from stdout.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const web = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The binary under test: $QALA_BIN, else the workspace's release build. */
+export const QALA_BIN = process.env.QALA_BIN ? resolve(process.env.QALA_BIN) : join(web, '..', 'target', 'release', 'qala');
+
+export async function startServer({ timeoutMs = 180_000 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'qala-web-'));
+  const database = `sqlite://${join(dir, 'qala.db')}`;
+  const child = spawn(QALA_BIN, ['--database', database, 'serve', '--demo', '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, QALA_LOG: process.env.QALA_LOG ?? 'warn' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+    if (process.env.QALA_TEST_VERBOSE) process.stderr.write(chunk);
+  });
+
+  const url = await new Promise((resolveUrl, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`qala did not start within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /qala listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1].replace(/\/$/, ''));
+      }
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not run ${QALA_BIN}: ${error.message}`));
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`qala exited with ${code} before listening\n${stderr}`));
+    });
+  });
+
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** GET a JSON document from the server under test. */
+export async function getJson(base, path) {
+  const response = await fetch(new URL(path, base));
+  if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
