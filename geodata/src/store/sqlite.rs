@@ -110,6 +110,20 @@ fn decode_issue(row: &SqliteRow) -> Result<Issue> {
     })
 }
 
+fn decode_entry(row: &SqliteRow) -> Result<IssueEntry> {
+    let corrupt = |e: crate::error::ValidationError| Error::Corrupt(e.to_string());
+    let category: &str = row.try_get("category")?;
+    let status: &str = row.try_get("status")?;
+    Ok(IssueEntry {
+        id: row.try_get("id")?,
+        location: LonLat::new(row.try_get("lon")?, row.try_get("lat")?).map_err(corrupt)?,
+        status: IssueStatus::parse(status).map_err(corrupt)?,
+        category: parse_category(category).map_err(corrupt)?,
+        district_id: row.try_get("district_id")?,
+        created_at: decode_time(row.try_get("created_at")?)?,
+    })
+}
+
 fn decode_feature(row: &SqliteRow) -> Result<Feature> {
     let layer: String = row.try_get("layer")?;
     let geometry: String = row.try_get("geometry")?;
@@ -269,27 +283,15 @@ impl Store for SqliteStore {
     }
 
     async fn issue_entries(&self) -> Result<Vec<IssueEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, category, lon, lat, status, district_id, created_at FROM issues",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let category: String = row.try_get("category")?;
-                let status: String = row.try_get("status")?;
-                let corrupt = |e: crate::error::ValidationError| Error::Corrupt(e.to_string());
-                Ok(IssueEntry {
-                    id: row.try_get("id")?,
-                    location: LonLat::new(row.try_get("lon")?, row.try_get("lat")?)
-                        .map_err(corrupt)?,
-                    status: IssueStatus::parse(&status).map_err(corrupt)?,
-                    category: parse_category(&category).map_err(corrupt)?,
-                    district_id: row.try_get("district_id")?,
-                    created_at: decode_time(row.try_get("created_at")?)?,
-                })
-            })
-            .collect()
+        // Streamed row by row: holding a million decoded rows at once would
+        // more than double the memory the index itself needs.
+        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at FROM issues ORDER BY id")
+            .fetch(&self.pool);
+        let mut entries = Vec::new();
+        while let Some(row) = rows.next().await {
+            entries.push(decode_entry(&row?)?);
+        }
+        Ok(entries)
     }
 
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {
