@@ -11,6 +11,7 @@
 //! extension): each test creates its own `qala_test_<random>` database on that
 //! server, so tests run in parallel, and drops it afterwards (also when the
 //! test fails).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
 
@@ -160,10 +161,14 @@ fn report(i: usize) -> NewIssue {
     NewIssue::new(
         categories[i % categories.len()],
         &format!("Issue number {i}: яма на дороге"),
-        LonLat::new(76.75 + (i % 997) as f64 * 0.000_35, 43.15 + (i % 991) as f64 * 0.000_25)
-            .unwrap(),
-        (i % 2 == 0).then(|| format!("Abay Ave {i}")),
-        (i % 3 == 0).then(|| format!("resident{i}@example.org")),
+        LonLat::new(
+            76.75 + (i % 997) as f64 * 0.000_35,
+            43.15 + (i % 991) as f64 * 0.000_25,
+        )
+        .unwrap(),
+        i.is_multiple_of(2).then(|| format!("Abay Ave {i}")),
+        i.is_multiple_of(3)
+            .then(|| format!("resident{i}@example.org")),
     )
     .unwrap()
 }
@@ -177,7 +182,7 @@ fn record(i: usize) -> IssueRecord {
     IssueRecord {
         report: report(i),
         status: IssueStatus::ALL[i % IssueStatus::ALL.len()],
-        district_id: (i % 4 != 0).then_some((i % 8) as i64 + 1),
+        district_id: (!i.is_multiple_of(4)).then_some((i % 8) as i64 + 1),
         created_at: created,
         updated_at: created + Duration::milliseconds((i % 5) as i64 * 1_001),
     }
@@ -234,7 +239,11 @@ fn assert_same_geometry(b: &Backend, read: &Geometry<f64>, written: &Geometry<f6
     }
     use geo::CoordsIter;
     use qala_geodata::geometry::type_name;
-    assert_eq!(type_name(read), type_name(written), "{read:?} vs {written:?}");
+    assert_eq!(
+        type_name(read),
+        type_name(written),
+        "{read:?} vs {written:?}"
+    );
     let read_coords: Vec<_> = read.coords_iter().collect();
     let written_coords: Vec<_> = written.coords_iter().collect();
     assert_eq!(read_coords.len(), written_coords.len());
@@ -249,7 +258,10 @@ fn assert_same_geometry(b: &Backend, read: &Geometry<f64>, written: &Geometry<f6
 fn assert_same_features(b: &Backend, read: &[Feature], written: &[Feature]) {
     assert_eq!(read.len(), written.len());
     for (r, w) in read.iter().zip(written) {
-        assert_eq!((r.id, r.layer, &r.properties), (w.id, w.layer, &w.properties));
+        assert_eq!(
+            (r.id, r.layer, &r.properties),
+            (w.id, w.layer, &w.properties)
+        );
         assert_same_geometry(b, &r.geometry, &w.geometry);
     }
 }
@@ -286,10 +298,7 @@ mod cases {
         assert_eq!(store.issue(issues[2].id + 1000).await.unwrap(), None);
 
         let (a, bb, c) = (issues[0].id, issues[1].id, issues[2].id);
-        let found = store
-            .issues_by_id(&[c, a, c + 1000, bb, a])
-            .await
-            .unwrap();
+        let found = store.issues_by_id(&[c, a, c + 1000, bb, a]).await.unwrap();
         let ids: Vec<i64> = found.iter().map(|i| i.id).collect();
         assert_eq!(ids, [c, a, bb], "in the order asked, missing ids skipped");
         assert!(store.issues_by_id(&[]).await.unwrap().is_empty());
@@ -504,7 +513,9 @@ mod cases {
                 LayerName::GreenCorridors,
                 Geometry::GeometryCollection(GeometryCollection::new_from(vec![
                     line.into(),
-                    Geometry::GeometryCollection(GeometryCollection::new_from(vec![square(76.7, 43.1, 0.02).into()])),
+                    Geometry::GeometryCollection(GeometryCollection::new_from(vec![
+                        square(76.7, 43.1, 0.02).into(),
+                    ])),
                 ])),
             ),
         ];
@@ -564,7 +575,13 @@ mod cases {
         };
         let store = &*b.store;
         let bowtie = Polygon::new(
-            LineString::from(vec![(0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0)]),
+            LineString::from(vec![
+                (0.0, 0.0),
+                (1.0, 1.0),
+                (1.0, 0.0),
+                (0.0, 1.0),
+                (0.0, 0.0),
+            ]),
             vec![],
         );
         let features = vec![
@@ -580,7 +597,8 @@ mod cases {
         };
         assert_eq!(v.code, "invalid_geometry");
         assert!(
-            v.message.starts_with("feature 1: the geometry is not valid: Self-intersection"),
+            v.message
+                .starts_with("feature 1: the geometry is not valid: Self-intersection"),
             "{}",
             v.message
         );
@@ -630,14 +648,21 @@ mod cases {
             .insert_issues(&(0..600).map(record).collect::<Vec<_>>())
             .await
             .unwrap();
-        ids.push(store.create_issue(&record(600), None).await.unwrap().issue.id);
+        ids.push(
+            store
+                .create_issue(&record(600), None)
+                .await
+                .unwrap()
+                .issue
+                .id,
+        );
         let streamed = all_issues(store).await;
         let streamed_ids: Vec<i64> = streamed.iter().map(|i| i.id).collect();
         assert_eq!(streamed_ids, ids);
         assert_eq!(streamed, store.issues_by_id(&ids).await.unwrap());
 
-        for i in 0..300 {
-            let (layer, f) = if i % 2 == 0 {
+        for i in 0..300_u32 {
+            let (layer, f) = if i.is_multiple_of(2) {
                 (
                     LayerName::BikeRoutes,
                     feature(
@@ -739,7 +764,13 @@ mod cases {
     }
 
     pub async fn connect_picks_the_backend_from_the_url(b: &Backend) {
-        let id = b.store.create_issue(&record(1), None).await.unwrap().issue.id;
+        let id = b
+            .store
+            .create_issue(&record(1), None)
+            .await
+            .unwrap()
+            .issue
+            .id;
         // Opening again runs the migrations again, which must be a no-op.
         let connected = connect(&b.url).await.unwrap();
         connected.ping().await.unwrap();

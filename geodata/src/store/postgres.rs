@@ -68,7 +68,8 @@ const BATCH_BYTES: usize = 32 << 20;
 const POSTGIS: &str = "postgis";
 
 const ISSUE_COLUMNS: &str = "id, category, description, ST_X(location) AS lon, ST_Y(location) AS lat, address, status, district_id, created_at, updated_at, votes, reporter_email";
-const FEATURE_COLUMNS: &str = "id, layer, ST_AsBinary(geometry) AS wkb, properties::text AS properties";
+const FEATURE_COLUMNS: &str =
+    "id, layer, ST_AsBinary(geometry) AS wkb, properties::text AS properties";
 
 /// The PostgreSQL/PostGIS implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -129,16 +130,20 @@ impl PostgresStore {
             Err(e) if has_sqlstate(&e, "3D000") => {
                 // Like the SQLite file, the database is created on first start.
                 tracing::info!("creating database");
-                Postgres::create_database(url).await?;
+                match Postgres::create_database(url).await {
+                    // duplicate_database: another replica starting at the same time won.
+                    Err(e) if has_sqlstate(&e, "42P04") => {}
+                    other => other?,
+                }
                 pool(options).await?
             }
             other => other?,
         };
-        require_extension(&pool, POSTGIS).await?;
+        let server_major = require_extension(&pool, POSTGIS).await?;
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|e| classify_migrate_error(e, None))?;
+            .map_err(|e| classify_migrate_error(e, Some(server_major)))?;
         Ok(Self { pool })
     }
 
@@ -225,8 +230,9 @@ fn postgis_missing(server_major: Option<i32>, what: &str) -> Error {
 }
 
 /// Fails with [`Error::PostgisMissing`] unless `extension` is installed in the
-/// database or available on the server for the first migration to create.
-async fn require_extension(pool: &PgPool, extension: &str) -> Result<()> {
+/// database or available on the server for the first migration to create;
+/// returns the server's major version.
+async fn require_extension(pool: &PgPool, extension: &str) -> Result<i32> {
     let (installed, available, major): (bool, bool, i32) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1),
                 EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1),
@@ -236,7 +242,7 @@ async fn require_extension(pool: &PgPool, extension: &str) -> Result<()> {
     .fetch_one(pool)
     .await?;
     if installed || available {
-        Ok(())
+        Ok(major)
     } else {
         Err(postgis_missing(
             Some(major),
@@ -675,6 +681,13 @@ impl Store for PostgresStore {
         features: &[NewFeature],
         mode: ImportMode,
     ) -> Result<Vec<Feature>> {
+        if layer == LayerName::Issues {
+            return Err(Error::Invalid(ValidationError::new(
+                "read_only_layer",
+                "layer",
+                "the issues layer is written through the issues API, not imported",
+            )));
+        }
         // Everything that can be checked without the database, first: the
         // same message as the SQLite store for an empty geometry.
         let mut wkbs = Vec::with_capacity(features.len());
@@ -875,10 +888,7 @@ mod tests {
     #[test]
     fn a_user_who_may_not_create_postgis_is_told_to_ask_a_superuser() {
         let e = classify_migrate_error(
-            migration_failure(
-                "42501",
-                "permission denied to create extension \"postgis\"",
-            ),
+            migration_failure("42501", "permission denied to create extension \"postgis\""),
             None,
         );
         let Error::PostgisMissing(message) = &e else {
@@ -912,8 +922,11 @@ mod tests {
             with_hole.clone().into(),
             MultiPoint::new(vec![point, Point::new(-179.999_999, -89.5)]).into(),
             MultiLineString::new(vec![line.clone(), ring(0.0, 0.0, 1.0)]).into(),
-            MultiPolygon::new(vec![with_hole.clone(), Polygon::new(ring(1.0, 1.0, 0.5), vec![])])
-                .into(),
+            MultiPolygon::new(vec![
+                with_hole.clone(),
+                Polygon::new(ring(1.0, 1.0, 0.5), vec![]),
+            ])
+            .into(),
             Geometry::GeometryCollection(GeometryCollection::new_from(vec![
                 with_hole.into(),
                 point.into(),
