@@ -228,19 +228,21 @@ impl IssueIndex {
         }
     }
 
-    /// Adds or replaces an issue.
-    pub fn upsert(&mut self, entry: IssueEntry) {
+    /// Adds or replaces an issue; returns the entry it replaced.
+    pub fn upsert(&mut self, entry: IssueEntry) -> Option<IssueEntry> {
         let point = IssuePoint {
             id: entry.id,
             xy: [entry.location.lon(), entry.location.lat()],
         };
-        if let Some(old) = self.entries.insert(entry.id, entry) {
+        let old = self.entries.insert(entry.id, entry);
+        if let Some(old) = &old {
             self.tree.remove(&IssuePoint {
                 id: old.id,
                 xy: [old.location.lon(), old.location.lat()],
             });
         }
         self.tree.insert(point);
+        old
     }
 
     /// Number of issues.

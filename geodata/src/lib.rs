@@ -18,4 +18,4 @@ pub use geometry::LonLat;
 pub use index::{Area, BBox, GroupKey, GroupValue, IssueEntry, IssueFilter, SpatialIndex};
 pub use issue::{Issue, IssueStatus, NewIssue};
 pub use layer::{Feature, LayerName, NewFeature};
-pub use store::{IssueRecord, Store, connect};
+pub use store::{ChangeFeed, IssueRecord, Store, connect};

@@ -20,7 +20,8 @@ use crate::tiling::TileSettings;
 #[derive(Debug, Parser)]
 #[command(name = "qala", version, about)]
 pub struct Cli {
-    /// Database URL: sqlite://FILE (created on first start).
+    /// Database URL: sqlite://FILE (created on first start) or
+    /// postgres://USER@HOST/DB (PostgreSQL with PostGIS; the database is created if missing).
     #[arg(
         long,
         global = true,
@@ -78,6 +79,9 @@ pub enum Command {
         #[arg(short, long, env = "QALA_OUTPUT")]
         output: Option<PathBuf>,
     },
+    /// Create the database if needed and bring its schema up to date (every
+    /// other command does this too; this does only that).
+    Migrate,
     /// Load the Almaty demo city (approximate geometry, synthetic issues).
     Demo {
         /// Number of synthetic issues.
@@ -122,6 +126,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             replace,
         } => import(store.as_ref(), &file, &layer, replace).await,
         Command::Export { layer, output } => export(store.as_ref(), &layer, output).await,
+        Command::Migrate => {
+            eprintln!("database schema is up to date");
+            Ok(())
+        }
         Command::Demo { issues, seed } => {
             let summary = crate::demo::load(store.as_ref(), issues, seed).await?;
             tracing::info!(

@@ -11,6 +11,7 @@ pub mod params;
 pub mod progress;
 pub mod routes;
 pub mod state;
+pub mod sync;
 pub mod tiling;
 
 pub use routes::app;

@@ -34,6 +34,12 @@ pub struct AppState {
 impl AppState {
     /// Builds the serving index and the tile state from the store.
     pub async fn load(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Result<Self> {
+        // Read before the snapshot: changes committed while it loads are
+        // replayed by the follower (applying one twice is harmless).
+        let seq = match store.change_feed() {
+            Some(feed) => Some(feed.last_seq().await?),
+            None => None,
+        };
         let issues = store.issue_entries().await?;
         let mut layers = HashMap::new();
         for layer in LayerName::REFERENCE {
@@ -42,19 +48,29 @@ impl AppState {
         let index = SpatialIndex::new(issues, layers);
         let tiles = TileService::new(&index, config.tiles)?;
         tracing::info!(issues = index.issues.len(), "spatial index built");
-        Ok(Self {
+        let state = Self {
             store,
             index: Arc::new(RwLock::new(index)),
             tiles: Arc::new(tiles),
             config: Arc::new(config),
-        })
+        };
+        if let Some(seq) = seq {
+            crate::sync::spawn(state.clone(), seq);
+        }
+        Ok(state)
     }
 
-    /// Brings the index and tiles up to date with an issue the store committed.
+    /// Brings the index and tiles up to date with an issue the store
+    /// committed. Idempotent: the change feed may report this server's own
+    /// writes again.
     pub fn issue_committed(&self, issue: &Issue) {
         let entry = IssueEntry::from(issue);
-        self.index.write().issues.upsert(entry.clone());
-        self.tiles.issue_added(&entry);
+        let old = self.index.write().issues.upsert(entry.clone());
+        match old {
+            None => self.tiles.issue_added(&entry),
+            Some(old) if old != entry => self.tiles.issue_changed(&old, &entry),
+            Some(_) => {}
+        }
     }
 
     /// District id → name, for labelling issues in long exports without

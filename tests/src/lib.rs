@@ -7,7 +7,8 @@ pub mod mvt;
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use qala_geodata::Store;
 use serde_json::Value;
@@ -15,30 +16,133 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// Which database a test runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in a temporary directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server at this URL.
+    Postgres(String),
+}
+
+/// The variable naming a PostgreSQL server for tests (any database on it:
+/// each test creates its own).
+pub const POSTGRES_ENV: &str = "QALA_TEST_POSTGRES_URL";
+
+impl Backend {
+    /// PostgreSQL if `QALA_TEST_POSTGRES_URL` is set; otherwise says so and gives `None`.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
+            _ => {
+                eprintln!("skipping PostgreSQL: {POSTGRES_ENV} not set");
+                None
+            }
+        }
+    }
+}
+
+/// Runs each named `async fn(Backend)` as one test per backend:
+/// `on_sqlite::name` always, `on_postgres::name` when PostgreSQL is configured.
+#[macro_export]
+macro_rules! test_on_every_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($crate::Backend::Sqlite).await
+            })+
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                if let Some(backend) = $crate::Backend::postgres() {
+                    super::$name(backend).await
+                }
+            })+
+        }
+    };
+}
+
+/// A fresh, empty database for one test, removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn new(backend: &Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("qala.db").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                }
+            }
+            Backend::Postgres(server) => {
+                use rand::Rng;
+                let name = format!(
+                    "qala_test_{}_{:08x}",
+                    std::process::id(),
+                    rand::rng().random::<u32>()
+                );
+                let mut url = url::Url::parse(server).unwrap();
+                url.set_path(&name);
+                // The store creates the database on first connect.
+                Self {
+                    url: url.to_string(),
+                    _dir: None,
+                    postgres: Some((server.clone(), name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, name)) = &self.postgres {
+            // Best effort: a leftover test database is harmless.
+            let _ = std::process::Command::new("psql")
+                .args([
+                    server.as_str(),
+                    "-qc",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// A server running inside the test process on 127.0.0.1:0.
 pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
     pub state: qala_server::AppState,
     pub client: reqwest::Client,
-    pub dir: TempDir,
+    pub database: TestDatabase,
 }
 
 impl TestApp {
     /// A server over an empty database (no districts: every point is in the city).
-    pub async fn empty() -> Self {
-        Self::start(None).await
+    pub async fn empty(backend: &Backend) -> Self {
+        Self::start(backend, None).await
     }
 
     /// A server over the Almaty demo city with `issues` synthetic issues.
-    pub async fn demo(issues: usize) -> Self {
-        Self::start(Some(issues)).await
+    pub async fn demo(backend: &Backend, issues: usize) -> Self {
+        Self::start(backend, Some(issues)).await
     }
 
-    async fn start(demo_issues: Option<usize>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("qala.db").display());
-        let store = qala_geodata::connect(&url).await.unwrap();
+    async fn start(backend: &Backend, demo_issues: Option<usize>) -> Self {
+        let database = TestDatabase::new(backend);
+        let store = qala_geodata::connect(&database.url).await.unwrap();
         if let Some(n) = demo_issues {
             qala_server::demo::load(store.as_ref(), n, 7).await.unwrap();
         }
@@ -55,7 +159,7 @@ impl TestApp {
             store,
             state,
             client: reqwest::Client::new(),
-            dir,
+            database,
         }
     }
 
@@ -174,9 +278,51 @@ impl ServerProcess {
     }
 }
 
-/// A temporary directory with a database URL inside it.
-pub fn temp_database() -> (TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("qala.db").display());
-    (dir, url)
+/// A TCP forwarder to a database whose connections a test can cut and
+/// restore: a real network interruption between one server and PostgreSQL.
+pub struct Proxy {
+    pub port: u16,
+    open: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (accept_open, accept_connections) = (Arc::clone(&open), Arc::clone(&connections));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accept_open.load(Ordering::SeqCst) {
+                    continue; // dropped at once: the client sees the connection close
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                accept_connections.lock().unwrap().push(task);
+            }
+        });
+        Self {
+            port,
+            open,
+            connections,
+        }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
 }

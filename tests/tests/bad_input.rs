@@ -2,7 +2,7 @@
 //! and writes nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use qala_tests::{TestApp, report_body};
+use qala_tests::{Backend, TestApp, report_body};
 use serde_json::{Value, json};
 
 /// Asserts the error shape and code, and returns the message.
@@ -31,9 +31,8 @@ async fn post_raw(app: &TestApp, body: &str, content_type: &str) -> (u16, Value)
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn bad_reports_are_rejected_and_write_nothing() {
-    let app = TestApp::demo(0).await;
+async fn bad_reports_are_rejected_and_write_nothing(backend: Backend) {
+    let app = TestApp::demo(&backend, 0).await;
     let good = report_body(76.944, 43.262, "pothole", "hole");
     let with = |path: &[&str], value: Value| {
         let mut body = good.clone();
@@ -181,9 +180,8 @@ async fn bad_reports_are_rejected_and_write_nothing() {
     assert_eq!(stats["total"], 0, "a rejected report reached the index");
 }
 
-#[tokio::test]
-async fn bad_idempotency_keys_are_rejected() {
-    let app = TestApp::empty().await;
+async fn bad_idempotency_keys_are_rejected(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
     let response = app
         .client
         .post(app.url("/api/v1/issues"))
@@ -203,9 +201,8 @@ async fn bad_idempotency_keys_are_rejected() {
     assert_eq!(app.stored_issue_count().await, 0);
 }
 
-#[tokio::test]
-async fn bad_query_parameters_are_rejected() {
-    let app = TestApp::demo(10).await;
+async fn bad_query_parameters_are_rejected(backend: Backend) {
+    let app = TestApp::demo(&backend, 10).await;
     let cases = [
         "/api/v1/issues/nearby?lon=NaN&lat=43.2",
         "/api/v1/issues/nearby?lon=inf&lat=43.2",
@@ -251,9 +248,8 @@ async fn bad_query_parameters_are_rejected() {
     assert_error(status, &body, 400, "invalid_coordinate");
 }
 
-#[tokio::test]
-async fn unknown_things_are_404_in_the_error_shape() {
-    let app = TestApp::demo(0).await;
+async fn unknown_things_are_404_in_the_error_shape(backend: Backend) {
+    let app = TestApp::demo(&backend, 0).await;
     for path in [
         "/api/v1/issues/999999",
         "/api/v1/issues/abc",
@@ -280,3 +276,10 @@ async fn unknown_things_are_404_in_the_error_shape() {
         "method_not_allowed",
     );
 }
+
+qala_tests::test_on_every_backend!(
+    bad_reports_are_rejected_and_write_nothing,
+    bad_idempotency_keys_are_rejected,
+    bad_query_parameters_are_rejected,
+    unknown_things_are_404_in_the_error_shape,
+);

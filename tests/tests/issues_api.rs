@@ -4,13 +4,12 @@
 use std::collections::HashSet;
 
 use geo::{Distance, Geodesic, Point};
-use qala_tests::{TestApp, all_pages, report_body};
+use qala_tests::{Backend, TestApp, all_pages, report_body};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-#[tokio::test]
-async fn a_report_is_created_located_and_fetchable() {
-    let app = TestApp::demo(0).await;
+async fn a_report_is_created_located_and_fetchable(backend: Backend) {
+    let app = TestApp::demo(&backend, 0).await;
     let mut body = report_body(
         76.944,
         43.262,
@@ -49,9 +48,8 @@ async fn a_report_is_created_located_and_fetchable() {
     assert_eq!(fetched, created);
 }
 
-#[tokio::test]
-async fn an_idempotent_retry_returns_the_same_issue() {
-    let app = TestApp::empty().await;
+async fn an_idempotent_retry_returns_the_same_issue(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
     let body = report_body(76.93, 43.25, "litter", "Overflowing bins");
     let send = |key: &'static str, body: Value| {
         app.client
@@ -84,9 +82,8 @@ async fn an_idempotent_retry_returns_the_same_issue() {
     assert_eq!(app.stored_issue_count().await, 1);
 }
 
-#[tokio::test]
-async fn nearby_agrees_with_brute_force_on_the_same_data() {
-    let app = TestApp::demo(3000).await;
+async fn nearby_agrees_with_brute_force_on_the_same_data(backend: Backend) {
+    let app = TestApp::demo(&backend, 3000).await;
     let (center_lon, center_lat, radius) = (76.945, 43.255, 800.0);
     let (everything, _) = all_pages(&app, "/api/v1/issues?limit=1000").await;
     let center = Point::new(center_lon, center_lat);
@@ -153,9 +150,8 @@ async fn nearby_agrees_with_brute_force_on_the_same_data() {
     );
 }
 
-#[tokio::test]
-async fn bbox_and_filters_return_exactly_the_matching_issues() {
-    let app = TestApp::demo(2000).await;
+async fn bbox_and_filters_return_exactly_the_matching_issues(backend: Backend) {
+    let app = TestApp::demo(&backend, 2000).await;
     let (all, _) = all_pages(&app, "/api/v1/issues?limit=1000").await;
     assert_eq!(all.len(), 2000);
     let (west, south, east, north) = (76.90, 43.23, 76.96, 43.27);
@@ -199,9 +195,8 @@ async fn bbox_and_filters_return_exactly_the_matching_issues() {
     assert_eq!(recent.len(), expected_recent);
 }
 
-#[tokio::test]
-async fn paging_through_next_visits_every_issue_once() {
-    let app = TestApp::demo(1234).await;
+async fn paging_through_next_visits_every_issue_once(backend: Backend) {
+    let app = TestApp::demo(&backend, 1234).await;
     let (features, pages) = all_pages(&app, "/api/v1/issues?limit=100").await;
     assert_eq!(pages, 13);
     let ids: Vec<i64> = features.iter().map(|f| f["id"].as_i64().unwrap()).collect();
@@ -213,18 +208,16 @@ async fn paging_through_next_visits_every_issue_once() {
     assert_eq!(ids, sorted);
 }
 
-#[tokio::test]
-async fn the_limit_is_capped_at_one_thousand() {
-    let app = TestApp::demo(1500).await;
+async fn the_limit_is_capped_at_one_thousand(backend: Backend) {
+    let app = TestApp::demo(&backend, 1500).await;
     let (status, page) = app.get("/api/v1/issues?limit=5000").await;
     assert_eq!(status, 200);
     assert_eq!(page["features"].as_array().unwrap().len(), 1000);
     assert!(page["next"].is_string());
 }
 
-#[tokio::test]
-async fn district_issues_are_those_inside_its_polygon() {
-    let app = TestApp::demo(2000).await;
+async fn district_issues_are_those_inside_its_polygon(backend: Backend) {
+    let app = TestApp::demo(&backend, 2000).await;
     let (_, districts) = app.get("/api/v1/districts").await;
     let districts = districts["features"].as_array().unwrap().clone();
     assert_eq!(districts.len(), 8);
@@ -261,9 +254,8 @@ async fn district_issues_are_those_inside_its_polygon() {
     assert_eq!(total, 2000, "every demo issue lies in exactly one district");
 }
 
-#[tokio::test]
-async fn stats_count_every_issue_once_per_group() {
-    let app = TestApp::demo(1500).await;
+async fn stats_count_every_issue_once_per_group(backend: Backend) {
+    let app = TestApp::demo(&backend, 1500).await;
     let (all, _) = all_pages(&app, "/api/v1/issues?limit=1000").await;
     let (status, stats) = app
         .get("/api/v1/stats/issues?group_by=district,status")
@@ -294,9 +286,8 @@ async fn stats_count_every_issue_once_per_group() {
     assert_eq!(by_category["total"].as_u64().unwrap() as usize, open);
 }
 
-#[tokio::test]
-async fn every_layer_exports_as_a_feature_collection_that_parses_back() {
-    let app = TestApp::demo(700).await;
+async fn every_layer_exports_as_a_feature_collection_that_parses_back(backend: Backend) {
+    let app = TestApp::demo(&backend, 700).await;
     let mut body = report_body(76.95, 43.25, "graffiti", "Tagged wall");
     body["properties"]["reporter_email"] = json!("secret@example.org");
     assert_eq!(app.report(&body).await.0, 201);
@@ -328,9 +319,8 @@ async fn every_layer_exports_as_a_feature_collection_that_parses_back() {
     assert_eq!(issues["features"].as_array().unwrap().len(), 701);
 }
 
-#[tokio::test]
-async fn layer_features_page_by_bbox() {
-    let app = TestApp::demo(0).await;
+async fn layer_features_page_by_bbox(backend: Backend) {
+    let app = TestApp::demo(&backend, 0).await;
     let (status, page) = app
         .get("/api/v1/layers/public_spaces/features?bbox=76.94,43.25,76.98,43.27&limit=2")
         .await;
@@ -348,9 +338,8 @@ async fn layer_features_page_by_bbox() {
     assert!(page["next"].is_string() || all.len() <= 2);
 }
 
-#[tokio::test]
-async fn categories_and_health_answer() {
-    let app = TestApp::empty().await;
+async fn categories_and_health_answer(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
     let (status, categories) = app.get("/api/v1/categories").await;
     assert_eq!(status, 200);
     let codes: Vec<&str> = categories["categories"]
@@ -367,9 +356,8 @@ async fn categories_and_health_answer() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_reports_all_land_in_store_and_index() {
-    let app = TestApp::empty().await;
+async fn concurrent_reports_all_land_in_store_and_index(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let bodies: Vec<Value> = (0..40)
         .map(|i| {
@@ -389,3 +377,18 @@ async fn concurrent_reports_all_land_in_store_and_index() {
         .await;
     assert_eq!(nearby["features"].as_array().unwrap().len(), 40);
 }
+
+qala_tests::test_on_every_backend!(
+    a_report_is_created_located_and_fetchable,
+    an_idempotent_retry_returns_the_same_issue,
+    nearby_agrees_with_brute_force_on_the_same_data,
+    bbox_and_filters_return_exactly_the_matching_issues,
+    paging_through_next_visits_every_issue_once,
+    the_limit_is_capped_at_one_thousand,
+    district_issues_are_those_inside_its_polygon,
+    stats_count_every_issue_once_per_group,
+    every_layer_exports_as_a_feature_collection_that_parses_back,
+    layer_features_page_by_bbox,
+    categories_and_health_answer,
+    concurrent_reports_all_land_in_store_and_index,
+);

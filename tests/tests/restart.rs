@@ -1,12 +1,14 @@
 //! Durability: what the API acknowledged survives the process being killed.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use qala_tests::{ServerProcess, report_body, temp_database};
+use qala_tests::{Backend, ServerProcess, TestDatabase, report_body};
 use serde_json::Value;
 
-#[tokio::test]
-async fn acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restart() {
-    let (_dir, url) = temp_database();
+async fn acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restart(
+    backend: Backend,
+) {
+    let database = TestDatabase::new(&backend);
+    let url = database.url.clone();
     let client = reqwest::Client::new();
 
     let server = ServerProcess::start(&url).await;
@@ -67,3 +69,7 @@ async fn acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restar
     assert_eq!(found, expected);
     server.kill().await;
 }
+
+qala_tests::test_on_every_backend!(
+    acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restart,
+);

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use geo::{Coord, MapCoords, Validation};
 use qala_tests::mvt::{decode, pixel, prop_num, prop_str, prop_true, tile_of};
-use qala_tests::{TestApp, all_pages, report_body};
+use qala_tests::{Backend, TestApp, all_pages, report_body};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -58,9 +58,10 @@ fn inside(px: (f64, f64)) -> bool {
     (0.0..4096.0).contains(&px.0) && (0.0..4096.0).contains(&px.1)
 }
 
-#[tokio::test]
-async fn every_issue_in_a_z14_tile_is_there_once_at_its_position_with_its_properties() {
-    let app = TestApp::demo(3000).await;
+async fn every_issue_in_a_z14_tile_is_there_once_at_its_position_with_its_properties(
+    backend: Backend,
+) {
+    let app = TestApp::demo(&backend, 3000).await;
     let (issues, _) = all_pages(&app, "/api/v1/issues?limit=1000").await;
     let (cx, cy) = tile_of(76.944, 43.258, 14);
     let mut checked = 0;
@@ -114,9 +115,8 @@ async fn every_issue_in_a_z14_tile_is_there_once_at_its_position_with_its_proper
     );
 }
 
-#[tokio::test]
-async fn cluster_counts_add_up_to_the_issues_under_each_low_zoom_tile() {
-    let app = TestApp::demo(2500).await;
+async fn cluster_counts_add_up_to_the_issues_under_each_low_zoom_tile(backend: Backend) {
+    let app = TestApp::demo(&backend, 2500).await;
     let (issues, _) = all_pages(&app, "/api/v1/issues?limit=1000").await;
     for z in 0..=13u8 {
         let (x, y) = tile_of(76.93, 43.25, z);
@@ -170,9 +170,8 @@ fn area2(ring: &geo::LineString<i32>) -> i64 {
         .sum()
 }
 
-#[tokio::test]
-async fn district_polygons_in_tiles_are_valid_and_wound_as_mvt_requires() {
-    let app = TestApp::demo(0).await;
+async fn district_polygons_in_tiles_are_valid_and_wound_as_mvt_requires(backend: Backend) {
+    let app = TestApp::demo(&backend, 0).await;
     let mut polygons = 0;
     for z in [9u8, 11, 12] {
         let (x0, y0) = tile_of(76.75, 43.40, z);
@@ -212,9 +211,8 @@ async fn district_polygons_in_tiles_are_valid_and_wound_as_mvt_requires() {
     assert!(polygons >= 8 * 3, "{polygons}");
 }
 
-#[tokio::test]
-async fn tiles_at_the_antimeridian_and_poles_are_well_formed() {
-    let app = TestApp::empty().await;
+async fn tiles_at_the_antimeridian_and_poles_are_well_formed(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
     for (lon, lat) in [
         (179.999, 10.0),
         (-179.999, 10.0),
@@ -257,9 +255,8 @@ async fn tiles_at_the_antimeridian_and_poles_are_well_formed() {
     assert_eq!(total, 5.0);
 }
 
-#[tokio::test]
-async fn a_write_invalidates_exactly_the_tiles_it_touches() {
-    let app = TestApp::demo(300).await;
+async fn a_write_invalidates_exactly_the_tiles_it_touches(backend: Backend) {
+    let app = TestApp::demo(&backend, 300).await;
     let (lon, lat) = (76.9405, 43.2605);
     let (x, y) = tile_of(lon, lat, 14);
     let near = format!("/tiles/issues/14/{x}/{y}.mvt");
@@ -325,9 +322,8 @@ async fn a_write_invalidates_exactly_the_tiles_it_touches() {
     );
 }
 
-#[tokio::test]
-async fn tiles_have_etags_compression_and_clear_errors() {
-    let app = TestApp::demo(500).await;
+async fn tiles_have_etags_compression_and_clear_errors(backend: Backend) {
+    let app = TestApp::demo(&backend, 500).await;
     let (x, y) = tile_of(76.93, 43.25, 12);
     let path = format!("/tiles/issues,districts/{x}/{y}.mvt")
         .replace(&format!("{x}/{y}"), &format!("12/{x}/{y}"));
@@ -404,9 +400,8 @@ async fn tiles_have_etags_compression_and_clear_errors() {
     }
 }
 
-#[tokio::test]
-async fn tilejson_and_the_style_describe_every_layer() {
-    let app = TestApp::demo(100).await;
+async fn tilejson_and_the_style_describe_every_layer(backend: Backend) {
+    let app = TestApp::demo(&backend, 100).await;
     let (status, tj) = app.get("/tiles/issues,districts.json?status=open").await;
     assert_eq!(status, 200);
     assert_eq!(tj["tilejson"], "3.0.0");
@@ -481,3 +476,13 @@ async fn tilejson_and_the_style_describe_every_layer() {
         );
     }
 }
+
+qala_tests::test_on_every_backend!(
+    every_issue_in_a_z14_tile_is_there_once_at_its_position_with_its_properties,
+    cluster_counts_add_up_to_the_issues_under_each_low_zoom_tile,
+    district_polygons_in_tiles_are_valid_and_wound_as_mvt_requires,
+    tiles_at_the_antimeridian_and_poles_are_well_formed,
+    a_write_invalidates_exactly_the_tiles_it_touches,
+    tiles_have_etags_compression_and_clear_errors,
+    tilejson_and_the_style_describe_every_layer,
+);

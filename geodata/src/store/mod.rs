@@ -126,6 +126,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
+
+    /// The log of committed changes, where the database is shared by several
+    /// servers (PostgreSQL); `None` for an embedded database only this
+    /// process writes.
+    fn change_feed(&self) -> Option<&dyn ChangeFeed> {
+        None
+    }
+}
+
+/// Committed changes in commit order, so that every server sharing a
+/// database keeps its index current with writes made through the others.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// The sequence number of the last committed change (0 if none).
+    async fn last_seq(&self) -> Result<i64>;
+
+    /// Every change after `after`, as it commits: read on each notification
+    /// and at least every `poll`, so changes made while this server's
+    /// connection was down arrive once it is back. The stream never ends by
+    /// itself; database errors are logged and retried.
+    fn follow(&self, after: i64, poll: std::time::Duration) -> BoxStream<'static, Change>;
 }
 
 /// Opens (creating if needed) the database at `url` and brings its schema up to date.

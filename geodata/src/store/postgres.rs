@@ -37,12 +37,12 @@ use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
 use serde_json::{Map, Value};
 use sqlx::migrate::{MigrateDatabase, MigrateError};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{CreatedIssue, ImportMode, IssueRecord, Store};
+use super::{ChangeFeed, CreatedIssue, ImportMode, IssueRecord, Store};
 use crate::category::parse_category;
 use crate::error::{Error, Result, ValidationError};
 use crate::geometry::LonLat;
@@ -796,6 +796,77 @@ impl Store for PostgresStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn change_feed(&self) -> Option<&dyn ChangeFeed> {
+        Some(self)
+    }
+}
+
+/// The channel the `changes` trigger notifies on.
+const CHANGES_CHANNEL: &str = "qala_changes";
+
+#[async_trait]
+impl ChangeFeed for PostgresStore {
+    async fn last_seq(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    fn follow(&self, after: i64, poll: Duration) -> BoxStream<'static, Change> {
+        let store = self.clone();
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            let mut last = after;
+            let mut listener: Option<PgListener> = None;
+            loop {
+                if listener.is_none() {
+                    listener = match PgListener::connect_with(&store.pool).await {
+                        Ok(mut l) => match l.listen(CHANGES_CHANNEL).await {
+                            Ok(()) => Some(l),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot LISTEN for changes; polling");
+                                None
+                            }
+                        },
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot connect to listen for changes; polling");
+                            None
+                        }
+                    };
+                }
+                // Wake on a notification, or after `poll` regardless: the
+                // catch-up below is what guarantees nothing is missed.
+                match listener.as_mut() {
+                    Some(l) => match tokio::time::timeout(poll, l.try_recv()).await {
+                        Ok(Ok(Some(_))) | Err(_) => {}
+                        // The connection was lost (None) or failed: reconnect next round.
+                        Ok(Ok(None)) | Ok(Err(_)) => listener = None,
+                    },
+                    None => tokio::time::sleep(poll).await,
+                }
+                match store.changes_since(last).await {
+                    Ok(changes) => {
+                        for change in changes {
+                            last = change.seq;
+                            if tx.send(change).await.is_err() {
+                                return; // nobody follows any more
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, after = last, "catching up on changes failed; will retry")
+                    }
+                }
+                if tx.is_closed() {
+                    return;
+                }
+            }
+        });
+        ReceiverStream::new(rx).boxed()
     }
 }
 

@@ -162,6 +162,18 @@ impl TileCache {
         }
     }
 
+    /// Drops every cached variant containing `layer` (the layer was replaced).
+    pub fn invalidate_layer(&self, layer: LayerName) {
+        let tiles: Vec<TileId> = self
+            .slots
+            .lock()
+            .lru
+            .iter()
+            .filter_map(|(k, _)| TileId::new(k.0, k.1, k.2).ok())
+            .collect();
+        self.invalidate(layer, tiles);
+    }
+
     /// Number of cached tile variants (for tests and metrics).
     pub fn len(&self) -> usize {
         self.slots
