@@ -1,0 +1,163 @@
+//! Several `qala serve` processes on one PostgreSQL database: writes through
+//! one reach the others' indexes and tiles, a lost database connection is
+//! caught up on, and an unreachable database is a 503 while index reads go on.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use qala_tests::mvt::{decode, tile_of};
+use qala_tests::{Backend, Proxy, ServerProcess, TestDatabase, report_body};
+use serde_json::Value;
+
+async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn create(client: &reqwest::Client, base: &str, lon: f64, lat: f64, what: &str) -> i64 {
+    let response = client
+        .post(format!("{base}/api/v1/issues"))
+        .header("content-type", "application/json")
+        .body(report_body(lon, lat, "street_light", what).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Whether server `base` knows issue `id` at lon/lat: in nearby and in its z14 tile.
+async fn knows(client: &reqwest::Client, base: &str, id: i64, lon: f64, lat: f64) -> bool {
+    let (_, nearby) = get(
+        client,
+        &format!("{base}/api/v1/issues/nearby?lon={lon}&lat={lat}&radius=30&limit=1000"),
+    )
+    .await;
+    let in_nearby = nearby["features"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|f| f["id"] == id));
+    let (x, y) = tile_of(lon, lat, 14);
+    let bytes = client
+        .get(format!("{base}/tiles/issues/14/{x}/{y}.mvt"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let in_tile = decode(&bytes)
+        .get("issues")
+        .is_some_and(|f| f.iter().any(|f| f.id == Some(id as u64)));
+    in_nearby && in_tile
+}
+
+/// Polls a condition until it holds or `limit` passes; returns how long it took.
+async fn within(limit: Duration, mut condition: impl AsyncFnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if condition().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn servers_on_one_database_see_each_others_writes_and_survive_losing_it() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let Backend::Postgres(server_url) = &backend else {
+        unreachable!()
+    };
+    let database = TestDatabase::new(&backend);
+    {
+        let store = qala_geodata::connect(&database.url).await.unwrap();
+        qala_server::demo::load(store.as_ref(), 300, 7)
+            .await
+            .unwrap();
+    }
+    let target = {
+        let url = url::Url::parse(server_url).unwrap();
+        format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
+            .parse()
+            .unwrap()
+    };
+    let proxy = Proxy::start(target).await;
+    let mut b_url = url::Url::parse(&database.url).unwrap();
+    b_url.set_port(Some(proxy.port)).unwrap();
+    let a = ServerProcess::start(&database.url).await;
+    let b = ServerProcess::start(b_url.as_str()).await;
+    let client = reqwest::Client::new();
+
+    // Warm B's cache for the tile the new issue lands in.
+    let (lon, lat) = (76.9412, 43.2611);
+    assert!(!knows(&client, &b.base, -1, lon, lat).await);
+
+    let id = create(&client, &a.base, lon, lat, "created through A").await;
+    let took = within(Duration::from_secs(1), async || {
+        knows(&client, &b.base, id, lon, lat).await
+    })
+    .await;
+    assert!(
+        took.is_some(),
+        "B did not see A's issue {id} in nearby and its tile within one second"
+    );
+
+    // B loses its database.
+    proxy.cut();
+    let (status, body) = get(&client, &format!("{}/api/v1/issues/{id}", b.base)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("database_unavailable")),
+        "{body}"
+    );
+    let (status, health) = get(&client, &format!("{}/healthz", b.base)).await;
+    assert_eq!((status, health["database"].as_str()), (503, Some("down")));
+    // What the index answers goes on working.
+    let (status, stats) = get(
+        &client,
+        &format!("{}/api/v1/stats/issues?group_by=status", b.base),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["total"], 301);
+    let (x, y) = tile_of(lon, lat, 12);
+    assert_eq!(
+        client
+            .get(format!("{}/tiles/issues/12/{x}/{y}.mvt", b.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Meanwhile A goes on writing.
+    let (lon2, lat2) = (76.9502, 43.2405);
+    let missed = create(&client, &a.base, lon2, lat2, "created while B was cut off").await;
+
+    proxy.restore();
+    let caught_up = within(Duration::from_secs(15), async || {
+        knows(&client, &b.base, missed, lon2, lat2).await
+    })
+    .await;
+    assert!(
+        caught_up.is_some(),
+        "B never caught up on issue {missed} made while its connection was down"
+    );
+    let healthy = within(Duration::from_secs(10), async || {
+        get(&client, &format!("{}/healthz", b.base)).await.0 == 200
+    })
+    .await;
+    assert!(healthy.is_some(), "B's health did not recover");
+    let (status, fetched) = get(&client, &format!("{}/api/v1/issues/{missed}", b.base)).await;
+    assert_eq!((status, fetched["id"].as_i64()), (200, Some(missed)));
+
+    a.kill().await;
+    b.kill().await;
+}
