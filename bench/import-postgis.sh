@@ -41,11 +41,13 @@ psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS qala_import_bench WITH (FORC
 DB="$PGURL/qala_import_bench"
 "$BIN" --database "$DB" migrate 2>/dev/null
 
-qala=$( { /usr/bin/time -f "%e %M" "$BIN" --database "$DB" import "$FILE" --layer public_spaces >/dev/null 2>"$WORK/qala-import.log"; } 2>&1 | tail -n1)
+/usr/bin/time -f "%e %M" -o "$WORK/qala.time" "$BIN" --database "$DB" import "$FILE" --layer public_spaces >/dev/null 2>"$WORK/qala-import.log"
+qala=$(tail -n1 "$WORK/qala.time")
 qala_rows=$(psql "$DB" -tAc "SELECT count(*) FROM features WHERE layer = 'public_spaces'")
 
-ogr=$( { /usr/bin/time -f "%e %M" ogr2ogr -f PostgreSQL "PG:dbname=qala_import_bench host=127.0.0.1 user=postgres" "$FILE" \
-  -nln ogr_points -lco GEOMETRY_NAME=geometry -lco SPATIAL_INDEX=GIST -gt 65536 >/dev/null 2>"$WORK/ogr2ogr.log"; } 2>&1 | tail -n1)
+/usr/bin/time -f "%e %M" -o "$WORK/ogr2ogr.time" ogr2ogr -f PostgreSQL "PG:dbname=qala_import_bench host=127.0.0.1 user=postgres" "$FILE" \
+  -nln ogr_points -lco GEOMETRY_NAME=geometry -lco SPATIAL_INDEX=GIST -gt 65536 >/dev/null 2>"$WORK/ogr2ogr.log"
+ogr=$(tail -n1 "$WORK/ogr2ogr.time")
 ogr_rows=$(psql "$DB" -tAc "SELECT count(*) FROM ogr_points")
 
 echo "| importer | features | seconds | features/s | max RSS MiB |"

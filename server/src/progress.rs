@@ -44,7 +44,9 @@ impl Progress {
             Some(bar) => bar.inc(n),
             None if self.done >= self.next_log => {
                 tracing::info!("{}: {}/{}", self.label, self.done, self.total);
-                self.next_log = self.done + (self.total / 10).max(1);
+                // A tenth of the work, or every 100,000 units when the total is unknown.
+                let step = if self.total == 0 { 100_000 } else { (self.total / 10).max(1) };
+                self.next_log = self.done + step;
             }
             None => {}
         }
