@@ -9,15 +9,18 @@ export const SOURCE = 'district-counts';
 /** Five sequential classes, light to dark (ColorBrewer YlOrRd). */
 const PALETTE = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];
 
-/** A round step (1, 2, 2.5, 5 × 10ⁿ) so legend ranges read well. */
+/** The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10ⁿ) not below `raw`, so legend ranges read well. */
 function niceStep(raw) {
   if (raw <= 1) return 1;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const factor = [1, 2, 2.5, 5, 10].find((f) => f * power >= raw);
+  const factor = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((f) => f * power >= raw);
   return Math.ceil(factor * power);
 }
 
-/** Class lower bounds: equal intervals of a round step from 0 up to the largest count. */
+/**
+ * Class lower bounds: equal intervals of a round step, the top class
+ * starting at or below the largest count so that every class can be used.
+ */
 export function classBreaks(counts) {
   const max = Math.max(0, ...counts);
   const step = niceStep(max / PALETTE.length);
@@ -32,7 +35,7 @@ export function fillExpression(breaks) {
 
 /** Adds the choropleth under the reference layers, hiding the plain district fill it replaces. */
 export function addChoropleth(map) {
-  map.addSource(SOURCE, { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'id' });
+  map.addSource(SOURCE, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   const before = map.getLayer('public-spaces') ? 'public-spaces' : undefined;
   map.addLayer({ id: 'choropleth', type: 'fill', source: SOURCE, paint: { 'fill-color': PALETTE[0], 'fill-opacity': 0.75 } }, before);
   map.addLayer({ id: 'choropleth-outline', type: 'line', source: SOURCE, paint: { 'line-color': '#4a5563', 'line-width': 1.2 } });

@@ -5,13 +5,15 @@
 export const LANGS = ['en', 'ru', 'kk'];
 const STORAGE_KEY = 'qala.lang';
 
-const STRINGS = {
+export const STRINGS = {
   en: {
     'lang.label': 'Language',
     'lang.en': 'English',
     'lang.ru': 'Русский',
     'lang.kk': 'Қазақша',
     'app.tagline': 'City issues on a map',
+    'title.resident': 'Qala — city issues on a map',
+    'title.planner': 'Qala planner — issues by district',
     'nav.resident': 'Map',
     'nav.planner': 'Planner',
     'nav.main': 'Views',
@@ -19,6 +21,10 @@ const STRINGS = {
     'map.failed': 'The map could not be loaded: {message}',
     'map.no_webgl': 'This browser cannot draw the map (WebGL is off). The lists and forms still work.',
     'basemap.failed': 'The configured basemap could not be loaded; showing Qala’s own layers.',
+    'maplibre.zoom_in': 'Zoom in',
+    'maplibre.zoom_out': 'Zoom out',
+    'maplibre.map': 'Map',
+    'maplibre.attribution': 'Toggle attribution',
 
     'legend.title': 'Layers and legend',
     'legend.layers': 'Layers',
@@ -58,7 +64,6 @@ const STRINGS = {
     'report.use_centre': 'Pin at map centre',
     'report.locating': 'Finding your location…',
     'report.location_failed': 'Your location is not available ({reason}). Tap the map instead.',
-    'report.location_outside': 'You seem to be outside the city. Tap the map instead.',
     'report.pin_placed': 'Pin placed at {lat}, {lon}. Drag it or tap the map to move it.',
     'report.location': 'Location',
     'report.no_pin': 'Place the pin on the map first.',
@@ -90,11 +95,9 @@ const STRINGS = {
     'issue.title': '#{id} · {category}',
     'issue.loading': 'Loading issue #{id}…',
     'issue.not_found': 'Issue #{id} was not found.',
-    'issue.status': 'Status',
     'issue.category': 'Category',
     'issue.district': 'District',
     'issue.address': 'Address',
-    'issue.description': 'Description',
     'issue.votes': 'Supporters',
     'issue.history': 'History',
     'issue.reported': 'Reported',
@@ -147,6 +150,8 @@ const STRINGS = {
     'lang.ru': 'Русский',
     'lang.kk': 'Қазақша',
     'app.tagline': 'Городские проблемы на карте',
+    'title.resident': 'Qala — городские проблемы на карте',
+    'title.planner': 'Qala, планировщик — обращения по районам',
     'nav.resident': 'Карта',
     'nav.planner': 'Планировщик',
     'nav.main': 'Разделы',
@@ -154,6 +159,10 @@ const STRINGS = {
     'map.failed': 'Не удалось загрузить карту: {message}',
     'map.no_webgl': 'Этот браузер не может нарисовать карту (WebGL выключен). Списки и формы работают.',
     'basemap.failed': 'Не удалось загрузить подложку; показаны собственные слои Qala.',
+    'maplibre.zoom_in': 'Приблизить',
+    'maplibre.zoom_out': 'Отдалить',
+    'maplibre.map': 'Карта',
+    'maplibre.attribution': 'Показать источники данных',
 
     'legend.title': 'Слои и легенда',
     'legend.layers': 'Слои',
@@ -193,7 +202,6 @@ const STRINGS = {
     'report.use_centre': 'Метка в центре карты',
     'report.locating': 'Определяем местоположение…',
     'report.location_failed': 'Местоположение недоступно ({reason}). Коснитесь карты.',
-    'report.location_outside': 'Похоже, вы за пределами города. Коснитесь карты.',
     'report.pin_placed': 'Метка: {lat}, {lon}. Перетащите её или коснитесь карты, чтобы переместить.',
     'report.location': 'Место',
     'report.no_pin': 'Сначала поставьте метку на карте.',
@@ -225,11 +233,9 @@ const STRINGS = {
     'issue.title': '№{id} · {category}',
     'issue.loading': 'Загружаем обращение №{id}…',
     'issue.not_found': 'Обращение №{id} не найдено.',
-    'issue.status': 'Статус',
     'issue.category': 'Категория',
     'issue.district': 'Район',
     'issue.address': 'Адрес',
-    'issue.description': 'Описание',
     'issue.votes': 'Поддержали',
     'issue.history': 'История',
     'issue.reported': 'Создано',
@@ -282,6 +288,8 @@ const STRINGS = {
     'lang.ru': 'Русский',
     'lang.kk': 'Қазақша',
     'app.tagline': 'Қала мәселелері картада',
+    'title.resident': 'Qala — қала мәселелері картада',
+    'title.planner': 'Qala жоспарлаушысы — аудандар бойынша өтініштер',
     'nav.resident': 'Карта',
     'nav.planner': 'Жоспарлаушы',
     'nav.main': 'Бөлімдер',
@@ -289,6 +297,10 @@ const STRINGS = {
     'map.failed': 'Картаны жүктеу мүмкін болмады: {message}',
     'map.no_webgl': 'Бұл браузер картаны сала алмайды (WebGL өшірулі). Тізімдер мен формалар жұмыс істейді.',
     'basemap.failed': 'Негізгі картаны жүктеу мүмкін болмады; Qala қабаттары көрсетілген.',
+    'maplibre.zoom_in': 'Жақындату',
+    'maplibre.zoom_out': 'Алыстату',
+    'maplibre.map': 'Карта',
+    'maplibre.attribution': 'Дерек көздерін көрсету',
 
     'legend.title': 'Қабаттар және шартты белгілер',
     'legend.layers': 'Қабаттар',
@@ -328,7 +340,6 @@ const STRINGS = {
     'report.use_centre': 'Белгіні карта ортасына қою',
     'report.locating': 'Орныңыз анықталуда…',
     'report.location_failed': 'Орныңыз қолжетімсіз ({reason}). Картаны түртіңіз.',
-    'report.location_outside': 'Сіз қаладан тыс жердесіз сияқты. Картаны түртіңіз.',
     'report.pin_placed': 'Белгі: {lat}, {lon}. Жылжыту үшін оны сүйреңіз немесе картаны түртіңіз.',
     'report.location': 'Орны',
     'report.no_pin': 'Алдымен картаға белгі қойыңыз.',
@@ -360,11 +371,9 @@ const STRINGS = {
     'issue.title': '№{id} · {category}',
     'issue.loading': '№{id} өтініш жүктелуде…',
     'issue.not_found': '№{id} өтініш табылмады.',
-    'issue.status': 'Мәртебе',
     'issue.category': 'Санат',
     'issue.district': 'Аудан',
     'issue.address': 'Мекенжай',
-    'issue.description': 'Сипаттама',
     'issue.votes': 'Қолдағандар',
     'issue.history': 'Тарих',
     'issue.reported': 'Хабарланды',
@@ -417,6 +426,8 @@ let current = detect();
 
 /** The language from `?lang=`, the visitor's last choice, then the browser's list. */
 function detect() {
+  // Outside a browser (the string checks run in Node) there is nothing to detect.
+  if (typeof location === 'undefined' || typeof navigator === 'undefined') return 'en';
   const fromQuery = new URLSearchParams(location.search).get('lang');
   if (LANGS.includes(fromQuery)) return fromQuery;
   try {

@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import { h } from './dom.js';
 import { categoryName, formatDate, onLang, statusName, t } from './i18n.js';
-import { STATUS_COLOURS } from './map.js';
+import { STATUS_COLOURS, maplibregl } from './map.js';
 
 export function statusBadge(status) {
   return h('span', { class: 'status-badge', style: { '--status-colour': STATUS_COLOURS[status] ?? '#777' } }, statusName(status));
@@ -32,13 +32,27 @@ export function issueLink(id) {
   return `${location.origin}/#issue=${id}`;
 }
 
+/** The confirmation above a newly filed issue: its id, its status, a link to follow it. */
+function successBanner(issue, reportAnother) {
+  return h(
+    'div',
+    { class: 'success', role: 'status', id: 'report-success', 'data-issue-id': issue.id },
+    h('p', { class: 'success-title' }, t('report.success_title', { id: issue.id })),
+    h('p', {}, t('report.success', { status: statusName(issue.properties.status) })),
+    h('p', {}, h('a', { href: `/#issue=${issue.id}` }, issueLink(issue.id))),
+    reportAnother ? h('button', { type: 'button', class: 'secondary', onclick: reportAnother }, t('report.another')) : null,
+  );
+}
+
 export class IssuePanel {
   constructor({ panel, categories, map }) {
     this.panel = panel;
     this.categories = categories;
     this.map = map;
     this.current = null;
-    this.banner = null;
+    this.justReported = false;
+    /** Set by the resident map: opens a new report from the confirmation. */
+    this.reportAnother = null;
     onLang(() => {
       if (this.current && this.panel.isOpenFor('issue')) this.render(this.current, { focus: false });
     });
@@ -48,9 +62,9 @@ export class IssuePanel {
     return this.categories.find((c) => c.code === code) ?? { code, names: {} };
   }
 
-  /** Fetches and shows issue `id`; `banner` is an element shown above it (the "thank you" after a report). */
-  async show(id, { banner = null, fly = false } = {}) {
-    this.banner = banner;
+  /** Fetches and shows issue `id`. */
+  async show(id, { fly = false } = {}) {
+    this.justReported = false;
     this.current = null;
     this.panel.open({
       title: t('issue.loading', { id }),
@@ -77,9 +91,27 @@ export class IssuePanel {
     }
   }
 
+  /** A ring on the map around the issue in the panel. */
+  mark(issue) {
+    if (!this.map) return;
+    this.marker?.remove();
+    const el = h('div', { class: 'selected-issue', 'aria-hidden': 'true' });
+    this.marker = new maplibregl.Marker({ element: el }).setLngLat(issue.geometry.coordinates).addTo(this.map);
+  }
+
+  /** Shows an issue the resident has just filed, with the confirmation above it. */
+  showReported(issue) {
+    this.current = issue;
+    this.justReported = true;
+    history.replaceState(null, '', `#issue=${issue.id}`);
+    this.render(issue, { focus: true });
+  }
+
   closed() {
+    this.marker?.remove();
+    this.marker = null;
     this.current = null;
-    this.banner = null;
+    this.justReported = false;
     if (location.hash.startsWith('#issue=')) history.replaceState(null, '', location.pathname + location.search);
   }
 
@@ -90,7 +122,7 @@ export class IssuePanel {
     const content = h(
       'article',
       { class: 'issue', 'data-issue-id': issue.id },
-      this.banner,
+      this.justReported ? successBanner(issue, this.reportAnother) : null,
       h('p', { class: 'issue-status' }, statusBadge(p.status)),
       h('p', { class: 'issue-description' }, p.description),
       h(
@@ -121,5 +153,6 @@ export class IssuePanel {
       h('p', {}, h('a', { href: `/#issue=${issue.id}`, class: 'permalink' }, t('issue.permalink'))),
     );
     this.panel.open({ title, content, owner: 'issue', onClose: () => this.closed(), focus });
+    this.mark(issue);
   }
 }

@@ -1,8 +1,9 @@
 // Map setup shared by the resident map and the planner: Qala's style (or a
 // configured basemap with Qala's layers on top), client-side restyling, the
-// issue source's filters, and cluster count labels.
+// issue source's filters, and the cluster count bubbles.
 
 import * as maplibregl from '/web/vendor/maplibre-gl.mjs';
+import { onLang, t } from './i18n.js';
 
 export { maplibregl };
 
@@ -116,11 +117,11 @@ function restyle(map) {
   if (map.getLayer('issue-clusters')) {
     map.setPaintProperty('issue-clusters', 'circle-color', dominantStatusColour(STATUS_COLOURS));
     map.setPaintProperty('issue-clusters', 'circle-opacity', 0.85);
-    map.setPaintProperty('issue-clusters', 'circle-stroke-width', 2);
-    // Big enough for the count label (an HTML marker) to sit inside.
+    // Small: the count bubbles above carry the numbers; these dots show where.
     map.setPaintProperty('issue-clusters', 'circle-radius', [
-      'interpolate', ['linear'], ['sqrt', ['get', 'point_count']], 1, 10, 10, 17, 40, 30,
+      'interpolate', ['linear'], ['sqrt', ['get', 'point_count']], 1, 3, 4, 5, 20, 9,
     ]);
+    map.setPaintProperty('issue-clusters', 'circle-stroke-width', 1);
   }
 }
 
@@ -140,12 +141,14 @@ export async function createMap(container, { onBasemapError } = {}) {
     dragRotate: false,
     pitchWithRotate: false,
     touchPitch: false,
+    locale: controlLabels(),
   });
   map.touchZoomRotate.disableRotation();
   map.keyboard.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
   window.qalaMap = map;
+  onLang(() => relabelControls(map));
   await new Promise((resolve, reject) => {
     // Only errors before the style loads are fatal; afterwards the listener
     // goes, so MapLibre's default handler logs later (tile) errors as usual.
@@ -162,6 +165,31 @@ export async function createMap(container, { onBasemapError } = {}) {
   });
   restyle(map);
   return map;
+}
+
+/** MapLibre's own control labels in the interface language. */
+function controlLabels() {
+  return {
+    'NavigationControl.ZoomIn': t('maplibre.zoom_in'),
+    'NavigationControl.ZoomOut': t('maplibre.zoom_out'),
+    'Map.Title': t('maplibre.map'),
+    'AttributionControl.ToggleAttribution': t('maplibre.attribution'),
+  };
+}
+
+/** MapLibre reads its labels once; a language switch sets them on the controls already drawn. */
+function relabelControls(map) {
+  const labels = controlLabels();
+  const set = (selector, label) => {
+    for (const el of map.getContainer().querySelectorAll(selector)) {
+      el.setAttribute('aria-label', label);
+      el.title = label;
+    }
+  };
+  set('.maplibregl-ctrl-zoom-in', labels['NavigationControl.ZoomIn']);
+  set('.maplibregl-ctrl-zoom-out', labels['NavigationControl.ZoomOut']);
+  set('.maplibregl-ctrl-attrib-button', labels['AttributionControl.ToggleAttribution']);
+  map.getCanvas().setAttribute('aria-label', labels['Map.Title']);
 }
 
 /** Frames the city: the districts' extent from the layers summary. */
@@ -216,38 +244,69 @@ export function refreshIssues(map) {
   map.getSource('qala-issues').setUrl(url.href);
 }
 
+/** Screen distance (px) within which nearby clusters are summed into one bubble. */
+const BUBBLE_RADIUS_PX = 60;
+
 /**
- * Cluster counts as HTML labels: the style has no glyphs (nothing is fetched
- * from outside), so text layers are not possible. Labels follow the rendered
- * clusters each time the map settles.
+ * Counts at low zoom as HTML bubbles. Two reasons: the style has no glyphs
+ * (nothing is fetched from outside), so WebGL text is not possible; and the
+ * tiles cluster on a fine grid (a few pixels) that keeps tiles small but
+ * would print hundreds of overlapping numbers. So the drawn clusters and
+ * single issues in view are summed on screen into bubbles about 60 px apart,
+ * each coloured by its most common status; the small dots beneath still show
+ * where the issues are. A bubble opens up on click.
  */
-export function showClusterCounts(map, format = (n) => String(n)) {
-  const labels = new Map();
+export function showClusterBubbles(map, format = (n) => String(n)) {
+  let markers = [];
   const update = () => {
-    const visible = map.getLayer('issue-clusters') && map.getLayoutProperty('issue-clusters', 'visibility') !== 'none';
-    const seen = new Set();
-    if (visible) {
-      for (const feature of map.queryRenderedFeatures({ layers: ['issue-clusters'] })) {
-        const [lon, lat] = feature.geometry.coordinates;
-        const count = feature.properties.point_count;
-        // A cluster near a tile edge is drawn by both tiles' buffers; one label is enough.
-        const key = `${lon.toFixed(5)},${lat.toFixed(5)},${count}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        if (!labels.has(key)) {
-          const el = document.createElement('div');
-          el.className = 'cluster-count';
-          el.setAttribute('aria-hidden', 'true');
-          el.textContent = format(count);
-          labels.set(key, new maplibregl.Marker({ element: el }).setLngLat([lon, lat]).addTo(map));
-        }
+    for (const marker of markers) marker.remove();
+    markers = [];
+    const layers = ['issue-clusters', 'issue-points'].filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+    if (!layers.includes('issue-clusters')) return;
+    const items = map.queryRenderedFeatures({ layers }).map((feature) => {
+      const p = feature.properties;
+      const counts = {};
+      if (p.point_count) {
+        for (const [key, value] of Object.entries(p)) if (key.startsWith('status_')) counts[key.slice(7)] = Number(value);
+      } else {
+        counts[p.status] = 1;
+      }
+      const lngLat = feature.geometry.coordinates;
+      return { lngLat, point: map.project(lngLat), count: Number(p.point_count ?? 1), counts };
+    });
+    // Nothing is clustered from zoom 14: single issues speak for themselves.
+    if (!items.some((item) => item.count > 1)) return;
+    items.sort((a, b) => b.count - a.count);
+    const groups = [];
+    for (const item of items) {
+      const group = groups.find((g) => Math.hypot(g.seed.x - item.point.x, g.seed.y - item.point.y) < BUBBLE_RADIUS_PX);
+      if (group) {
+        group.count += item.count;
+        group.lon += item.lngLat[0] * item.count;
+        group.lat += item.lngLat[1] * item.count;
+        for (const [s, n] of Object.entries(item.counts)) group.counts[s] = (group.counts[s] ?? 0) + n;
+      } else {
+        groups.push({ seed: item.point, count: item.count, lon: item.lngLat[0] * item.count, lat: item.lngLat[1] * item.count, counts: { ...item.counts } });
       }
     }
-    for (const [key, marker] of labels) {
-      if (!seen.has(key)) {
-        marker.remove();
-        labels.delete(key);
-      }
+    for (const group of groups) {
+      if (group.count < 2) continue;
+      const status = Object.entries(group.counts).sort((a, b) => b[1] - a[1])[0]?.[0];
+      const size = Math.round(Math.min(54, 22 + 3.2 * Math.sqrt(group.count)));
+      const el = document.createElement('div');
+      el.className = 'cluster-bubble';
+      // Pointer users click it to zoom in; keyboard users zoom with + and -, so it is no tab stop.
+      el.setAttribute('aria-hidden', 'true');
+      el.style.setProperty('--size', `${size}px`);
+      el.style.setProperty('--colour', STATUS_COLOURS[status] ?? '#d7301f');
+      el.textContent = format(group.count);
+      el.dataset.count = String(group.count);
+      const center = [group.lon / group.count, group.lat / group.count];
+      el.addEventListener('click', (event) => {
+        event.stopPropagation();
+        map.easeTo({ center, zoom: Math.min(map.getZoom() + 2, 14.5) });
+      });
+      markers.push(new maplibregl.Marker({ element: el }).setLngLat(center).addTo(map));
     }
   };
   map.on('idle', update);

@@ -331,8 +331,14 @@ async function main() {
   }
   await fitCity(map);
   addChoropleth(map);
-  // The choropleth is the overview; single issues appear from zoom 14.
-  if (map.getLayer('issue-clusters')) map.setLayoutProperty('issue-clusters', 'visibility', 'none');
+  // Issues are context here, not the message: from district zoom (11) only, small, so
+  // the district colours stay readable.
+  for (const id of ['issue-clusters', 'issue-points']) {
+    if (!map.getLayer(id)) continue;
+    map.setLayerZoomRange(id, 11, 24);
+    map.setPaintProperty(id, 'circle-radius', ['interpolate', ['linear'], ['zoom'], 11, 2, 14, 4, 17, 7]);
+    map.setPaintProperty(id, 'circle-stroke-width', 0.75);
+  }
 
   const planner = new Planner({ map, categories, statuses });
   window.qalaPlanner = planner;

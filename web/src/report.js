@@ -4,7 +4,7 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, formatNumber, onLang, statusName, t } from './i18n.js';
+import { categoryName, formatNumber, onLang, t } from './i18n.js';
 import { maplibregl } from './map.js';
 import { statusBadge } from './issue-panel.js';
 
@@ -370,15 +370,4 @@ export class Reporter {
 
 function excerpt(text, max = 140) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** The confirmation shown above a newly filed issue. */
-export function successBanner(issue) {
-  return h(
-    'div',
-    { class: 'success', role: 'status', id: 'report-success', 'data-issue-id': issue.id },
-    h('p', { class: 'success-title' }, t('report.success_title', { id: issue.id })),
-    h('p', {}, t('report.success', { status: statusName(issue.properties.status) })),
-    h('p', {}, h('a', { href: `/#issue=${issue.id}` }, `${location.origin}/#issue=${issue.id}`)),
-  );
 }

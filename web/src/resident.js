@@ -6,9 +6,9 @@ import { announce } from './dom.js';
 import { applyTranslations, formatNumber, mountLanguageSwitcher, onLang, t } from './i18n.js';
 import { IssuePanel } from './issue-panel.js';
 import { mountLegend } from './legend.js';
-import { createMap, fitCity, refreshIssues, showClusterCounts } from './map.js';
+import { createMap, fitCity, refreshIssues, showClusterBubbles } from './map.js';
 import { Panel } from './panel.js';
-import { Reporter, successBanner } from './report.js';
+import { Reporter } from './report.js';
 
 function showNotice(message) {
   const notice = document.getElementById('notice');
@@ -45,9 +45,11 @@ async function main() {
     document.body.dataset.state = 'error';
     return;
   }
-  await fitCity(map);
+  // On a desk the legend covers the left of the map: frame the city beside it.
+  await fitCity(map, window.matchMedia('(min-width: 48rem)').matches ? { top: 70, bottom: 30, left: 330, right: 60 } : 10);
   mountLegend(legend, map);
-  showClusterCounts(map, (n) => (n >= 1000 ? `${Math.round(n / 100) / 10}k` : formatNumber(n)));
+  const redrawBubbles = showClusterBubbles(map, formatNumber);
+  onLang(redrawBubbles);
 
   const issuePanel = new IssuePanel({ panel, categories, map });
   const reporter = new Reporter({
@@ -60,12 +62,10 @@ async function main() {
       // again with a new `v` gets them past the browser's cache as well.
       refreshIssues(map);
       if (map.getZoom() < 15) map.easeTo({ center: issue.geometry.coordinates, zoom: 16 });
-      issuePanel.current = issue;
-      issuePanel.banner = successBanner(issue);
-      history.replaceState(null, '', `#issue=${issue.id}`);
-      issuePanel.render(issue, { focus: true });
+      issuePanel.showReported(issue);
     },
   });
+  issuePanel.reportAnother = () => reporter.start();
 
   document.getElementById('report-button').addEventListener('click', () => reporter.start());
 

@@ -43,8 +43,10 @@ export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB
   });
   page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
   page.on('requestfailed', (request) => {
-    // A download's blob URL "fails" as a navigation; that is not an error.
-    if (!request.url().startsWith('blob:')) errors.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+    // MapLibre cancels the tile requests a moving map no longer needs
+    // (ERR_ABORTED), and a download's blob URL ends as a navigation: neither is an error.
+    const reason = request.failure()?.errorText ?? '';
+    if (reason !== 'net::ERR_ABORTED' && !request.url().startsWith('blob:')) errors.push(`request failed: ${request.url()} ${reason}`);
   });
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });

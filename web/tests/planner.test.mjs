@@ -20,22 +20,26 @@ after(async () => {
   await server?.stop();
 });
 
-/** The issue counts the choropleth draws, by district id, read from the rendered features. */
-async function drawnCounts(page) {
+/**
+ * The issue counts behind the choropleth, by district id: the GeoJSON
+ * source's data, and what MapLibre actually drew (districts in view).
+ */
+async function choropleth(page) {
   await mapIdle(page);
-  return page.evaluate(() => {
-    const counts = {};
-    for (const f of window.qalaMap.queryRenderedFeatures({ layers: ['choropleth'] })) counts[f.id] = f.properties.issue_count;
-    return counts;
+  return page.evaluate(async () => {
+    const map = window.qalaMap;
+    const source = {};
+    for (const f of (await map.getSource('district-counts').getData()).features) source[f.id] = f.properties.issue_count;
+    const drawn = {};
+    for (const f of map.queryRenderedFeatures({ layers: ['choropleth'] })) drawn[f.id] = f.properties.issue_count;
+    return { source, drawn };
   });
 }
 
-/** The same counts as the stats API gives them. */
-async function statsCounts(query = '') {
-  const stats = await getJson(server.url, `/api/v1/stats/issues?group_by=district${query}`);
-  const counts = {};
-  for (const group of stats.groups) if (group.district_id ?? group.district) counts[group.district_id ?? group.district] = group.count;
-  return { counts, total: stats.total };
+function assertDrawn({ source, drawn }, expected) {
+  assert.deepEqual(source, expected, 'the choropleth source holds the counts');
+  assert.ok(Object.keys(drawn).length > 0, 'districts are drawn');
+  for (const [id, count] of Object.entries(drawn)) assert.equal(count, expected[id], `district ${id} is drawn with its count`);
 }
 
 /** Waits for the planner to finish the refresh a control started. */
@@ -57,10 +61,10 @@ describe('planner', () => {
       const byName = Object.fromEntries(districts.features.map((f) => [f.properties.name, f.id]));
 
       // Unfiltered: every district drawn with its count.
-      const before = await drawnCounts(page);
+      const before = await choropleth(page);
       const all = Object.fromEntries(districts.features.map((f) => [f.id, f.properties.issue_count]));
-      assert.deepEqual(before, all);
-      assert.equal(Object.keys(before).length, districts.features.length);
+      assertDrawn(before, all);
+      assert.equal(Object.keys(before.drawn).length, districts.features.length, 'the whole city is in view');
 
       await chooseDistrict(page, 'Almaly');
       const almaly = byName.Almaly;
@@ -71,11 +75,14 @@ describe('planner', () => {
       await page.getByRole('checkbox', { name: 'Resolved' }).check();
       await settled(page);
       await page.waitForFunction(() => document.querySelector('#issues-table')?.dataset.state === 'ready');
-      const after = await drawnCounts(page);
+      const after = await choropleth(page);
       const resolved = await getJson(server.url, '/api/v1/districts?status=resolved');
       const expected = Object.fromEntries(resolved.features.map((f) => [f.id, f.properties.issue_count]));
-      assert.deepEqual(after, expected, 'the choropleth shows the filtered counts');
-      assert.notDeepEqual(after, before, 'the filter changed the choropleth');
+      assertDrawn(after, expected);
+      assert.notDeepEqual(after.source, before.source, 'the filter changed the choropleth');
+      // And they agree with the stats API.
+      const byDistrict = await getJson(server.url, '/api/v1/stats/issues?group_by=district&status=resolved');
+      for (const group of byDistrict.groups) assert.equal(after.source[group.district_id], group.count, group.district);
 
       const stats = await getJson(server.url, `/api/v1/stats/issues?group_by=category,status&district=${almaly}&status=resolved`);
       const rowsAfter = Number(await page.locator('#issues-table').getAttribute('data-count'));
@@ -166,6 +173,7 @@ describe('planner', () => {
       const { page, context, errors } = await openPage(browser, `${server.url}/planner`, { device: DESKTOP });
       try {
         await chooseDistrict(page, 'Medeu');
+        await page.locator('#choropleth-title').evaluate((el) => el.scrollIntoView());
         await mapIdle(page);
         await screenshot(page, 'planner-desktop');
         assert.deepEqual(errors, [], 'no console errors');

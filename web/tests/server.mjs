@@ -12,6 +12,9 @@ const web = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const QALA_BIN = process.env.QALA_BIN ? resolve(process.env.QALA_BIN) : join(web, '..', 'target', 'release', 'qala');
 
 export async function startServer({ timeoutMs = 180_000 } = {}) {
+  // While working on the client: test a server that is already running
+  // (say, a debug build that reads web/ from disk). It must have the demo data.
+  if (process.env.QALA_TEST_URL) return { url: process.env.QALA_TEST_URL.replace(/\/$/, ''), async stop() {} };
   const dir = mkdtempSync(join(tmpdir(), 'qala-web-'));
   const database = `sqlite://${join(dir, 'qala.db')}`;
   const child = spawn(QALA_BIN, ['--database', database, 'serve', '--demo', '--listen', '127.0.0.1:0'], {

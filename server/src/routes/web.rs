@@ -19,6 +19,8 @@ use crate::state::AppState;
 #[exclude = "tests/*"]
 #[exclude = "package*.json"]
 #[exclude = "*.md"]
+#[exclude = "scripts/*"]
+#[exclude = ".*"]
 struct WebAssets;
 
 pub(super) fn router() -> Router<AppState> {

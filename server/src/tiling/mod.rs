@@ -16,6 +16,9 @@ pub use render::{TileRequest, layer_fields, render};
 pub const BUFFER: u32 = 64;
 /// Tile extent in tile units.
 pub const EXTENT: u32 = 4096;
+/// Cluster grid cell in tile units: 256 of 4096 is 32 px of a 512 px tile,
+/// about the distance at which map readers see separate circles.
+pub const CLUSTER_CELL: u32 = 256;
 
 /// How tiles are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +65,8 @@ impl TileService {
             Some(max_cluster_zoom) => {
                 let options = ClusterOptions {
                     max_cluster_zoom,
-                    ..ClusterOptions::default()
+                    cell_px: CLUSTER_CELL,
+                    extent: EXTENT,
                 };
                 let groups = IssueStatus::ALL
                     .iter()
@@ -89,7 +93,8 @@ impl TileService {
     pub fn cluster_options(&self) -> ClusterOptions {
         ClusterOptions {
             max_cluster_zoom: self.settings.single_point_zoom.saturating_sub(1),
-            ..ClusterOptions::default()
+            cell_px: CLUSTER_CELL,
+            extent: EXTENT,
         }
     }
 
