@@ -45,7 +45,11 @@ impl Progress {
             None if self.done >= self.next_log => {
                 tracing::info!("{}: {}/{}", self.label, self.done, self.total);
                 // A tenth of the work, or every 100,000 units when the total is unknown.
-                let step = if self.total == 0 { 100_000 } else { (self.total / 10).max(1) };
+                let step = if self.total == 0 {
+                    100_000
+                } else {
+                    (self.total / 10).max(1)
+                };
                 self.next_log = self.done + step;
             }
             None => {}

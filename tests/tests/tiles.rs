@@ -126,18 +126,10 @@ async fn cluster_counts_add_up_to_the_issues_under_each_low_zoom_tile(backend: B
         for f in features {
             if prop_true(f, "cluster") {
                 let n = prop_num(f, "point_count").unwrap();
-                let by_status: f64 = [
-                    "open",
-                    "acknowledged",
-                    "in_progress",
-                    "resolved",
-                    "closed",
-                    "rejected",
-                    "duplicate",
-                ]
-                .iter()
-                .filter_map(|s| prop_num(f, &format!("status_{s}")))
-                .sum();
+                let by_status: f64 = qala_geodata::IssueStatus::ALL
+                    .iter()
+                    .filter_map(|s| prop_num(f, &format!("status_{}", s.as_str())))
+                    .sum();
                 assert_eq!(by_status, n, "z{z}: status counts of a cluster");
                 total += n;
             } else {
