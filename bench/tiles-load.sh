@@ -52,6 +52,7 @@ start() { # port, extra args… ; prints the pid
   echo $!
 }
 COLD_PID=$(start $COLD_PORT --tile-cache-mb 0)
+started=$(date +%s.%N)
 HOT_PID=$(start $HOT_PORT)
 for port in $COLD_PORT $HOT_PORT; do
   until grep -q "qala listening" "$WORK/serve-$port.log"; do
@@ -59,6 +60,11 @@ for port in $COLD_PORT $HOT_PORT; do
     sleep 0.2
   done
 done
+
+ready=$(date +%s.%N)
+echo "Start-up with $ISSUES issues (index and cluster pyramid built, both servers starting together): $(python3 -c "print(round($ready - $started, 1))") s;" \
+  "resident memory of a server before any tile is cached: $(( $(ps -o rss= -p "$HOT_PID") / 1024 )) MiB."
+echo
 
 # wrk → "p50 p99 requests/s" (latencies in ms).
 measure() { # url threads connections
