@@ -77,7 +77,9 @@ def ms(v):
 p = {m.group(1): ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)", text, re.M)}
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f"{p[\"50\"]:.2f} {p[\"99\"]:.2f} {rps:.0f}" + (f" non2xx={non2xx.group(1)}" if non2xx else ""))'
+p50, p99 = p["50"], p["99"]
+extra = " non2xx=" + non2xx.group(1) if non2xx else ""
+print(f"{p50:.2f} {p99:.2f} {rps:.0f}{extra}")'
 }
 
 size() { curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$1"; }
