@@ -156,7 +156,15 @@ fn issue_feature(e: &IssueEntry, geometry: Geometry<f64>) -> TileFeature<'static
         .with_id(u64::try_from(e.id).unwrap_or(0))
         .with_property("category", e.category.code)
         .with_property("status", e.status.as_str())
-        .with_property("created", e.created_at.format("%Y-%m-%d").to_string())
+        .with_property("created", day(e.created_at))
+}
+
+/// `YYYY-MM-DD` of a UTC instant (formatted by hand: chrono's strftime
+/// parser showed up in dense-tile profiles).
+fn day(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Datelike;
+    let d = t.date_naive();
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
 fn cluster_feature(index: &SpatialIndex, item: ClusterItem) -> Option<TileFeature<'static>> {
