@@ -149,6 +149,42 @@ pub trait ChangeFeed: Send + Sync {
     fn follow(&self, after: i64, poll: std::time::Duration) -> BoxStream<'static, Change>;
 }
 
+/// Streams the rows of `sql` (with at most one text parameter) through a
+/// bounded channel from a task of its own, so the stream owns no borrow of
+/// the pool and memory stays constant however many rows there are. The first
+/// error ends the stream. Shared by both stores' exports.
+fn stream_rows<DB, T>(
+    pool: sqlx::Pool<DB>,
+    sql: String,
+    bind: Option<&'static str>,
+    decode: fn(&DB::Row) -> Result<T>,
+) -> BoxStream<'static, Result<T>>
+where
+    DB: sqlx::Database,
+    T: Send + 'static,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    use futures::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(async move {
+        let mut query = sqlx::query::<DB>(&sql);
+        if let Some(value) = bind {
+            query = query.bind(value);
+        }
+        let mut rows = query.fetch(&pool);
+        while let Some(row) = rows.next().await {
+            let item = row.map_err(Error::from).and_then(|r| decode(&r));
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx).boxed()
+}
+
 /// Opens (creating if needed) the database at `url` and brings its schema up to date.
 ///
 /// `sqlite://path` (or `sqlite::memory:`) selects the embedded store;

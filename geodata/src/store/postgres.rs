@@ -42,7 +42,7 @@ use sqlx::{PgPool, Postgres, Row};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{ChangeFeed, CreatedIssue, ImportMode, IssueRecord, Store};
+use super::{ChangeFeed, CreatedIssue, ImportMode, IssueRecord, Store, stream_rows};
 use crate::category::parse_category;
 use crate::error::{Error, Result, ValidationError};
 use crate::geometry::LonLat;
@@ -173,34 +173,6 @@ impl PostgresStore {
                 })
             })
             .collect()
-    }
-
-    /// Streams rows of `sql` through a bounded channel, so the stream owns no
-    /// borrow of the pool and memory stays constant however many rows there
-    /// are (sqlx reads rows off the socket as they are asked for).
-    fn stream<T: Send + 'static>(
-        &self,
-        sql: String,
-        bind: Option<&'static str>,
-        decode: fn(&PgRow) -> Result<T>,
-    ) -> BoxStream<'static, Result<T>> {
-        let pool = self.pool.clone();
-        let (tx, rx) = mpsc::channel(256);
-        tokio::spawn(async move {
-            let mut query = sqlx::query(&sql);
-            if let Some(value) = bind {
-                query = query.bind(value);
-            }
-            let mut rows = query.fetch(&pool);
-            while let Some(row) = rows.next().await {
-                let item = row.map_err(Error::from).and_then(|r| decode(&r));
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    break;
-                }
-            }
-        });
-        ReceiverStream::new(rx).boxed()
     }
 }
 
@@ -668,7 +640,8 @@ impl Store for PostgresStore {
     }
 
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {
-        self.stream(
+        stream_rows(
+            self.pool.clone(),
             format!("SELECT {ISSUE_COLUMNS} FROM issues ORDER BY id"),
             None,
             decode_issue,
@@ -786,7 +759,8 @@ impl Store for PostgresStore {
     }
 
     fn stream_features(&self, layer: LayerName) -> BoxStream<'static, Result<Feature>> {
-        self.stream(
+        stream_rows(
+            self.pool.clone(),
             format!("SELECT {FEATURE_COLUMNS} FROM features WHERE layer = $1 ORDER BY id"),
             Some(layer.as_str()),
             decode_feature,

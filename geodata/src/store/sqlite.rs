@@ -13,10 +13,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqlitePool};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
-use super::{CreatedIssue, ImportMode, IssueRecord, Store};
+use super::{CreatedIssue, ImportMode, IssueRecord, Store, stream_rows};
 use crate::category::parse_category;
 use crate::error::{Error, Result};
 use crate::geometry::{LonLat, geometry_to_json, parse_geometry};
@@ -54,33 +52,6 @@ impl SqliteStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
-    }
-
-    /// Streams rows of `sql` through a bounded channel, so the stream owns no
-    /// borrow of the pool and memory stays constant however many rows there are.
-    fn stream<T: Send + 'static>(
-        &self,
-        sql: &'static str,
-        bind: Option<&'static str>,
-        decode: fn(&SqliteRow) -> Result<T>,
-    ) -> BoxStream<'static, Result<T>> {
-        let pool = self.pool.clone();
-        let (tx, rx) = mpsc::channel(256);
-        tokio::spawn(async move {
-            let mut query = sqlx::query(sql);
-            if let Some(value) = bind {
-                query = query.bind(value);
-            }
-            let mut rows = query.fetch(&pool);
-            while let Some(row) = rows.next().await {
-                let item = row.map_err(Error::from).and_then(|r| decode(&r));
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    break;
-                }
-            }
-        });
-        ReceiverStream::new(rx).boxed()
     }
 }
 
@@ -296,7 +267,7 @@ impl Store for SqliteStore {
 
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {
         const SQL: &str = "SELECT id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email FROM issues ORDER BY id";
-        self.stream(SQL, None, decode_issue)
+        stream_rows(self.pool.clone(), SQL.to_owned(), None, decode_issue)
     }
 
     async fn import_features(
@@ -359,7 +330,12 @@ impl Store for SqliteStore {
     fn stream_features(&self, layer: LayerName) -> BoxStream<'static, Result<Feature>> {
         const SQL: &str =
             "SELECT id, layer, geometry, properties FROM features WHERE layer = ? ORDER BY id";
-        self.stream(SQL, Some(layer.as_str()), decode_feature)
+        stream_rows(
+            self.pool.clone(),
+            SQL.to_owned(),
+            Some(layer.as_str()),
+            decode_feature,
+        )
     }
 
     async fn ping(&self) -> Result<()> {
