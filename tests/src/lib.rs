@@ -168,29 +168,38 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.client.get(self.url(path)).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        get_json(&self.client, &self.url(path)).await
     }
 
     /// POSTs a JSON body to /api/v1/issues.
     pub async fn report(&self, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url("/api/v1/issues"))
-            .header("content-type", "application/geo+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        post_report(&self.client, &self.base, body).await
     }
 
     /// Number of issues in the database (not the index): what was really written.
     pub async fn stored_issue_count(&self) -> usize {
         futures::StreamExt::count(self.store.stream_issues()).await
     }
+}
+
+/// GET a URL: status and JSON body (`null` when the body is not JSON).
+pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, Value) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// POST a report to the server at `base`: status and JSON body.
+pub async fn post_report(client: &reqwest::Client, base: &str, body: &Value) -> (u16, Value) {
+    let response = client
+        .post(format!("{base}/api/v1/issues"))
+        .header("content-type", "application/geo+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// A report body for a point.

@@ -6,32 +6,18 @@
 use std::time::{Duration, Instant};
 
 use qala_tests::mvt::{decode, tile_of};
-use qala_tests::{Backend, Proxy, ServerProcess, TestDatabase, report_body};
-use serde_json::Value;
-
-async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
-    let response = client.get(url).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use qala_tests::{Backend, Proxy, ServerProcess, TestDatabase, get_json, post_report, report_body};
 
 async fn create(client: &reqwest::Client, base: &str, lon: f64, lat: f64, what: &str) -> i64 {
-    let response = client
-        .post(format!("{base}/api/v1/issues"))
-        .header("content-type", "application/json")
-        .body(report_body(lon, lat, "street_light", what).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap()
+    let (status, created) =
+        post_report(client, base, &report_body(lon, lat, "street_light", what)).await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_i64().unwrap()
 }
 
 /// Whether server `base` knows issue `id` at lon/lat: in nearby and in its z14 tile.
 async fn knows(client: &reqwest::Client, base: &str, id: i64, lon: f64, lat: f64) -> bool {
-    let (_, nearby) = get(
+    let (_, nearby) = get_json(
         client,
         &format!("{base}/api/v1/issues/nearby?lon={lon}&lat={lat}&radius=30&limit=1000"),
     )
@@ -110,16 +96,16 @@ async fn servers_on_one_database_see_each_others_writes_and_survive_losing_it() 
 
     // B loses its database.
     proxy.cut();
-    let (status, body) = get(&client, &format!("{}/api/v1/issues/{id}", b.base)).await;
+    let (status, body) = get_json(&client, &format!("{}/api/v1/issues/{id}", b.base)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("database_unavailable")),
         "{body}"
     );
-    let (status, health) = get(&client, &format!("{}/healthz", b.base)).await;
+    let (status, health) = get_json(&client, &format!("{}/healthz", b.base)).await;
     assert_eq!((status, health["database"].as_str()), (503, Some("down")));
     // What the index answers goes on working.
-    let (status, stats) = get(
+    let (status, stats) = get_json(
         &client,
         &format!("{}/api/v1/stats/issues?group_by=status", b.base),
     )
@@ -151,11 +137,11 @@ async fn servers_on_one_database_see_each_others_writes_and_survive_losing_it() 
         "B never caught up on issue {missed} made while its connection was down"
     );
     let healthy = within(Duration::from_secs(10), async || {
-        get(&client, &format!("{}/healthz", b.base)).await.0 == 200
+        get_json(&client, &format!("{}/healthz", b.base)).await.0 == 200
     })
     .await;
     assert!(healthy.is_some(), "B's health did not recover");
-    let (status, fetched) = get(&client, &format!("{}/api/v1/issues/{missed}", b.base)).await;
+    let (status, fetched) = get_json(&client, &format!("{}/api/v1/issues/{missed}", b.base)).await;
     assert_eq!((status, fetched["id"].as_i64()), (200, Some(missed)));
 
     a.kill().await;

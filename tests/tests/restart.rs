@@ -1,7 +1,7 @@
 //! Durability: what the API acknowledged survives the process being killed.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use qala_tests::{Backend, ServerProcess, TestDatabase, report_body};
+use qala_tests::{Backend, ServerProcess, TestDatabase, get_json, post_report, report_body};
 use serde_json::Value;
 
 async fn acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restart(
@@ -20,15 +20,8 @@ async fn acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restar
             "street_light",
             &format!("dark lamp {i}"),
         );
-        let response = client
-            .post(format!("{}/api/v1/issues", server.base))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let feature: Value = response.json().await.unwrap();
+        let (status, feature) = post_report(&client, &server.base, &body).await;
+        assert_eq!(status, 201, "{feature}");
         created.push(feature);
     }
     // SIGKILL right after the last acknowledgement: no graceful shutdown.
@@ -36,14 +29,11 @@ async fn acknowledged_issues_survive_a_kill_and_are_found_by_nearby_after_restar
 
     let server = ServerProcess::start(&url).await;
     for feature in &created {
-        let fetched: Value = client
-            .get(format!("{}/api/v1/issues/{}", server.base, feature["id"]))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, fetched) = get_json(
+            &client,
+            &format!("{}/api/v1/issues/{}", server.base, feature["id"]),
+        )
+        .await;
         assert_eq!(&fetched, feature);
     }
     let nearby: Value = client
