@@ -12,6 +12,7 @@
 //!   never emitting an invalid polygon;
 //! - [`cluster`]: grid clustering of points for low zooms;
 //! - [`mvt`]: the [`TileBuilder`] that ties it together and encodes;
+//! - [`point_layer`]: the fast path for layers of single points with fixed keys;
 //! - [`compress`](mod@compress): gzip / brotli, so a tile is compressed once.
 //!
 //! Coordinates in tile pixel space have x to the right and **y down**, with
@@ -41,6 +42,7 @@ pub mod compress;
 mod error;
 pub mod mercator;
 pub mod mvt;
+pub mod point_layer;
 pub mod pyramid;
 mod ring;
 pub mod simplify;
@@ -51,7 +53,8 @@ pub use cluster::{ClusterItem, ClusterOptions, ClusterPoint, cluster_points};
 pub use compress::{Compression, brotli, compress, gzip};
 pub use error::{Result, TileError};
 pub use mvt::{PropertyValue, TileBuilder, TileFeature, TileOptions};
+pub use point_layer::PointLayer;
 pub use tile_id::{
     MAX_ZOOM, TileId, TileRange, lonlat_to_tile_pixel, tile_pixel_to_lonlat, tiles_covering,
-    tiles_covering_buffered,
+    tiles_covering_buffered, world_to_tile_pixel,
 };

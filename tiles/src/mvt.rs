@@ -30,6 +30,7 @@ use geo::{
 
 use crate::clip::{DEFAULT_BUFFER, clip_bounds, clip_geometry};
 use crate::error::{Result, TileError};
+use crate::point_layer::PointLayer;
 use crate::simplify::{DEFAULT_TOLERANCE, simplify_and_snap};
 use crate::tile_id::{TileId, lonlat_to_tile_pixel};
 
@@ -316,6 +317,34 @@ impl TileBuilder {
         features: impl IntoIterator<Item = TileFeature<'a>>,
     ) -> Result<usize> {
         self.add(name, features, Space::Pixels)
+    }
+
+    /// Starts a [`PointLayer`] for this tile: single points with fixed keys,
+    /// written without the generic feature path (see [`crate::point_layer`]).
+    /// Add it back with [`Self::add_point_layer`].
+    ///
+    /// # Errors
+    /// [`TileError::EmptyLayerName`].
+    pub fn point_layer(&self, name: &str, keys: &[&str]) -> Result<PointLayer> {
+        PointLayer::new(name, keys, self.tile, self.options.extent, self.clip)
+    }
+
+    /// Adds a finished [`PointLayer`]; returns the number of features written
+    /// (0 means the layer was left out, as with [`Self::add_layer`]).
+    ///
+    /// # Errors
+    /// [`TileError::DuplicateLayer`].
+    pub fn add_point_layer(&mut self, layer: PointLayer) -> Result<usize> {
+        if self.names.contains(&layer.name) {
+            return Err(TileError::DuplicateLayer(layer.name));
+        }
+        self.names.push(layer.name.clone());
+        let written = layer.len();
+        if written > 0 {
+            layer.write_into(&mut self.bytes);
+            self.layers_written += 1;
+        }
+        Ok(written)
     }
 
     /// The number of layers written so far (layers left out as empty do not count).

@@ -190,6 +190,23 @@ impl fmt::Display for TileId {
 #[must_use]
 pub fn lonlat_to_tile_pixel(lon: f64, lat: f64, tile: TileId, extent: u32) -> (f64, f64) {
     let (wx, wy) = lonlat_to_world(lon, lat);
+    world_to_tile_pixel(wx, wy, tile, extent)
+}
+
+/// Like [`lonlat_to_tile_pixel`], from world coordinates (the unit square,
+/// y down: [`lonlat_to_world`]) for callers that keep positions projected.
+/// The result is bit for bit the same as projecting from `(lon, lat)`.
+///
+/// ```
+/// use qala_tiles::{lonlat_to_tile_pixel, world_to_tile_pixel, TileId};
+/// use qala_tiles::mercator::lonlat_to_world;
+/// let tile = TileId::containing(76.95, 43.24, 14)?;
+/// let (wx, wy) = lonlat_to_world(76.95, 43.24);
+/// assert_eq!(world_to_tile_pixel(wx, wy, tile, 4096), lonlat_to_tile_pixel(76.95, 43.24, tile, 4096));
+/// # Ok::<(), qala_tiles::TileError>(())
+/// ```
+#[must_use]
+pub fn world_to_tile_pixel(wx: f64, wy: f64, tile: TileId, extent: u32) -> (f64, f64) {
     let n = f64::from(1_u32 << tile.z);
     let e = f64::from(extent);
     (

@@ -10,6 +10,7 @@ use geo::{
 };
 use mvt_reader::Reader;
 use mvt_reader::feature::{Feature, Value};
+use qala_tiles::mercator::lonlat_to_world;
 use qala_tiles::{
     ClusterItem, ClusterOptions, ClusterPoint, PropertyValue, TileBuilder, TileError, TileFeature,
     TileId, TileOptions, cluster_points, lonlat_to_tile_pixel,
@@ -145,6 +146,114 @@ fn points_round_trip_positions_ids_and_typed_properties() -> TestResult {
         assert_eq!(p["weight"], Value::Double(2.25));
         assert_eq!(p["urgent"], Value::Bool(i == 0));
     }
+    Ok(())
+}
+
+/// The point fast path and the generic path decode to the same features:
+/// same ids, same tile units, same typed properties, and the same points
+/// left out (outside the buffered tile), on random points in and around a
+/// tile including its buffer and beyond.
+#[test]
+fn point_layer_decodes_like_the_generic_path() -> TestResult {
+    let tile = almaty_tile(14)?;
+    let bounds = tile.lonlat_bounds();
+    let (w, h) = (bounds.width(), bounds.height());
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let values = [
+        PropertyValue::from("pothole"),
+        PropertyValue::from("open"),
+        PropertyValue::Int(-5),
+        PropertyValue::UInt(300),
+        PropertyValue::Float(1.5),
+        PropertyValue::Double(2.25),
+        PropertyValue::Bool(true),
+    ];
+    let keys = [
+        "category", "status", "delta", "votes", "score", "weight", "urgent",
+    ];
+    let points: Vec<(u64, f64, f64, Vec<u32>)> = (0..2_000_u64)
+        .map(|id| {
+            let lon = bounds.min().x + rng.random_range(-0.1..1.1) * w;
+            let lat = bounds.min().y + rng.random_range(-0.1..1.1) * h;
+            // Each point takes some prefix of the keys, with values by index.
+            let n = rng.random_range(0..=keys.len());
+            let tags = (0..n)
+                .map(|_| rng.random_range(0..values.len() as u32))
+                .collect();
+            (id * 977, lon, lat, tags)
+        })
+        .collect();
+
+    let mut fast = TileBuilder::new(tile, TileOptions::default())?;
+    let mut layer = fast.point_layer("issues", &keys)?;
+    let numbered: Vec<u32> = values.iter().map(|v| layer.value(v)).collect();
+    assert_eq!(numbered, (0..values.len() as u32).collect::<Vec<_>>());
+    let mut kept = 0;
+    for (id, lon, lat, tags) in &points {
+        let (wx, wy) = lonlat_to_world(*lon, *lat);
+        kept += usize::from(layer.add(*id, wx, wy, tags));
+    }
+    assert_eq!(fast.add_point_layer(layer)?, kept);
+
+    let geoms: Vec<Geometry<f64>> = points
+        .iter()
+        .map(|(_, lon, lat, _)| Geometry::Point(point! { x: *lon, y: *lat }))
+        .collect();
+    let mut generic = TileBuilder::new(tile, TileOptions::default())?;
+    let written = generic.add_layer(
+        "issues",
+        points.iter().zip(&geoms).map(|((id, _, _, tags), g)| {
+            let mut f = TileFeature::new(g).with_id(*id);
+            for (key, v) in keys.iter().zip(tags) {
+                f = f.with_property(*key, values[*v as usize].clone());
+            }
+            f
+        }),
+    )?;
+    assert_eq!(written, kept);
+    assert!(
+        kept > 1_000 && kept < points.len(),
+        "some points in, some out: {kept}"
+    );
+
+    let (fast, generic) = (decode(&fast.encode())?, decode(&generic.encode())?);
+    assert_eq!((fast.len(), generic.len()), (1, 1));
+    assert_eq!(fast[0].name, "issues");
+    assert_eq!(fast[0].extent, 4096);
+    assert_eq!(fast[0].features.len(), generic[0].features.len());
+    for (a, b) in fast[0].features.iter().zip(&generic[0].features) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(coords_of(&a.geometry), coords_of(&b.geometry));
+        assert_eq!(
+            std::mem::discriminant(&a.geometry),
+            std::mem::discriminant(&b.geometry)
+        );
+        assert_eq!(props(a), props(b), "feature {:?}", a.id);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_point_layer_without_points_is_left_out_and_names_stay_unique() -> TestResult {
+    let tile = almaty_tile(14)?;
+    let mut b = TileBuilder::new(tile, TileOptions::default())?;
+    let mut layer = b.point_layer("issues", &["status"])?;
+    let open = layer.value(&PropertyValue::from("open"));
+    assert!(!layer.add(1, 0.1, 0.1, &[open]));
+    assert_eq!(b.add_point_layer(layer)?, 0);
+    assert!(b.encode().is_empty());
+
+    let mut b = TileBuilder::new(tile, TileOptions::default())?;
+    b.add_layer("issues", std::iter::empty())?;
+    let again = b.point_layer("issues", &[])?;
+    assert!(matches!(
+        b.add_point_layer(again),
+        Err(TileError::DuplicateLayer(_))
+    ));
+    assert!(matches!(
+        b.point_layer("", &[]),
+        Err(TileError::EmptyLayerName)
+    ));
     Ok(())
 }
 

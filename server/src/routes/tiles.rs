@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use qala_geodata::{BBox, LayerName};
-use qala_tiles::TileId;
+use qala_tiles::{Compression, TileId};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -89,8 +89,12 @@ async fn tile(
         filter: format!("{filter:?}"),
     };
 
-    let encoded = match state.tiles.cache.get(tile, &variant) {
-        Some(hit) => hit,
+    let coding = preferred_coding(&headers);
+    let (encoded, body) = match state.tiles.cache.get(tile, &variant) {
+        Some(hit) => {
+            let body = hit.made(coding);
+            (hit, body)
+        }
         None => {
             let render_state = state.clone();
             let request = TileRequest {
@@ -105,19 +109,57 @@ async fn tile(
                     let index = render_state.index.read();
                     render(&render_state.tiles, &index, &request)?
                 };
-                let encoded = Arc::new(EncodedTile::new(raw)?);
+                let encoded = Arc::new(EncodedTile::new(raw));
                 render_state
                     .tiles
                     .cache
                     .insert(tile, variant, Arc::clone(&encoded), epoch);
-                Ok::<_, qala_tiles::TileError>(encoded)
+                // Compressed here too, while on a blocking thread anyway.
+                let body = if encoded.raw.is_empty() {
+                    None
+                } else {
+                    Some(encoded.encoded(coding)?)
+                };
+                Ok::<_, qala_tiles::TileError>((encoded, body))
             })
             .await
             .map_err(|e| internal(&e))?
             .map_err(|e| internal(&e))?
         }
     };
-    Ok(tile_response(&encoded, &headers))
+    if not_modified(&encoded, &headers) {
+        return Ok(tile_response(
+            &encoded,
+            StatusCode::NOT_MODIFIED.into_response(),
+        ));
+    }
+    if encoded.raw.is_empty() {
+        return Ok(tile_response(
+            &encoded,
+            StatusCode::NO_CONTENT.into_response(),
+        ));
+    }
+    let body = match body {
+        Some(body) => body,
+        None => {
+            // Compressing is CPU work too (brotli of a dense tile: ~10 ms).
+            let tile = Arc::clone(&encoded);
+            tokio::task::spawn_blocking(move || tile.encoded(coding))
+                .await
+                .map_err(|e| internal(&e))?
+                .map_err(|e| internal(&e))?
+        }
+    };
+    let mut response = Body::from(body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
+    if coding != Compression::None {
+        h.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.content_encoding()),
+        );
+    }
+    Ok(tile_response(&encoded, response))
 }
 
 fn internal(e: &dyn std::fmt::Display) -> ApiError {
@@ -144,40 +186,33 @@ fn accepts(headers: &HeaderMap, coding: &str) -> bool {
         })
 }
 
-/// The response for a tile: 304 when the client's copy is current, 204 for
-/// an empty tile (nothing to draw; MapLibre treats it as an empty tile), else
-/// the bytes in the best encoding the client accepts.
-fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
-    let mut response = if headers
+/// Whether the client's copy (`If-None-Match`) is current: answer 304.
+fn not_modified(tile: &EncodedTile, headers: &HeaderMap) -> bool {
+    headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| {
             v.split(',')
                 .any(|t| t.trim() == tile.etag || t.trim() == "*")
-        }) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else if tile.raw.is_empty() {
-        StatusCode::NO_CONTENT.into_response()
+        })
+}
+
+/// The best encoding the client accepts: brotli (smallest), gzip, or none.
+fn preferred_coding(headers: &HeaderMap) -> Compression {
+    if accepts(headers, "br") {
+        Compression::Brotli
+    } else if accepts(headers, "gzip") {
+        Compression::Gzip
     } else {
-        let (body, encoding) = if accepts(headers, "br") {
-            match tile.brotli() {
-                Ok(b) => (b, Some("br")),
-                Err(_) => (tile.gzip.clone(), Some("gzip")),
-            }
-        } else if accepts(headers, "gzip") {
-            (tile.gzip.clone(), Some("gzip"))
-        } else {
-            (tile.raw.clone(), None)
-        };
-        let mut response = Body::from(body).into_response();
-        let h = response.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
-        if let Some(encoding) = encoding {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
-        }
-        response
-    };
+        Compression::None
+    }
+}
+
+/// Headers every tile answer carries: 304 when the client's copy is
+/// current, 204 for an empty tile (nothing to draw; MapLibre treats it as an
+/// empty tile), else the bytes in the best encoding the client accepts.
+fn tile_response(tile: &EncodedTile, mut response: Response) -> Response {
     let h = response.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&tile.etag) {
         h.insert(header::ETAG, etag);

@@ -12,46 +12,70 @@ use bytes::Bytes;
 use lru::LruCache;
 use parking_lot::Mutex;
 use qala_geodata::LayerName;
-use qala_tiles::TileId;
+use qala_tiles::{Compression, TileId};
 
-/// A rendered tile: the MVT bytes, gzip made once on insert, brotli made once
-/// on first demand (it is slower to make and fewer clients ask for it).
+/// A rendered tile: the MVT bytes, and each compressed encoding made once,
+/// on the first request that asks for it (so a request pays only for the
+/// encoding it takes: a cold tile asked for uncompressed is never gzipped).
 #[derive(Debug)]
 pub struct EncodedTile {
     /// Uncompressed MVT (empty for a tile with nothing in it).
     pub raw: Bytes,
-    /// gzip of `raw`.
-    pub gzip: Bytes,
+    gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
     /// Strong validator: a hash of `raw`, quoted as HTTP wants it.
     pub etag: String,
 }
 
 impl EncodedTile {
-    /// Compresses and fingerprints a freshly rendered tile.
-    pub fn new(raw: Vec<u8>) -> qala_tiles::Result<Self> {
-        let gzip = Bytes::from(qala_tiles::gzip(&raw)?);
+    /// Fingerprints a freshly rendered tile.
+    pub fn new(raw: Vec<u8>) -> Self {
         let etag = format!("\"{:016x}\"", twox_hash::XxHash3_64::oneshot(&raw));
-        Ok(Self {
+        Self {
             raw: Bytes::from(raw),
-            gzip,
+            gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             etag,
-        })
+        }
     }
 
-    /// The brotli encoding, made on first use.
-    pub fn brotli(&self) -> qala_tiles::Result<Bytes> {
-        if let Some(b) = self.brotli.get() {
+    fn cell(&self, coding: Compression) -> Option<&OnceLock<Bytes>> {
+        match coding {
+            Compression::None => None,
+            Compression::Gzip => Some(&self.gzip),
+            Compression::Brotli => Some(&self.brotli),
+        }
+    }
+
+    /// The tile in `coding` if that encoding exists already (no CPU work).
+    pub fn made(&self, coding: Compression) -> Option<Bytes> {
+        match self.cell(coding) {
+            None => Some(self.raw.clone()),
+            Some(cell) => cell.get().cloned(),
+        }
+    }
+
+    /// The tile in `coding`, compressing it on first use: CPU work, to be
+    /// called off the async workers.
+    pub fn encoded(&self, coding: Compression) -> qala_tiles::Result<Bytes> {
+        let Some(cell) = self.cell(coding) else {
+            return Ok(self.raw.clone());
+        };
+        if let Some(b) = cell.get() {
             return Ok(b.clone());
         }
-        let made = Bytes::from(qala_tiles::brotli(&self.raw)?);
-        Ok(self.brotli.get_or_init(|| made).clone())
+        let made = Bytes::from(qala_tiles::compress(&self.raw, coding)?);
+        Ok(cell.get_or_init(|| made).clone())
     }
 
+    /// What the tile is charged in the cache, fixed at insert: the raw bytes
+    /// and room for both compressed encodings, made later. Each is bounded
+    /// by its input plus an eighth (level-1 deflate codes incompressible
+    /// bytes with fixed Huffman codes of at most 9 bits; brotli falls back
+    /// to uncompressed blocks) plus headers.
     fn weight(&self) -> usize {
-        // Brotli, when made, is smaller than gzip: counting gzip twice bounds it.
-        self.raw.len() + 2 * self.gzip.len() + 256
+        let compressed_bound = self.raw.len() + self.raw.len() / 8 + 64;
+        self.raw.len() + 2 * compressed_bound + 256
     }
 }
 
@@ -209,13 +233,13 @@ mod tests {
         cache.insert(
             tile,
             variant(&[LayerName::Issues]),
-            Arc::new(EncodedTile::new(vec![1]).unwrap()),
+            Arc::new(EncodedTile::new(vec![1])),
             e,
         );
         cache.insert(
             tile,
             variant(&[LayerName::Districts]),
-            Arc::new(EncodedTile::new(vec![2]).unwrap()),
+            Arc::new(EncodedTile::new(vec![2])),
             e,
         );
         cache.invalidate(LayerName::Issues, [tile]);
@@ -232,7 +256,7 @@ mod tests {
         cache.insert(
             tile,
             variant(&[LayerName::Issues]),
-            Arc::new(EncodedTile::new(vec![1]).unwrap()),
+            Arc::new(EncodedTile::new(vec![1])),
             before,
         );
         assert!(cache.is_empty());
@@ -240,7 +264,7 @@ mod tests {
 
     #[test]
     fn the_byte_bound_evicts_least_recently_used_tiles() {
-        let one = EncodedTile::new(vec![0; 1000]).unwrap().weight();
+        let one = EncodedTile::new(vec![0; 1000]).weight();
         let cache = TileCache::new(one * 2 + one / 2);
         let e = cache.epoch();
         let tiles: Vec<TileId> = (0..3).map(|x| TileId::new(2, x, 0).unwrap()).collect();
@@ -248,7 +272,7 @@ mod tests {
             cache.insert(
                 *t,
                 variant(&[LayerName::Issues]),
-                Arc::new(EncodedTile::new(vec![0; 1000]).unwrap()),
+                Arc::new(EncodedTile::new(vec![0; 1000])),
                 e,
             );
         }
@@ -260,7 +284,7 @@ mod tests {
         cache.insert(
             tiles[2],
             variant(&[LayerName::Issues]),
-            Arc::new(EncodedTile::new(vec![0; 1000]).unwrap()),
+            Arc::new(EncodedTile::new(vec![0; 1000])),
             e,
         );
         assert!(

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use geo::{Geometry, Point};
-use qala_geodata::{Area, BBox, IssueEntry, IssueFilter, LayerName, SpatialIndex};
+use qala_geodata::{Area, BBox, IssueEntry, IssueFilter, IssueStatus, LayerName, SpatialIndex};
 use qala_tiles::{
-    ClusterItem, ClusterPoint, PropertyValue, TileBuilder, TileFeature, TileId, TileOptions,
-    cluster_points,
+    ClusterItem, ClusterPoint, PointLayer, PropertyValue, TileBuilder, TileFeature, TileId,
+    TileOptions, cluster_points,
 };
 use serde_json::Value;
 
@@ -74,16 +74,14 @@ pub fn render(
                 builder.add_pixel_layer(layer.as_str(), features)?;
             }
             LayerName::Issues => {
-                let points: Vec<&IssueEntry> = index
-                    .issues
-                    .matching(Area::BBox(buffered), &request.filter)
-                    .collect();
-                if points.len() <= MAX_SINGLE_POINTS {
-                    let features = points
-                        .iter()
-                        .map(|e| issue_feature(e, Geometry::Point(e.location.point())));
-                    builder.add_layer(layer.as_str(), features)?;
+                let hits = index.issues.in_box_projected(buffered, &request.filter);
+                if let Some(points) = issue_points(&builder, hits)? {
+                    builder.add_point_layer(points)?;
                 } else {
+                    let points: Vec<&IssueEntry> = index
+                        .issues
+                        .matching(Area::BBox(buffered), &request.filter)
+                        .collect();
                     let items = crowded(tile, &points)?;
                     let features = items
                         .into_iter()
@@ -136,6 +134,64 @@ fn crowded(tile: TileId, points: &[&IssueEntry]) -> qala_tiles::Result<Vec<Clust
         }
     }
     Ok(items)
+}
+
+/// The keys of a single issue point, in the order [`IssueValues`] numbers them.
+const ISSUE_KEYS: [&str; 3] = ["category", "status", "created"];
+
+/// Single issue points through the tile crate's point fast path (the
+/// densest tiles hold tens of thousands): the same features as
+/// [`issue_feature`], with each distinct value numbered once per tile.
+/// `None` as soon as there are more than [`MAX_SINGLE_POINTS`] hits: the
+/// tile is clustered instead.
+fn issue_points<'a>(
+    builder: &TileBuilder,
+    hits: impl Iterator<Item = (&'a IssueEntry, [f64; 2])>,
+) -> qala_tiles::Result<Option<PointLayer>> {
+    let mut layer = builder.point_layer(LayerName::Issues.as_str(), &ISSUE_KEYS)?;
+    let mut values = IssueValues::default();
+    for (n, (e, [wx, wy])) in hits.enumerate() {
+        if n == MAX_SINGLE_POINTS {
+            return Ok(None);
+        }
+        let tags = values.of(&mut layer, e);
+        layer.add(u64::try_from(e.id).unwrap_or(0), wx, wy, &tags);
+    }
+    Ok(Some(layer))
+}
+
+/// Value numbers of one point layer: categories (a handful per tile, found
+/// by pointer in a short list), statuses (by discriminant) and creation days
+/// (a few hundred, hashed by date; formatted only when first seen).
+#[derive(Default)]
+struct IssueValues {
+    categories: Vec<(&'static qala_geodata::category::Category, u32)>,
+    statuses: [Option<u32>; IssueStatus::ALL.len()],
+    days: foldhash::HashMap<chrono::NaiveDate, u32>,
+}
+
+impl IssueValues {
+    fn of(&mut self, layer: &mut PointLayer, e: &IssueEntry) -> [u32; 3] {
+        let category = match self
+            .categories
+            .iter()
+            .find(|(c, _)| std::ptr::eq(*c, e.category))
+        {
+            Some((_, n)) => *n,
+            None => {
+                let n = layer.value(&PropertyValue::from(e.category.code));
+                self.categories.push((e.category, n));
+                n
+            }
+        };
+        let status = *self.statuses[e.status as usize]
+            .get_or_insert_with(|| layer.value(&PropertyValue::from(e.status.as_str())));
+        let day = *self
+            .days
+            .entry(e.created_at.naive_utc().date())
+            .or_insert_with(|| layer.value(&PropertyValue::from(day(e.created_at))));
+        [category, status, day]
+    }
 }
 
 /// An issue as clustering input, grouped by status.
