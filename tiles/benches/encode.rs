@@ -1,6 +1,7 @@
 //! Tile encoding benchmarks on seeded synthetic data around Almaty.
 //!
 //! - `dense_z14_points`: one z14 tile with 20,000 issue points (4 properties each);
+//! - `dense_z14_point_layer`: the same tile through the point fast path;
 //! - `polygon_heavy_z14`: one z14 tile with 2,000 polygons of 20–200 vertices,
 //!   some crossing the tile edge (projection, clipping, simplification,
 //!   validation, encoding);
@@ -15,10 +16,11 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::{Geometry, LineString, Point, Polygon, point};
+use qala_tiles::mercator::lonlat_to_world;
 use qala_tiles::pyramid::ClusterPyramid;
 use qala_tiles::{
-    ClusterItem, ClusterOptions, ClusterPoint, TileBuilder, TileFeature, TileId, TileOptions,
-    brotli, cluster_points, gzip,
+    ClusterItem, ClusterOptions, ClusterPoint, PropertyValue, TileBuilder, TileFeature, TileId,
+    TileOptions, brotli, cluster_points, gzip,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -60,6 +62,43 @@ fn encode_points(tile: TileId, points: &[Geometry<f64>]) -> Vec<u8> {
                     .with_property("created", 1_700_000_000_i64 + i as i64)
             }),
         )
+        .unwrap_or_else(|e| panic!("{e}"));
+    builder.encode()
+}
+
+/// The same features as [`encode_points`] through the point fast path, from
+/// world positions projected beforehand (as the server's index keeps them),
+/// each distinct value numbered once, on one thread.
+fn encode_point_layer(tile: TileId, world: &[(f64, f64)]) -> Vec<u8> {
+    let mut builder =
+        TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut layer = builder
+        .point_layer("issues", &["status", "category", "votes", "created"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<u32> = STATUSES
+        .iter()
+        .map(|s| layer.value(&PropertyValue::from(*s)))
+        .collect();
+    let categories: Vec<u32> = CATEGORIES
+        .iter()
+        .map(|s| layer.value(&PropertyValue::from(*s)))
+        .collect();
+    let votes: Vec<u32> = (0..50_u64)
+        .map(|v| layer.value(&PropertyValue::UInt(v)))
+        .collect();
+    for (i, (x, y)) in world.iter().enumerate() {
+        // Every creation time is distinct here, so each is a new value.
+        let created = layer.value(&PropertyValue::Int(1_700_000_000 + i as i64));
+        let tags = [
+            statuses[i % STATUSES.len()],
+            categories[i % CATEGORIES.len()],
+            votes[i % 50],
+            created,
+        ];
+        layer.add(i as u64, *x, *y, &tags);
+    }
+    builder
+        .add_point_layer(layer)
         .unwrap_or_else(|e| panic!("{e}"));
     builder.encode()
 }
@@ -191,6 +230,17 @@ fn benches(c: &mut Criterion) {
     );
     c.bench_function("dense_z14_points", |b| {
         b.iter(|| encode_points(tile, black_box(&points)))
+    });
+    let world: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|g| match g {
+            Geometry::Point(p) => Some(lonlat_to_world(p.x(), p.y())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(encode_point_layer(tile, &world).len(), bytes.len());
+    c.bench_function("dense_z14_point_layer", |b| {
+        b.iter(|| encode_point_layer(tile, black_box(&world)))
     });
     c.bench_function("gzip_dense_tile", |b| b.iter(|| gzip(black_box(&bytes))));
     c.bench_function("brotli_dense_tile", |b| {

@@ -53,7 +53,7 @@ pub use cluster::{ClusterItem, ClusterOptions, ClusterPoint, cluster_points};
 pub use compress::{Compression, brotli, compress, gzip};
 pub use error::{Result, TileError};
 pub use mvt::{PropertyValue, TileBuilder, TileFeature, TileOptions};
-pub use point_layer::PointLayer;
+pub use point_layer::{PointLayer, PointWriter};
 pub use tile_id::{
     MAX_ZOOM, TileId, TileRange, lonlat_to_tile_pixel, tile_pixel_to_lonlat, tiles_covering,
     tiles_covering_buffered, world_to_tile_pixel,

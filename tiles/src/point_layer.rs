@@ -53,14 +53,39 @@ const MOVE_TO_ONE: u64 = 9;
 #[derive(Debug)]
 pub struct PointLayer {
     pub(crate) name: String,
-    tile: TileId,
-    extent: u32,
-    clip: Rect<f64>,
     keys: Vec<String>,
     /// The `Layer.values` fields so far, framed.
     values: Vec<u8>,
     value_count: u32,
-    /// The `Layer.features` fields so far, framed.
+    points: PointWriter,
+}
+
+/// Points of a [`PointLayer`] written apart from it, so that a big layer
+/// can be written on several threads: each writes a run of points into its
+/// own [`PointLayer::writer`], and the runs are [appended](PointLayer::append)
+/// in order. Value numbers are the layer's: number every value first.
+///
+/// ```
+/// use qala_tiles::mercator::lonlat_to_world;
+/// use qala_tiles::{PropertyValue, TileBuilder, TileId, TileOptions};
+/// let tile = TileId::containing(76.95, 43.24, 14)?;
+/// let mut builder = TileBuilder::new(tile, TileOptions::default())?;
+/// let mut layer = builder.point_layer("issues", &["status"])?;
+/// let open = layer.value(&PropertyValue::from("open"));
+/// let (x, y) = lonlat_to_world(76.95, 43.24);
+/// let mut run = layer.writer();
+/// std::thread::scope(|s| s.spawn(|| run.add(1, x, y, &[open])).join()).ok();
+/// layer.append(run);
+/// assert_eq!(layer.len(), 1);
+/// # Ok::<(), qala_tiles::TileError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct PointWriter {
+    tile: TileId,
+    extent: u32,
+    clip: Rect<f64>,
+    key_count: usize,
+    /// `Layer.features` fields, framed.
     features: Vec<u8>,
     feature_count: usize,
 }
@@ -78,14 +103,17 @@ impl PointLayer {
         }
         Ok(Self {
             name: name.to_owned(),
-            tile,
-            extent,
-            clip,
             keys: keys.iter().map(|k| (*k).to_owned()).collect(),
             values: Vec::new(),
             value_count: 0,
-            features: Vec::new(),
-            feature_count: 0,
+            points: PointWriter {
+                tile,
+                extent,
+                clip,
+                key_count: keys.len(),
+                features: Vec::new(),
+                feature_count: 0,
+            },
         })
     }
 
@@ -120,12 +148,63 @@ impl PointLayer {
     /// the last key are ignored). Returns `false`, writing nothing, if the
     /// point lies outside the buffered tile.
     pub fn add(&mut self, id: u64, wx: f64, wy: f64, values: &[u32]) -> bool {
+        self.points.add(id, wx, wy, values)
+    }
+
+    /// An empty run of points for this layer, to fill apart from it (see
+    /// [`PointWriter`]).
+    #[must_use]
+    pub fn writer(&self) -> PointWriter {
+        PointWriter {
+            features: Vec::new(),
+            feature_count: 0,
+            ..self.points
+        }
+    }
+
+    /// Appends a run of points after those already in the layer.
+    pub fn append(&mut self, run: PointWriter) {
+        self.points.features.extend_from_slice(&run.features);
+        self.points.feature_count += run.feature_count;
+    }
+
+    /// Points written so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.points.feature_count
+    }
+
+    /// Whether no point has been written.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.points.feature_count == 0
+    }
+
+    /// Appends the framed layer (`Tile.layers`) to `tile`.
+    pub(crate) fn write_into(self, tile: &mut Vec<u8>) {
+        let features = &self.points.features;
+        let mut layer = Vec::with_capacity(features.len() + self.values.len() + 64);
+        put_varint_field(15, 2, &mut layer);
+        put_bytes(1, self.name.as_bytes(), &mut layer);
+        layer.extend_from_slice(features);
+        for key in &self.keys {
+            put_bytes(3, key.as_bytes(), &mut layer);
+        }
+        layer.extend_from_slice(&self.values);
+        put_varint_field(5, u64::from(self.points.extent), &mut layer);
+        put_bytes(3, &layer, tile);
+    }
+}
+
+impl PointWriter {
+    /// As [`PointLayer::add`].
+    pub fn add(&mut self, id: u64, wx: f64, wy: f64, values: &[u32]) -> bool {
         let (x, y) = world_to_tile_pixel(wx, wy, self.tile, self.extent);
         let Some(inside) = crate::clip::clip_point(Point::new(x, y), self.clip) else {
             return false;
         };
         let snapped = crate::simplify::snap_point(inside);
-        let values = &values[..values.len().min(self.keys.len())];
+        let values = &values[..values.len().min(self.key_count)];
         let tags_len: usize = values
             .iter()
             .enumerate()
@@ -179,20 +258,6 @@ impl PointLayer {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.feature_count == 0
-    }
-
-    /// Appends the framed layer (`Tile.layers`) to `tile`.
-    pub(crate) fn write_into(self, tile: &mut Vec<u8>) {
-        let mut layer = Vec::with_capacity(self.features.len() + self.values.len() + 64);
-        put_varint_field(15, 2, &mut layer);
-        put_bytes(1, self.name.as_bytes(), &mut layer);
-        layer.extend_from_slice(&self.features);
-        for key in &self.keys {
-            put_bytes(3, key.as_bytes(), &mut layer);
-        }
-        layer.extend_from_slice(&self.values);
-        put_varint_field(5, u64::from(self.extent), &mut layer);
-        put_bytes(3, &layer, tile);
     }
 }
 
