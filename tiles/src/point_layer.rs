@@ -58,6 +58,9 @@ pub struct PointLayer {
     values: Vec<u8>,
     value_count: u32,
     points: PointWriter,
+    /// Runs appended after `points`, kept apart until the layer is written
+    /// so their bytes are copied once, into the tile.
+    runs: Vec<PointWriter>,
 }
 
 /// Points of a [`PointLayer`] written apart from it, so that a big layer
@@ -114,6 +117,7 @@ impl PointLayer {
                 features: Vec::new(),
                 feature_count: 0,
             },
+            runs: Vec::new(),
         })
     }
 
@@ -162,37 +166,53 @@ impl PointLayer {
         }
     }
 
-    /// Appends a run of points after those already in the layer.
+    /// Appends a run of points after those already in the layer. Points
+    /// added to the layer afterwards go after the run.
     pub fn append(&mut self, run: PointWriter) {
-        self.points.features.extend_from_slice(&run.features);
-        self.points.feature_count += run.feature_count;
+        let fresh = self.writer();
+        let earlier = std::mem::replace(&mut self.points, fresh);
+        self.runs.extend([earlier, run]);
     }
 
     /// Points written so far.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.points.feature_count
+        self.parts().map(|p| p.feature_count).sum()
     }
 
     /// Whether no point has been written.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.points.feature_count == 0
+        self.len() == 0
+    }
+
+    /// Every run in order: the appended ones, then what was added last.
+    fn parts(&self) -> impl Iterator<Item = &PointWriter> {
+        self.runs.iter().chain(std::iter::once(&self.points))
     }
 
     /// Appends the framed layer (`Tile.layers`) to `tile`.
     pub(crate) fn write_into(self, tile: &mut Vec<u8>) {
-        let features = &self.points.features;
-        let mut layer = Vec::with_capacity(features.len() + self.values.len() + 64);
-        put_varint_field(15, 2, &mut layer);
-        put_bytes(1, self.name.as_bytes(), &mut layer);
-        layer.extend_from_slice(features);
+        let mut head = Vec::new();
+        put_varint_field(15, 2, &mut head);
+        put_bytes(1, self.name.as_bytes(), &mut head);
+        let mut tail = Vec::new();
         for key in &self.keys {
-            put_bytes(3, key.as_bytes(), &mut layer);
+            put_bytes(3, key.as_bytes(), &mut tail);
         }
-        layer.extend_from_slice(&self.values);
-        put_varint_field(5, u64::from(self.points.extent), &mut layer);
-        put_bytes(3, &layer, tile);
+        tail.extend_from_slice(&self.values);
+        put_varint_field(5, u64::from(self.points.extent), &mut tail);
+        // The features (most of the bytes) are copied once, from each run
+        // straight into the tile, behind the layer's length.
+        let len = head.len() + self.parts().map(|p| p.features.len()).sum::<usize>() + tail.len();
+        tile.reserve(len + 11);
+        put_key(3, LEN, tile);
+        put_varint(len as u64, tile);
+        tile.extend_from_slice(&head);
+        for part in self.parts() {
+            tile.extend_from_slice(&part.features);
+        }
+        tile.extend_from_slice(&tail);
     }
 }
 

@@ -188,20 +188,25 @@ fn point_layer_decodes_like_the_generic_path() -> TestResult {
     let mut layer = fast.point_layer("issues", &keys)?;
     let numbered: Vec<u32> = values.iter().map(|v| layer.value(v)).collect();
     assert_eq!(numbered, (0..values.len() as u32).collect::<Vec<_>>());
-    // The first half straight into the layer, the rest as a run written
-    // apart (as on another thread) and appended.
-    let (first, rest) = points.split_at(points.len() / 2);
+    // A third straight into the layer, a third as a run written apart (as
+    // on another thread) and appended, the last third into the layer again.
+    let (first, rest) = points.split_at(points.len() / 3);
+    let (second, third) = rest.split_at(rest.len() / 2);
     let mut run = layer.writer();
     let mut kept = 0;
     for (id, lon, lat, tags) in first {
         let (wx, wy) = lonlat_to_world(*lon, *lat);
         kept += usize::from(layer.add(*id, wx, wy, tags));
     }
-    for (id, lon, lat, tags) in rest {
+    for (id, lon, lat, tags) in second {
         let (wx, wy) = lonlat_to_world(*lon, *lat);
         kept += usize::from(run.add(*id, wx, wy, tags));
     }
     layer.append(run);
+    for (id, lon, lat, tags) in third {
+        let (wx, wy) = lonlat_to_world(*lon, *lat);
+        kept += usize::from(layer.add(*id, wx, wy, tags));
+    }
     assert_eq!(layer.len(), kept);
     assert_eq!(fast.add_point_layer(layer)?, kept);
 
