@@ -3,9 +3,9 @@
 //! The store is the system of record; this index is rebuilt from it at start
 //! and updated after every committed write, and answers the spatial queries
 //! (nearby, bbox, within a district) and tiles. Issues keep only the
-//! attributes that filters, stats and tiles need here (64 bytes each, so a
-//! million issues fit comfortably); full records are fetched from the store
-//! for the page being returned.
+//! attributes that filters, stats and tiles need here (80 bytes each with
+//! the projected position, so a million issues fit comfortably); full
+//! records are fetched from the store for the page being returned.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

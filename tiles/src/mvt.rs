@@ -7,7 +7,9 @@
 //! writes feature ids, all typed values, multi-part geometries as one
 //! feature, several layers per tile, and deduplicates keys and values per
 //! layer. Everything before the integer geometry (projection, clipping,
-//! simplification, validity) is this crate's.
+//! simplification, validity) is this crate's. Layers of single points with
+//! fixed keys can skip the per-value hashing through
+//! [`TileBuilder::point_layer`] (see [`crate::point_layer`]).
 //!
 //! Winding: MVT 2.1 wants exterior rings with a *positive* area by the
 //! surveyor's formula in tile coordinates (y down), which is clockwise on
