@@ -8,6 +8,7 @@
 //! records are fetched from the store for the page being returned.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -251,8 +252,22 @@ const METRES_PER_DEGREE_LON_EQUATOR: f64 = 111_320.0;
 /// and one descent of the tree.
 #[derive(Debug, Default)]
 pub struct IssueIndex {
-    tree: RTree<IssueLeaf>,
+    tree: RTree<IssueLeaf, IssueTreeParams>,
     positions: BTreeMap<i64, [f64; 2]>,
+}
+
+/// Nodes of 6 to 16 children instead of rstar's default 3 to 6. A dense
+/// tile reads every leaf under a few thousand nodes; with wider nodes there
+/// are fewer of them to visit and each is one allocation read in order
+/// (the dense z14 tile of the load test rendered 40 % faster; 32 children
+/// was no better, 64 worse).
+struct IssueTreeParams;
+
+impl rstar::RTreeParams for IssueTreeParams {
+    const MIN_SIZE: usize = 6;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
 }
 
 impl IssueIndex {
@@ -260,7 +275,7 @@ impl IssueIndex {
     pub fn bulk_load(entries: Vec<IssueEntry>) -> Self {
         let positions = entries.iter().map(|e| (e.id, e.xy())).collect();
         Self {
-            tree: RTree::bulk_load(entries.into_iter().map(IssueLeaf::from).collect()),
+            tree: RTree::bulk_load_with_params(entries.into_iter().map(IssueLeaf::from).collect()),
             positions,
         }
     }
@@ -375,6 +390,28 @@ impl IssueIndex {
             .flat_map(move |env| self.tree.locate_in_envelope_intersecting(env))
             .filter(move |leaf| filter.matches(&leaf.entry))
             .map(|leaf| (&leaf.entry, leaf.world))
+    }
+
+    /// As [`in_box_projected`](Self::in_box_projected), visiting each
+    /// matching issue instead of iterating, until `visit` breaks. The tree
+    /// walks itself recursively this way, without the iterator's stack of
+    /// pending nodes: the faster path when a dense tile takes every hit.
+    pub fn visit_box_projected<'s, B>(
+        &'s self,
+        bbox: BBox,
+        filter: &IssueFilter,
+        mut visit: impl FnMut(&'s IssueEntry, [f64; 2]) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
+        for env in bbox.envelopes() {
+            self.tree.locate_in_envelope_intersecting_int(env, |leaf| {
+                if filter.matches(&leaf.entry) {
+                    visit(&leaf.entry, leaf.world)
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+        }
+        ControlFlow::Continue(())
     }
 
     /// Matching issues within `radius_m` metres (geodesic, WGS84 ellipsoid) of

@@ -15,7 +15,9 @@ pub mod store;
 
 pub use error::{Error, Result, ValidationError};
 pub use geometry::LonLat;
-pub use index::{Area, BBox, GroupKey, GroupValue, IssueEntry, IssueFilter, SpatialIndex};
+pub use index::{
+    Area, BBox, GroupKey, GroupValue, IssueEntry, IssueFilter, IssueIndex, SpatialIndex,
+};
 pub use issue::{Issue, IssueStatus, NewIssue};
 pub use layer::{Feature, LayerName, NewFeature};
 pub use store::{ChangeFeed, IssueRecord, Store, connect};

@@ -2,6 +2,7 @@
 //!
 //! - `dense_z14_points`: one z14 tile with 20,000 issue points (4 properties each);
 //! - `dense_z14_point_layer`: the same tile through the point fast path;
+//! - `point_run_20k`: the per-point part of that path alone (three values a point);
 //! - `polygon_heavy_z14`: one z14 tile with 2,000 polygons of 20–200 vertices,
 //!   some crossing the tile edge (projection, clipping, simplification,
 //!   validation, encoding);
@@ -69,6 +70,25 @@ fn encode_points(tile: TileId, points: &[Geometry<f64>]) -> Vec<u8> {
 /// The same features as [`encode_points`] through the point fast path, from
 /// world positions projected beforehand (as the server's index keeps them),
 /// each distinct value numbered once, on one thread.
+/// Only the per-point part of the fast path: 20,000 points with three
+/// values each into one run, as a dense tile writes them.
+fn point_run(tile: TileId, world: &[(f64, f64)]) -> usize {
+    let builder = TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let layer = builder
+        .point_layer("issues", &["status", "category", "created"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut run = layer.writer();
+    for (i, (x, y)) in world.iter().enumerate() {
+        run.add(
+            i as u64,
+            *x,
+            *y,
+            &[(i % 4) as u32, 4 + (i % 6) as u32, 10 + (i % 300) as u32],
+        );
+    }
+    run.len()
+}
+
 fn encode_point_layer(tile: TileId, world: &[(f64, f64)]) -> Vec<u8> {
     let mut builder =
         TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
@@ -241,6 +261,9 @@ fn benches(c: &mut Criterion) {
     assert_eq!(encode_point_layer(tile, &world).len(), bytes.len());
     c.bench_function("dense_z14_point_layer", |b| {
         b.iter(|| encode_point_layer(tile, black_box(&world)))
+    });
+    c.bench_function("point_run_20k", |b| {
+        b.iter(|| point_run(tile, black_box(&world)))
     });
     c.bench_function("gzip_dense_tile", |b| b.iter(|| gzip(black_box(&bytes))));
     c.bench_function("brotli_dense_tile", |b| {

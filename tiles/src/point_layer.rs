@@ -91,6 +91,15 @@ pub struct PointWriter {
     /// `Layer.features` fields, framed.
     features: Vec<u8>,
     feature_count: usize,
+    /// Room for the longest feature: see [`feature_room`].
+    scratch: Vec<u8>,
+}
+
+/// Bytes the longest point feature with `key_count` tags takes, framed:
+/// field keys of one byte, varints of at most ten.
+fn feature_room(key_count: usize) -> usize {
+    let tags = key_count * 20;
+    (1 + 10) + (1 + 10) + (1 + 10 + tags) + 2 + (1 + 1 + 1 + 10 + 10)
 }
 
 impl PointLayer {
@@ -116,6 +125,7 @@ impl PointLayer {
                 key_count: keys.len(),
                 features: Vec::new(),
                 feature_count: 0,
+                scratch: vec![0; feature_room(keys.len())],
             },
             runs: Vec::new(),
         })
@@ -162,6 +172,7 @@ impl PointLayer {
         PointWriter {
             features: Vec::new(),
             feature_count: 0,
+            scratch: self.points.scratch.clone(),
             ..self.points
         }
     }
@@ -217,6 +228,13 @@ impl PointLayer {
 }
 
 impl PointWriter {
+    /// Makes room for about `points` more points, so that a run whose
+    /// size is known up front is not copied as it grows.
+    pub fn reserve(&mut self, points: usize) {
+        // A point with small values takes about 16 bytes plus 3 per key.
+        self.features.reserve(points * (16 + 3 * self.key_count));
+    }
+
     /// As [`PointLayer::add`].
     pub fn add(&mut self, id: u64, wx: f64, wy: f64, values: &[u32]) -> bool {
         let (x, y) = world_to_tile_pixel(wx, wy, self.tile, self.extent);
@@ -233,7 +251,7 @@ impl PointWriter {
         let (zx, zy) = (zigzag32(snapped.x()), zigzag32(snapped.y()));
         let geometry_len = 1 + varint_len(zx) + varint_len(zy);
         // The feature's length goes before it, so it is added up first and
-        // the feature written once, straight into the layer.
+        // the feature written once.
         let len = 1
             + varint_len(id)
             + if tags_len > 0 {
@@ -245,25 +263,30 @@ impl PointWriter {
             + 1
             + varint_len(geometry_len as u64)
             + geometry_len;
-        let out = &mut self.features;
-        out.reserve(len + 2 + varint_len(len as u64));
-        put_key(2, LEN, out);
-        put_varint(len as u64, out);
-        put_varint_field(1, id, out);
+        // Put together in a slice, then copied into the run in one go:
+        // byte by byte into the growing Vec, every byte made the compiler
+        // reload the Vec's length (a u8 store may alias it).
+        let out = &mut self.scratch[..];
+        let mut at = put_key_at(2, LEN, out, 0);
+        at = put_varint_at(len as u64, out, at);
+        at = put_key_at(1, VARINT, out, at);
+        at = put_varint_at(id, out, at);
         if tags_len > 0 {
-            put_key(2, LEN, out);
-            put_varint(tags_len as u64, out);
+            at = put_key_at(2, LEN, out, at);
+            at = put_varint_at(tags_len as u64, out, at);
             for (k, v) in values.iter().enumerate() {
-                put_varint(k as u64, out);
-                put_varint(u64::from(*v), out);
+                at = put_varint_at(k as u64, out, at);
+                at = put_varint_at(u64::from(*v), out, at);
             }
         }
-        put_varint_field(3, POINT, out);
-        put_key(4, LEN, out);
-        put_varint(geometry_len as u64, out);
-        put_varint(MOVE_TO_ONE, out);
-        put_varint(zx, out);
-        put_varint(zy, out);
+        at = put_key_at(3, VARINT, out, at);
+        at = put_varint_at(POINT, out, at);
+        at = put_key_at(4, LEN, out, at);
+        at = put_varint_at(geometry_len as u64, out, at);
+        at = put_varint_at(MOVE_TO_ONE, out, at);
+        at = put_varint_at(zx, out, at);
+        at = put_varint_at(zy, out, at);
+        self.features.extend_from_slice(&out[..at]);
         self.feature_count += 1;
         true
     }
@@ -303,6 +326,23 @@ fn put_varint(mut value: u64, out: &mut Vec<u8>) {
         value >>= 7;
     }
     out.push(value as u8);
+}
+
+/// [`put_varint`] into a slice at `at`; returns where the next byte goes.
+/// Panics if the slice is too short: the scratch space is sized for the
+/// longest feature.
+fn put_varint_at(mut value: u64, out: &mut [u8], mut at: usize) -> usize {
+    while value >= 0x80 {
+        out[at] = (value as u8 & 0x7f) | 0x80;
+        value >>= 7;
+        at += 1;
+    }
+    out[at] = value as u8;
+    at + 1
+}
+
+fn put_key_at(field: u32, wire_type: u8, out: &mut [u8], at: usize) -> usize {
+    put_varint_at(u64::from(field << 3 | u32::from(wire_type)), out, at)
 }
 
 fn varint_len(value: u64) -> usize {

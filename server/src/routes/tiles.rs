@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::state::AppState;
-use crate::tiling::{EncodedTile, TileRequest, Variant, layer_fields, render};
+use crate::tiling::{EncodedTile, TileRequest, Variant, layer_fields, on_cpu_pool, render};
 
 /// Media type of Mapbox Vector Tiles.
 const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -102,8 +102,7 @@ async fn tile(
                 layers,
                 filter,
             };
-            // Rendering is CPU work: off the async workers.
-            tokio::task::spawn_blocking(move || {
+            on_cpu_pool(move || {
                 let epoch = render_state.tiles.cache.epoch();
                 let raw = {
                     let index = render_state.index.read();
@@ -114,7 +113,7 @@ async fn tile(
                     .tiles
                     .cache
                     .insert(tile, variant, Arc::clone(&encoded), epoch);
-                // Compressed here too, while on a blocking thread anyway.
+                // Compressed here too, while on the pool anyway.
                 let body = if encoded.raw.is_empty() {
                     None
                 } else {
@@ -144,7 +143,7 @@ async fn tile(
         None => {
             // Compressing is CPU work too (brotli of a dense tile: ~10 ms).
             let tile = Arc::clone(&encoded);
-            tokio::task::spawn_blocking(move || tile.encoded(coding))
+            on_cpu_pool(move || tile.encoded(coding))
                 .await
                 .map_err(|e| internal(&e))?
                 .map_err(|e| internal(&e))?

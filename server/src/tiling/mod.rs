@@ -12,6 +12,33 @@ mod render;
 pub use cache::{EncodedTile, TileCache, Variant};
 pub use render::{TileRequest, layer_fields, render};
 
+/// Runs tile work (rendering, compressing) on rayon's pool, off the async
+/// workers, and waits for it. The render splits a dense tile across that
+/// same pool, so the thread that takes the job works on it too: one
+/// hand-over per tile instead of a blocking thread that waits on the pool.
+///
+/// # Errors
+/// The message of a panic in `work` (caught: rayon would abort the process).
+pub async fn on_cpu_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+        // The request may have gone away; then nobody waits for the tile.
+        let _ = done.send(outcome);
+    });
+    match result.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => Err(panic
+            .downcast_ref::<&str>()
+            .map(ToString::to_string)
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "tile work panicked".to_owned())),
+        Err(_) => Err("tile work was dropped".to_owned()),
+    }
+}
+
 /// Tile buffer in tile units (of 4096): features this close outside a tile are drawn in it too.
 pub const BUFFER: u32 = 64;
 /// Tile extent in tile units.

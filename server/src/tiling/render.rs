@@ -3,13 +3,21 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{Datelike, NaiveDate};
 
 use geo::{Geometry, Point};
-use qala_geodata::{Area, BBox, IssueEntry, IssueFilter, IssueStatus, LayerName, SpatialIndex};
+use qala_geodata::category::Category;
+use qala_geodata::{
+    Area, BBox, IssueEntry, IssueFilter, IssueIndex, IssueStatus, LayerName, SpatialIndex,
+};
 use qala_tiles::{
     ClusterItem, ClusterPoint, PointLayer, PointWriter, PropertyValue, TileBuilder, TileFeature,
     TileId, TileOptions, cluster_points,
 };
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::{BUFFER, EXTENT, TileService};
@@ -74,8 +82,9 @@ pub fn render(
                 builder.add_pixel_layer(layer.as_str(), features)?;
             }
             LayerName::Issues => {
-                let hits = index.issues.in_box_projected(buffered, &request.filter);
-                if let Some(points) = issue_points(&builder, hits)? {
+                if let Some(points) =
+                    issue_points(&builder, &index.issues, buffered, &request.filter)?
+                {
                     builder.add_point_layer(points)?;
                 } else {
                     let points: Vec<&IssueEntry> = index
@@ -142,89 +151,258 @@ const ISSUE_KEYS: [&str; 3] = ["category", "status", "created"];
 /// Single issue points through the tile crate's point fast path (the
 /// densest tiles hold tens of thousands): the same features as
 /// [`issue_feature`], with each distinct value numbered once per tile.
-/// `None` as soon as there are more than [`MAX_SINGLE_POINTS`] hits: the
-/// tile is clustered instead.
-fn issue_points<'a>(
+/// `None` when more than [`MAX_SINGLE_POINTS`] issues match: the tile is
+/// clustered instead.
+///
+/// The box is cut into stripes of longitude, a few per core, and each
+/// stripe is searched, numbered and written on whichever core is free: it
+/// numbers its values by first sight, the stripes' few dozen values are
+/// then numbered once for the layer (in stripe order, so the tile is the
+/// same whatever the scheduling), and each stripe writes its points with
+/// the layer's numbers into a run of its own.
+fn issue_points(
     builder: &TileBuilder,
-    hits: impl Iterator<Item = (&'a IssueEntry, [f64; 2])>,
+    issues: &IssueIndex,
+    bbox: BBox,
+    filter: &IssueFilter,
 ) -> qala_tiles::Result<Option<PointLayer>> {
+    let found = AtomicUsize::new(0);
+    let stripes: Vec<Stripe<'_>> = lon_stripes(bbox, rayon::current_num_threads() * 4)
+        .into_par_iter()
+        .map(|(stripe, east_open)| Stripe::search(issues, stripe, east_open, filter, &found))
+        .collect();
+    if found.into_inner() > MAX_SINGLE_POINTS {
+        return Ok(None);
+    }
     let mut layer = builder.point_layer(LayerName::Issues.as_str(), &ISSUE_KEYS)?;
     let mut values = IssueValues::default();
-    let mut points = Vec::new();
-    for (n, (e, world)) in hits.enumerate() {
-        if n == MAX_SINGLE_POINTS {
-            return Ok(None);
-        }
-        let tags = values.of(&mut layer, e);
-        points.push((u64::try_from(e.id).unwrap_or(0), world, tags));
-    }
-    // With every value numbered, writing the points (most of a dense
-    // tile's time) splits into one run per core, appended in order.
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let run_len = points.len().div_ceil(cores).max(PARALLEL_POINTS_MIN);
-    let write = |mut run: PointWriter, points: &[(u64, [f64; 2], [u32; 3])]| {
-        for (id, [wx, wy], tags) in points {
-            run.add(*id, *wx, *wy, tags);
-        }
-        run
-    };
-    let runs: Vec<PointWriter> = std::thread::scope(|scope| {
-        let mut chunks = points.chunks(run_len);
-        let first = chunks.next().unwrap_or_default();
-        let others: Vec<_> = chunks
-            .map(|chunk| {
-                let run = layer.writer();
-                scope.spawn(move || write(run, chunk))
-            })
-            .collect();
-        let mut runs = vec![write(layer.writer(), first)];
-        runs.extend(others.into_iter().map(|h| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        }));
-        runs
-    });
+    let numbers: Vec<[Vec<u32>; 3]> = stripes
+        .iter()
+        .map(|stripe| values.number(&mut layer, &stripe.values))
+        .collect();
+    let runs: Vec<PointWriter> = stripes
+        .par_iter()
+        .zip(&numbers)
+        .map(|(stripe, [categories, statuses, days])| {
+            let mut run = layer.writer();
+            run.reserve(stripe.points.len());
+            for &(id, [wx, wy], [c, s, d]) in &stripe.points {
+                let tags = [c, s, d].map(|n| n as usize);
+                run.add(
+                    id,
+                    wx,
+                    wy,
+                    &[categories[tags[0]], statuses[tags[1]], days[tags[2]]],
+                );
+            }
+            run
+        })
+        .collect();
     for run in runs {
         layer.append(run);
     }
     Ok(Some(layer))
 }
 
-/// Fewest points worth a thread of their own (a run takes ~50 ns a point;
-/// a thread ~30 µs to start).
-const PARALLEL_POINTS_MIN: usize = 4_096;
-
-/// Value numbers of one point layer: categories (a handful per tile, found
-/// by pointer in a short list), statuses (by discriminant) and creation days
-/// (a few hundred, hashed by date; formatted only when first seen).
-#[derive(Default)]
-struct IssueValues {
-    categories: Vec<(&'static qala_geodata::category::Category, u32)>,
-    statuses: [Option<u32>; IssueStatus::ALL.len()],
-    days: foldhash::HashMap<chrono::NaiveDate, u32>,
+/// `bbox` cut into `n` stripes of equal longitude, each with whether its
+/// east edge is open: a point on the line between two stripes belongs to
+/// the eastern one only.
+fn lon_stripes(bbox: BBox, n: usize) -> Vec<(BBox, bool)> {
+    let width = (bbox.east - bbox.west) / n as f64;
+    (0..n)
+        .map(|i| {
+            let last = i + 1 == n;
+            let stripe = BBox {
+                west: bbox.west + width * i as f64,
+                east: if last {
+                    bbox.east
+                } else {
+                    bbox.west + width * (i + 1) as f64
+                },
+                ..bbox
+            };
+            (stripe, !last)
+        })
+        .collect()
 }
 
-impl IssueValues {
-    fn of(&mut self, layer: &mut PointLayer, e: &IssueEntry) -> [u32; 3] {
+/// One stripe's matching issues: id, world position and value numbers
+/// local to the stripe (see [`StripeValues`]).
+struct Stripe<'a> {
+    points: Vec<(u64, [f64; 2], [u32; 3])>,
+    values: StripeValues<'a>,
+}
+
+impl<'a> Stripe<'a> {
+    /// Searches one stripe; stops early once the stripes together have
+    /// found more than [`MAX_SINGLE_POINTS`] (`found` is their running
+    /// total, added to in batches so the cores do not contend on it).
+    fn search(
+        issues: &'a IssueIndex,
+        bbox: BBox,
+        east_open: bool,
+        filter: &IssueFilter,
+        found: &AtomicUsize,
+    ) -> Self {
+        const BATCH: usize = 1024;
+        let mut stripe = Stripe {
+            points: Vec::with_capacity(BATCH),
+            values: StripeValues::default(),
+        };
+        let _ = issues.visit_box_projected(bbox, filter, |e, world| {
+            if east_open && e.location.lon() >= bbox.east {
+                return ControlFlow::Continue(());
+            }
+            let tags = stripe.values.of(e);
+            stripe
+                .points
+                .push((u64::try_from(e.id).unwrap_or(0), world, tags));
+            if stripe.points.len().is_multiple_of(BATCH)
+                && found.fetch_add(BATCH, Ordering::Relaxed) + BATCH > MAX_SINGLE_POINTS
+            {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        found.fetch_add(stripe.points.len() % BATCH, Ordering::Relaxed);
+        stripe
+    }
+}
+
+/// A stripe's distinct values, each numbered by first sight: categories (a
+/// handful, found by pointer), statuses (by discriminant) and creation days
+/// (a few hundred, by position; see [`DayNumbers`]).
+#[derive(Default)]
+struct StripeValues<'a> {
+    categories: Vec<&'a Category>,
+    statuses: Vec<IssueStatus>,
+    status_numbers: [Option<u32>; IssueStatus::ALL.len()],
+    days: DayNumbers,
+}
+
+impl<'a> StripeValues<'a> {
+    fn of(&mut self, e: &'a IssueEntry) -> [u32; 3] {
         let category = match self
             .categories
             .iter()
-            .find(|(c, _)| std::ptr::eq(*c, e.category))
+            .position(|c| std::ptr::eq(*c, e.category))
         {
-            Some((_, n)) => *n,
+            Some(n) => n,
             None => {
-                let n = layer.value(&PropertyValue::from(e.category.code));
-                self.categories.push((e.category, n));
-                n
+                self.categories.push(e.category);
+                self.categories.len() - 1
             }
         };
-        let status = *self.statuses[e.status as usize]
-            .get_or_insert_with(|| layer.value(&PropertyValue::from(e.status.as_str())));
-        let day = *self
+        let status = *self.status_numbers[e.status as usize].get_or_insert_with(|| {
+            self.statuses.push(e.status);
+            (self.statuses.len() - 1) as u32
+        });
+        [
+            category as u32,
+            status,
+            self.days.number(e.created_at.naive_utc().date()),
+        ]
+    }
+}
+
+/// Days numbered by first sight. A day's number is kept at its offset in
+/// days from the earliest day seen: one array index per point, where a hash
+/// table (the profile's hot spot) probed and compared.
+#[derive(Default)]
+struct DayNumbers {
+    /// Days since the common era of `numbers[0]`.
+    first: i32,
+    numbers: Vec<Option<u32>>,
+    days: Vec<NaiveDate>,
+}
+
+impl DayNumbers {
+    fn number(&mut self, day: NaiveDate) -> u32 {
+        let d = day.num_days_from_ce();
+        let at = match usize::try_from(d - self.first) {
+            Ok(at) if at < self.numbers.len() => at,
+            _ => self.cover(d),
+        };
+        *self.numbers[at].get_or_insert_with(|| {
+            self.days.push(day);
+            (self.days.len() - 1) as u32
+        })
+    }
+
+    /// Widens the array to reach day `d` (with a month to spare on that
+    /// side, so days near the edge do not widen it one at a time); returns
+    /// `d`'s index.
+    #[cold]
+    fn cover(&mut self, d: i32) -> usize {
+        const SPARE: i32 = 31;
+        let end = self.first + self.numbers.len() as i32;
+        let (first, end) = if self.numbers.is_empty() {
+            (d - SPARE, d + SPARE)
+        } else {
+            (self.first.min(d - SPARE), end.max(d + SPARE))
+        };
+        let mut numbers = vec![None; (end - first) as usize];
+        if !self.numbers.is_empty() {
+            let shift = (self.first - first) as usize;
+            numbers[shift..shift + self.numbers.len()].copy_from_slice(&self.numbers);
+        }
+        self.numbers = numbers;
+        self.first = first;
+        (d - first) as usize
+    }
+}
+
+/// The layer's value numbers: each distinct category, status and day is
+/// added to the layer's value table once, formatted then.
+#[derive(Default)]
+struct IssueValues<'a> {
+    categories: Vec<(&'a Category, u32)>,
+    statuses: [Option<u32>; IssueStatus::ALL.len()],
+    days: foldhash::HashMap<NaiveDate, u32>,
+}
+
+impl<'a> IssueValues<'a> {
+    /// The layer's numbers for a stripe's values: per key, indexed by the
+    /// stripe's own number.
+    fn number(&mut self, layer: &mut PointLayer, stripe: &StripeValues<'a>) -> [Vec<u32>; 3] {
+        let categories = stripe
+            .categories
+            .iter()
+            .map(|&category| {
+                match self
+                    .categories
+                    .iter()
+                    .find(|(c, _)| std::ptr::eq(*c, category))
+                {
+                    Some((_, n)) => *n,
+                    None => {
+                        let n = layer.value(&PropertyValue::from(category.code));
+                        self.categories.push((category, n));
+                        n
+                    }
+                }
+            })
+            .collect();
+        let statuses = stripe
+            .statuses
+            .iter()
+            .map(|&status| {
+                *self.statuses[status as usize]
+                    .get_or_insert_with(|| layer.value(&PropertyValue::from(status.as_str())))
+            })
+            .collect();
+        let days = stripe
             .days
-            .entry(e.created_at.naive_utc().date())
-            .or_insert_with(|| layer.value(&PropertyValue::from(day(e.created_at))));
-        [category, status, day]
+            .days
+            .iter()
+            .map(|&d| {
+                *self
+                    .days
+                    .entry(d)
+                    .or_insert_with(|| layer.value(&PropertyValue::from(day(d))))
+            })
+            .collect();
+        [categories, statuses, days]
     }
 }
 
@@ -246,14 +424,12 @@ fn issue_feature(e: &IssueEntry, geometry: Geometry<f64>) -> TileFeature<'static
         .with_id(u64::try_from(e.id).unwrap_or(0))
         .with_property("category", e.category.code)
         .with_property("status", e.status.as_str())
-        .with_property("created", day(e.created_at))
+        .with_property("created", day(e.created_at.naive_utc().date()))
 }
 
-/// `YYYY-MM-DD` of a UTC instant (formatted by hand: chrono's strftime
+/// `YYYY-MM-DD` of a UTC day (formatted by hand: chrono's strftime
 /// parser showed up in dense-tile profiles).
-fn day(t: chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::Datelike;
-    let d = t.date_naive();
+fn day(d: NaiveDate) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
@@ -326,4 +502,117 @@ pub fn layer_fields(index: &SpatialIndex, layer: LayerName) -> BTreeMap<String, 
         }
     }
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use qala_geodata::LonLat;
+    use qala_geodata::category::parse_category;
+
+    use super::*;
+
+    fn issue(id: i64, lon: f64, lat: f64, day: u32) -> IssueEntry {
+        IssueEntry {
+            id,
+            location: LonLat::new(lon, lat).unwrap(),
+            status: IssueStatus::Open,
+            category: parse_category("pothole").unwrap(),
+            district_id: None,
+            created_at: Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn stripes_cover_the_box_edge_to_edge() {
+        let bbox = BBox {
+            west: 76.9,
+            south: 43.2,
+            east: 77.0,
+            north: 43.3,
+        };
+        let stripes = lon_stripes(bbox, 8);
+        assert_eq!(stripes.len(), 8);
+        assert_eq!(stripes[0].0.west, bbox.west);
+        assert_eq!(stripes[7].0.east, bbox.east);
+        for pair in stripes.windows(2) {
+            assert_eq!(pair[0].0.east, pair[1].0.west);
+            assert!(pair[0].1, "inner edges are open");
+        }
+        assert!(!stripes[7].1, "the box's own east edge is kept");
+        assert!(
+            stripes
+                .iter()
+                .all(|(s, _)| (s.south, s.north) == (43.2, 43.3))
+        );
+    }
+
+    /// Issues exactly on the lines between stripes (and on the box's edges)
+    /// are written once each.
+    #[test]
+    fn points_on_stripe_edges_are_written_once() {
+        let tile = TileId::containing(76.95, 43.25, 14).unwrap();
+        let bbox = bbox_of(tile.lonlat_bounds());
+        let lat = (bbox.south + bbox.north) / 2.0;
+        let edges = lon_stripes(bbox, rayon::current_num_threads() * 4);
+        let mut lons: Vec<f64> = edges.iter().map(|(s, _)| s.west).collect();
+        lons.push(bbox.east);
+        let entries: Vec<IssueEntry> = lons
+            .iter()
+            .enumerate()
+            .map(|(i, lon)| issue(i as i64 + 1, *lon, lat, 1 + i as u32 % 28))
+            .collect();
+        let index = SpatialIndex::new(entries, Default::default());
+        let builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
+        let layer = issue_points(&builder, &index.issues, bbox, &IssueFilter::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(layer.len(), lons.len());
+    }
+
+    #[test]
+    fn too_many_points_fall_back_to_clustering() {
+        let tile = TileId::containing(76.95, 43.25, 14).unwrap();
+        let bbox = bbox_of(tile.lonlat_bounds());
+        let n = MAX_SINGLE_POINTS as i64 + 1;
+        let entries: Vec<IssueEntry> = (0..n)
+            .map(|i| {
+                let f = i as f64 / n as f64;
+                let lon = bbox.west + (bbox.east - bbox.west) * f;
+                let lat = bbox.south + (bbox.north - bbox.south) * (1.0 - f);
+                issue(i + 1, lon, lat, 1)
+            })
+            .collect();
+        let index = SpatialIndex::new(entries, Default::default());
+        let builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
+        let points = issue_points(&builder, &index.issues, bbox, &IssueFilter::default()).unwrap();
+        assert!(points.is_none());
+    }
+
+    #[test]
+    fn days_are_numbered_by_first_sight_whichever_way_the_range_grows() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let mut days = DayNumbers::default();
+        let seen = [
+            date(2026, 3, 1),
+            date(2026, 3, 2),
+            date(2024, 1, 1),
+            date(2026, 3, 1),
+            date(2031, 12, 31),
+            date(2024, 1, 1),
+            date(2026, 2, 28),
+        ];
+        let numbers: Vec<u32> = seen.iter().map(|d| days.number(*d)).collect();
+        assert_eq!(numbers, [0, 1, 2, 0, 3, 2, 4]);
+        assert_eq!(
+            days.days,
+            [
+                date(2026, 3, 1),
+                date(2026, 3, 2),
+                date(2024, 1, 1),
+                date(2031, 12, 31),
+                date(2026, 2, 28)
+            ]
+        );
+    }
 }
