@@ -206,8 +206,12 @@ fn issue_points(
 
 /// `bbox` cut into `n` stripes of equal longitude, each with whether its
 /// east edge is open: a point on the line between two stripes belongs to
-/// the eastern one only.
+/// the eastern one only. A box across the antimeridian (west > east; tiles
+/// never are, their bounds are clamped to the world) stays whole.
 fn lon_stripes(bbox: BBox, n: usize) -> Vec<(BBox, bool)> {
+    if bbox.west > bbox.east {
+        return vec![(bbox, false)];
+    }
     let width = (bbox.east - bbox.west) / n as f64;
     (0..n)
         .map(|i| {
@@ -307,33 +311,44 @@ impl<'a> StripeValues<'a> {
 
 /// Days numbered by first sight. A day's number is kept at its offset in
 /// days from the earliest day seen: one array index per point, where a hash
-/// table (the profile's hot spot) probed and compared.
+/// table (the profile's hot spot) probed and compared. The array spans at
+/// most [`DayNumbers::SPAN`] days; days beyond it (old imported issues)
+/// are hashed after all.
 #[derive(Default)]
 struct DayNumbers {
     /// Days since the common era of `numbers[0]`.
     first: i32,
     numbers: Vec<Option<u32>>,
+    far: foldhash::HashMap<i32, u32>,
     days: Vec<NaiveDate>,
 }
 
 impl DayNumbers {
+    /// About ten years: 29 KB of array per stripe at most.
+    const SPAN: i32 = 3660;
+
     fn number(&mut self, day: NaiveDate) -> u32 {
         let d = day.num_days_from_ce();
         let at = match usize::try_from(d - self.first) {
-            Ok(at) if at < self.numbers.len() => at,
+            Ok(at) if at < self.numbers.len() => Some(at),
             _ => self.cover(d),
         };
-        *self.numbers[at].get_or_insert_with(|| {
+        let next = self.days.len() as u32;
+        let n = match at {
+            Some(at) => *self.numbers[at].get_or_insert(next),
+            None => *self.far.entry(d).or_insert(next),
+        };
+        if n == next {
             self.days.push(day);
-            (self.days.len() - 1) as u32
-        })
+        }
+        n
     }
 
     /// Widens the array to reach day `d` (with a month to spare on that
-    /// side, so days near the edge do not widen it one at a time); returns
-    /// `d`'s index.
+    /// side, so days near the edge do not widen it one at a time); `d`'s
+    /// index, or `None` if that would make it longer than [`Self::SPAN`].
     #[cold]
-    fn cover(&mut self, d: i32) -> usize {
+    fn cover(&mut self, d: i32) -> Option<usize> {
         const SPARE: i32 = 31;
         let end = self.first + self.numbers.len() as i32;
         let (first, end) = if self.numbers.is_empty() {
@@ -341,6 +356,9 @@ impl DayNumbers {
         } else {
             (self.first.min(d - SPARE), end.max(d + SPARE))
         };
+        if end - first > Self::SPAN {
+            return None;
+        }
         let mut numbers = vec![None; (end - first) as usize];
         if !self.numbers.is_empty() {
             let shift = (self.first - first) as usize;
@@ -348,7 +366,7 @@ impl DayNumbers {
         }
         self.numbers = numbers;
         self.first = first;
-        (d - first) as usize
+        Some((d - first) as usize)
     }
 }
 
@@ -545,6 +563,12 @@ mod tests {
                 .iter()
                 .all(|(s, _)| (s.south, s.north) == (43.2, 43.3))
         );
+        let across = BBox {
+            west: 179.9,
+            east: -179.9,
+            ..bbox
+        };
+        assert_eq!(lon_stripes(across, 8), [(across, false)]);
     }
 
     /// Issues exactly on the lines between stripes (and on the box's edges)
@@ -604,6 +628,10 @@ mod tests {
         ];
         let numbers: Vec<u32> = seen.iter().map(|d| days.number(*d)).collect();
         assert_eq!(numbers, [0, 1, 2, 0, 3, 2, 4]);
+        // Beyond the array's span: hashed, numbered in the same sequence.
+        assert_eq!(days.number(date(1990, 5, 5)), 5);
+        assert_eq!(days.number(date(2026, 3, 2)), 1);
+        assert_eq!(days.number(date(1990, 5, 5)), 5);
         assert_eq!(
             days.days,
             [
@@ -611,7 +639,8 @@ mod tests {
                 date(2026, 3, 2),
                 date(2024, 1, 1),
                 date(2031, 12, 31),
-                date(2026, 2, 28)
+                date(2026, 2, 28),
+                date(1990, 5, 5)
             ]
         );
     }
