@@ -360,7 +360,13 @@ impl IssueIndex {
                     .map(|leaf| &leaf.entry)
                     .filter(move |e| filter.matches(e)),
             ),
-            Area::BBox(bbox) => Box::new(self.in_box_projected(bbox, filter).map(|(e, _)| e)),
+            Area::BBox(bbox) => Box::new(
+                bbox.envelopes()
+                    .into_iter()
+                    .flat_map(move |env| self.tree.locate_in_envelope_intersecting(env))
+                    .map(|leaf| &leaf.entry)
+                    .filter(move |e| filter.matches(e)),
+            ),
             Area::Within(polygon) => {
                 let envelope = polygon
                     .bounding_rect()
@@ -377,25 +383,11 @@ impl IssueIndex {
         }
     }
 
-    /// Matching issues in a box, each with its Web Mercator world position
-    /// (the unit square, y down: what tiles are cut from), in no particular
-    /// order.
-    pub fn in_box_projected<'s>(
-        &'s self,
-        bbox: BBox,
-        filter: &'s IssueFilter,
-    ) -> impl Iterator<Item = (&'s IssueEntry, [f64; 2])> + 's {
-        bbox.envelopes()
-            .into_iter()
-            .flat_map(move |env| self.tree.locate_in_envelope_intersecting(env))
-            .filter(move |leaf| filter.matches(&leaf.entry))
-            .map(|leaf| (&leaf.entry, leaf.world))
-    }
-
-    /// As [`in_box_projected`](Self::in_box_projected), visiting each
-    /// matching issue instead of iterating, until `visit` breaks. The tree
-    /// walks itself recursively this way, without the iterator's stack of
-    /// pending nodes: the faster path when a dense tile takes every hit.
+    /// Visits each matching issue in a box with its Web Mercator world
+    /// position (the unit square, y down: what tiles are cut from), in no
+    /// particular order, until `visit` breaks. The tree walks itself
+    /// recursively, without an iterator's stack of pending nodes: the
+    /// faster way when a dense tile takes every hit.
     pub fn visit_box_projected<'s, B>(
         &'s self,
         bbox: BBox,

@@ -187,13 +187,12 @@ fn issue_points(
             let mut run = layer.writer();
             run.reserve(stripe.points.len());
             for &(id, [wx, wy], [c, s, d]) in &stripe.points {
-                let tags = [c, s, d].map(|n| n as usize);
-                run.add(
-                    id,
-                    wx,
-                    wy,
-                    &[categories[tags[0]], statuses[tags[1]], days[tags[2]]],
-                );
+                let tags = [
+                    categories[c as usize],
+                    statuses[s as usize],
+                    days[d as usize],
+                ];
+                run.add(id, wx, wy, &tags);
             }
             run
         })
