@@ -88,11 +88,15 @@ pub struct PointWriter {
     extent: u32,
     clip: Rect<f64>,
     key_count: usize,
-    /// `Layer.features` fields, framed.
+    /// `Layer.features` fields, framed, in `features[..written]`. The
+    /// rest is room, at least [`feature_room`] long before each
+    /// point, that the next feature is written into in place: pushing byte
+    /// by byte made the compiler reload the `Vec`'s length after every byte
+    /// (a `u8` store may alias it), and writing into a scratch slice first
+    /// cost a `memcpy` call per point.
     features: Vec<u8>,
+    written: usize,
     feature_count: usize,
-    /// Room for the longest feature: see [`feature_room`].
-    scratch: Vec<u8>,
 }
 
 /// Bytes the longest point feature with `key_count` tags takes, framed:
@@ -124,8 +128,8 @@ impl PointLayer {
                 clip,
                 key_count: keys.len(),
                 features: Vec::new(),
+                written: 0,
                 feature_count: 0,
-                scratch: vec![0; feature_room(keys.len())],
             },
             runs: Vec::new(),
         })
@@ -171,8 +175,8 @@ impl PointLayer {
     pub fn writer(&self) -> PointWriter {
         PointWriter {
             features: Vec::new(),
+            written: 0,
             feature_count: 0,
-            scratch: self.points.scratch.clone(),
             ..self.points
         }
     }
@@ -215,13 +219,13 @@ impl PointLayer {
         put_varint_field(5, u64::from(self.points.extent), &mut tail);
         // The features (most of the bytes) are copied once, from each run
         // straight into the tile, behind the layer's length.
-        let len = head.len() + self.parts().map(|p| p.features.len()).sum::<usize>() + tail.len();
+        let len = head.len() + self.parts().map(|p| p.written).sum::<usize>() + tail.len();
         tile.reserve(len + 11);
         put_key(3, LEN, tile);
         put_varint(len as u64, tile);
         tile.extend_from_slice(&head);
         for part in self.parts() {
-            tile.extend_from_slice(&part.features);
+            tile.extend_from_slice(&part.features[..part.written]);
         }
         tile.extend_from_slice(&tail);
     }
@@ -232,7 +236,16 @@ impl PointWriter {
     /// size is known up front is not copied as it grows.
     pub fn reserve(&mut self, points: usize) {
         // A point with small values takes about 16 bytes plus 3 per key.
-        self.features.reserve(points * (16 + 3 * self.key_count));
+        let wanted = self.written + points * (16 + 3 * self.key_count);
+        self.make_room(wanted);
+    }
+
+    /// Grows the room to at least `len` bytes plus one longest feature.
+    fn make_room(&mut self, len: usize) {
+        let len = len + feature_room(self.key_count);
+        if self.features.len() < len {
+            self.features.resize(len.max(self.features.len() * 2), 0);
+        }
     }
 
     /// As [`PointLayer::add`].
@@ -263,10 +276,8 @@ impl PointWriter {
             + 1
             + varint_len(geometry_len as u64)
             + geometry_len;
-        // Put together in a slice, then copied into the run in one go:
-        // byte by byte into the growing Vec, every byte made the compiler
-        // reload the Vec's length (a u8 store may alias it).
-        let out = &mut self.scratch[..];
+        self.make_room(self.written);
+        let out = &mut self.features[self.written..];
         let mut at = put_key_at(2, LEN, out, 0);
         at = put_varint_at(len as u64, out, at);
         at = put_key_at(1, VARINT, out, at);
@@ -286,7 +297,7 @@ impl PointWriter {
         at = put_varint_at(MOVE_TO_ONE, out, at);
         at = put_varint_at(zx, out, at);
         at = put_varint_at(zy, out, at);
-        self.features.extend_from_slice(&out[..at]);
+        self.written += at;
         self.feature_count += 1;
         true
     }
@@ -329,7 +340,7 @@ fn put_varint(mut value: u64, out: &mut Vec<u8>) {
 }
 
 /// [`put_varint`] into a slice at `at`; returns where the next byte goes.
-/// Panics if the slice is too short: the scratch space is sized for the
+/// Panics if the slice is too short: the room left is sized for the
 /// longest feature.
 fn put_varint_at(mut value: u64, out: &mut [u8], mut at: usize) -> usize {
     while value >= 0x80 {
