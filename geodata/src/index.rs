@@ -751,6 +751,59 @@ mod tests {
     }
 
     #[test]
+    fn projected_visit_finds_what_brute_force_finds() {
+        let (mut index, mut entries) = random_index(20_000, 9);
+        // Points on the query's edges and corners count as inside.
+        for (id, lon, lat) in [(-1, 76.85, 43.25), (-2, 76.95, 43.30), (-3, 76.90, 43.20)] {
+            index.upsert(entry(id, lon, lat));
+            entries.push(entry(id, lon, lat));
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
+        let boxes = (0..20).map(|_| {
+            let (w, s) = (rng.random_range(76.7..77.1), rng.random_range(43.1..43.4));
+            let (dw, ds) = (rng.random_range(0.0..0.2), rng.random_range(0.0..0.2));
+            BBox {
+                west: w,
+                south: s,
+                east: w + dw,
+                north: s + ds,
+            }
+        });
+        let edges = BBox::parse("76.85,43.20,76.95,43.30").unwrap();
+        for bbox in boxes.chain([edges]) {
+            let mut seen = Vec::new();
+            let _ = index.visit_box_projected(bbox, &IssueFilter::default(), |e, world| {
+                let (x, y) = lonlat_to_world(e.location.lon(), e.location.lat());
+                assert_eq!(world, [x, y]);
+                seen.push(e.id);
+                ControlFlow::<()>::Continue(())
+            });
+            seen.sort_unstable();
+            let mut expected: Vec<i64> = entries
+                .iter()
+                .filter(|e| {
+                    let (lon, lat) = (e.location.lon(), e.location.lat());
+                    (bbox.west..=bbox.east).contains(&lon)
+                        && (bbox.south..=bbox.north).contains(&lat)
+                })
+                .map(|e| e.id)
+                .collect();
+            expected.sort_unstable();
+            assert_eq!(seen, expected, "{bbox:?}");
+        }
+        let mut taken = 0;
+        let stopped = index.visit_box_projected(edges, &IssueFilter::default(), |_, _| {
+            taken += 1;
+            if taken == 10 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!((stopped, taken), (ControlFlow::Break(()), 10));
+    }
+
+    #[test]
     fn bbox_pages_cover_every_match_once() {
         let (index, entries) = random_index(3_000, 8);
         let bbox = BBox::parse("76.85,43.20,76.95,43.30").unwrap();
