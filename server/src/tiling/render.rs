@@ -207,7 +207,8 @@ fn issue_points(
 /// pool's threads: values are numbered in stripe order, so the stripe count
 /// shapes the tile's bytes, and servers with different core counts behind
 /// one CDN must give a tile the same bytes and ETag. Eight keep two cores
-/// balanced (4, 8 and 16 measured alike there) and still spread over eight.
+/// evenly busy (2 to 16 measured alike there, within the noise) and leave
+/// work for up to eight.
 const STRIPES: usize = 8;
 
 /// `bbox` cut into `n` stripes of equal longitude, each with whether its
