@@ -57,10 +57,11 @@ const PARALLEL_GZIP_MIN: usize = 128 * 1024;
 /// A large tile (128 KB and up: the dense single-point tiles) is cut into
 /// one part per thread of rayon's pool (one per core) and the parts are
 /// deflated at the same time, as pigz does: every part but the last ends
-/// on a byte boundary with a sync flush, so the parts joined are one valid deflate stream, in one gzip member
-/// whose CRC-32 is combined from the parts'. Each part starts with an empty
-/// window, which costs well under 1 % in size; on two cores it halves the
-/// time a cold dense tile waits for its compression.
+/// on a byte boundary with a sync flush, so the parts joined are one valid
+/// deflate stream, in one gzip member whose CRC-32 is combined from the
+/// parts'. Each part starts with an empty window, which costs well under
+/// 1 % in size; on two cores it halves the time a cold dense tile waits
+/// for its compression.
 ///
 /// ```
 /// let packed = qala_tiles::gzip(&[0_u8; 10_000])?;
