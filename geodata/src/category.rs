@@ -43,8 +43,11 @@ const fn category(
     }
 }
 
+/// How many categories [`CATEGORIES`] holds.
+pub const CATEGORY_COUNT: usize = 12;
+
 /// The default catalogue.
-pub static CATEGORIES: &[Category] = &[
+pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
     category(
         "pothole",
         "roads",
@@ -125,6 +128,27 @@ pub static CATEGORIES: &[Category] = &[
     category("other", "other", "Other", "Другое", "Басқа"),
 ];
 
+impl Category {
+    /// This category's place in [`CATEGORIES`], found from its address
+    /// (no search: dense tiles ask once per issue); `None` for a category
+    /// built outside the catalogue.
+    ///
+    /// ```
+    /// use qala_geodata::category::{CATEGORIES, parse_category};
+    /// let litter = parse_category("litter").unwrap();
+    /// assert_eq!(CATEGORIES[litter.index().unwrap()].code, "litter");
+    /// ```
+    #[must_use]
+    pub fn index(&'static self) -> Option<usize> {
+        let offset = (self as *const Self as usize).wrapping_sub(CATEGORIES.as_ptr() as usize);
+        let at = offset / size_of::<Self>();
+        CATEGORIES
+            .get(at)
+            .filter(|c| std::ptr::eq(*c, self))
+            .map(|_| at)
+    }
+}
+
 /// Looks a category up by code.
 ///
 /// ```
@@ -157,6 +181,15 @@ mod tests {
                 && !c.names.ru.is_empty()
                 && !c.names.kk.is_empty())
         );
+    }
+
+    #[test]
+    fn each_category_knows_its_place_in_the_catalogue() {
+        for (at, category) in CATEGORIES.iter().enumerate() {
+            assert_eq!(category.index(), Some(at));
+        }
+        let elsewhere: &'static Category = Box::leak(Box::new(CATEGORIES[0].clone()));
+        assert_eq!(elsewhere.index(), None);
     }
 
     #[test]

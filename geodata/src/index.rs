@@ -394,9 +394,11 @@ impl IssueIndex {
         filter: &IssueFilter,
         mut visit: impl FnMut(&'s IssueEntry, [f64; 2]) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
+        // Checked once, not per issue: a tile without a filter takes every one.
+        let everything = *filter == IssueFilter::default();
         for env in bbox.envelopes() {
             self.tree.locate_in_envelope_intersecting_int(env, |leaf| {
-                if filter.matches(&leaf.entry) {
+                if everything || filter.matches(&leaf.entry) {
                     visit(&leaf.entry, leaf.world)
                 } else {
                     ControlFlow::Continue(())

@@ -67,9 +67,6 @@ fn encode_points(tile: TileId, points: &[Geometry<f64>]) -> Vec<u8> {
     builder.encode()
 }
 
-/// The same features as [`encode_points`] through the point fast path, from
-/// world positions projected beforehand (as the server's index keeps them),
-/// each distinct value numbered once, on one thread.
 /// Only the per-point part of the fast path: 20,000 points with three
 /// values each into one run, as a dense tile writes them.
 fn point_run(tile: TileId, world: &[(f64, f64)]) -> usize {
@@ -89,6 +86,9 @@ fn point_run(tile: TileId, world: &[(f64, f64)]) -> usize {
     run.len()
 }
 
+/// The same features as [`encode_points`] through the point fast path, from
+/// world positions projected beforehand (as the server's index keeps them),
+/// each distinct value numbered once, on one thread.
 fn encode_point_layer(tile: TileId, world: &[(f64, f64)]) -> Vec<u8> {
     let mut builder =
         TileBuilder::new(tile, TileOptions::default()).unwrap_or_else(|e| panic!("{e}"));

@@ -256,47 +256,38 @@ impl PointWriter {
         };
         let snapped = crate::simplify::snap_point(inside);
         let values = &values[..values.len().min(self.key_count)];
-        let tags_len: usize = values
-            .iter()
-            .enumerate()
-            .map(|(k, v)| varint_len(k as u64) + varint_len(u64::from(*v)))
-            .sum();
         let (zx, zy) = (zigzag32(snapped.x()), zigzag32(snapped.y()));
-        let geometry_len = 1 + varint_len(zx) + varint_len(zy);
-        // The feature's length goes before it, so it is added up first and
-        // the feature written once.
-        let len = 1
-            + varint_len(id)
-            + if tags_len > 0 {
-                1 + varint_len(tags_len as u64) + tags_len
-            } else {
-                0
-            }
-            + 2
-            + 1
-            + varint_len(geometry_len as u64)
-            + geometry_len;
         self.make_room(self.written);
         let out = &mut self.features[self.written..];
+        // Each length goes before what it measures, so one byte is kept for
+        // it and filled in afterwards (a point feature is shorter than 128
+        // bytes unless its id or values are huge; then `close` moves the
+        // bytes to fit a longer varint). Adding the lengths up first cost
+        // more than writing the feature.
         let mut at = put_key_at(2, LEN, out, 0);
-        at = put_varint_at(len as u64, out, at);
-        at = put_key_at(1, VARINT, out, at);
+        let feature_at = at;
+        at = put_key_at(1, VARINT, out, at + 1);
         at = put_varint_at(id, out, at);
-        if tags_len > 0 {
+        if !values.is_empty() {
             at = put_key_at(2, LEN, out, at);
-            at = put_varint_at(tags_len as u64, out, at);
+            let tags_at = at;
+            at += 1;
             for (k, v) in values.iter().enumerate() {
                 at = put_varint_at(k as u64, out, at);
                 at = put_varint_at(u64::from(*v), out, at);
             }
+            at = close(out, tags_at, at);
         }
         at = put_key_at(3, VARINT, out, at);
         at = put_varint_at(POINT, out, at);
         at = put_key_at(4, LEN, out, at);
-        at = put_varint_at(geometry_len as u64, out, at);
-        at = put_varint_at(MOVE_TO_ONE, out, at);
+        // At most 11 bytes: its length is always one byte.
+        let geometry_at = at;
+        at = put_varint_at(MOVE_TO_ONE, out, at + 1);
         at = put_varint_at(zx, out, at);
         at = put_varint_at(zy, out, at);
+        out[geometry_at] = (at - geometry_at - 1) as u8;
+        at = close(out, feature_at, at);
         self.written += at;
         self.feature_count += 1;
         true
@@ -350,6 +341,21 @@ fn put_varint_at(mut value: u64, out: &mut [u8], mut at: usize) -> usize {
     }
     out[at] = value as u8;
     at + 1
+}
+
+/// Writes the length of `out[len_at + 1..end]` at `len_at`, where one byte
+/// was kept for it, moving those bytes on if the length needs more; returns
+/// the new end.
+fn close(out: &mut [u8], len_at: usize, end: usize) -> usize {
+    let len = end - len_at - 1;
+    if len < 0x80 {
+        out[len_at] = len as u8;
+        return end;
+    }
+    let extra = varint_len(len as u64) - 1;
+    out.copy_within(len_at + 1..end, len_at + 1 + extra);
+    put_varint_at(len as u64, out, len_at);
+    end + extra
 }
 
 fn put_key_at(field: u32, wire_type: u8, out: &mut [u8], at: usize) -> usize {

@@ -155,10 +155,6 @@ fn points_round_trip_positions_ids_and_typed_properties() -> TestResult {
 /// tile including its buffer and beyond.
 #[test]
 fn point_layer_decodes_like_the_generic_path() -> TestResult {
-    let tile = almaty_tile(14)?;
-    let bounds = tile.lonlat_bounds();
-    let (w, h) = (bounds.width(), bounds.height());
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
     let values = [
         PropertyValue::from("pothole"),
         PropertyValue::from("open"),
@@ -171,6 +167,24 @@ fn point_layer_decodes_like_the_generic_path() -> TestResult {
     let keys = [
         "category", "status", "delta", "votes", "score", "weight", "urgent",
     ];
+    point_layer_matches_generic_path(&keys, &values)
+}
+
+/// Features longer than 127 bytes, and tag lists too (sixty keys, value
+/// numbers past 127), where the fast path's one-byte lengths are widened.
+#[test]
+fn long_point_features_decode_like_the_generic_path() -> TestResult {
+    let values: Vec<PropertyValue> = (0..200_u64).map(PropertyValue::UInt).collect();
+    let keys: Vec<String> = (0..60).map(|k| format!("key{k}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    point_layer_matches_generic_path(&keys, &values)
+}
+
+fn point_layer_matches_generic_path(keys: &[&str], values: &[PropertyValue]) -> TestResult {
+    let tile = almaty_tile(14)?;
+    let bounds = tile.lonlat_bounds();
+    let (w, h) = (bounds.width(), bounds.height());
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
     let points: Vec<(u64, f64, f64, Vec<u32>)> = (0..2_000_u64)
         .map(|id| {
             let lon = bounds.min().x + rng.random_range(-0.1..1.1) * w;
@@ -185,7 +199,7 @@ fn point_layer_decodes_like_the_generic_path() -> TestResult {
         .collect();
 
     let mut fast = TileBuilder::new(tile, TileOptions::default())?;
-    let mut layer = fast.point_layer("issues", &keys)?;
+    let mut layer = fast.point_layer("issues", keys)?;
     let numbered: Vec<u32> = values.iter().map(|v| layer.value(v)).collect();
     assert_eq!(numbered, (0..values.len() as u32).collect::<Vec<_>>());
     // A third straight into the layer, a third as a run written apart (as

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{Datelike, NaiveDate};
 
 use geo::{Geometry, Point};
-use qala_geodata::category::Category;
+use qala_geodata::category::{CATEGORY_COUNT, Category};
 use qala_geodata::{
     Area, BBox, IssueEntry, IssueFilter, IssueIndex, IssueStatus, LayerName, SpatialIndex,
 };
@@ -167,7 +167,7 @@ fn issue_points(
     filter: &IssueFilter,
 ) -> qala_tiles::Result<Option<PointLayer>> {
     let found = AtomicUsize::new(0);
-    let stripes: Vec<Stripe<'_>> = lon_stripes(bbox, STRIPES)
+    let stripes: Vec<Stripe> = lon_stripes(bbox, STRIPES)
         .into_par_iter()
         .map(|(stripe, east_open)| Stripe::search(issues, stripe, east_open, filter, &found))
         .collect();
@@ -239,17 +239,17 @@ fn lon_stripes(bbox: BBox, n: usize) -> Vec<(BBox, bool)> {
 
 /// One stripe's matching issues: id, world position and value numbers
 /// local to the stripe (see [`StripeValues`]).
-struct Stripe<'a> {
+struct Stripe {
     points: Vec<(u64, [f64; 2], [u32; 3])>,
-    values: StripeValues<'a>,
+    values: StripeValues,
 }
 
-impl<'a> Stripe<'a> {
+impl Stripe {
     /// Searches one stripe; stops early once the stripes together have
     /// found more than [`MAX_SINGLE_POINTS`] (`found` is their running
     /// total, added to in batches so the cores do not contend on it).
     fn search(
-        issues: &'a IssueIndex,
+        issues: &IssueIndex,
         bbox: BBox,
         east_open: bool,
         filter: &IssueFilter,
@@ -281,38 +281,52 @@ impl<'a> Stripe<'a> {
 }
 
 /// A stripe's distinct values, each numbered by first sight: categories (a
-/// handful, found by pointer), statuses (by discriminant) and creation days
-/// (a few hundred, by position; see [`DayNumbers`]).
+/// dozen, by place in the catalogue), statuses (by discriminant) and
+/// creation days (a few hundred, by position; see [`DayNumbers`]).
 #[derive(Default)]
-struct StripeValues<'a> {
-    categories: Vec<&'a Category>,
+struct StripeValues {
+    categories: Vec<&'static Category>,
+    category_numbers: [Option<u32>; CATEGORY_COUNT],
     statuses: Vec<IssueStatus>,
     status_numbers: [Option<u32>; IssueStatus::ALL.len()],
     days: DayNumbers,
 }
 
-impl<'a> StripeValues<'a> {
-    fn of(&mut self, e: &'a IssueEntry) -> [u32; 3] {
-        let category = match self
-            .categories
-            .iter()
-            .position(|c| std::ptr::eq(*c, e.category))
-        {
-            Some(n) => n,
-            None => {
+impl StripeValues {
+    fn of(&mut self, e: &IssueEntry) -> [u32; 3] {
+        let category = match e.category.index() {
+            Some(at) => *self.category_numbers[at].get_or_insert_with(|| {
                 self.categories.push(e.category);
-                self.categories.len() - 1
-            }
+                (self.categories.len() - 1) as u32
+            }),
+            // Not from the catalogue (no index path builds one): found by address.
+            None => self.uncatalogued(e.category),
         };
         let status = *self.status_numbers[e.status as usize].get_or_insert_with(|| {
             self.statuses.push(e.status);
             (self.statuses.len() - 1) as u32
         });
         [
-            category as u32,
+            category,
             status,
             self.days.number(e.created_at.naive_utc().date()),
         ]
+    }
+
+    #[cold]
+    fn uncatalogued(&mut self, category: &'static Category) -> u32 {
+        let n = match self
+            .categories
+            .iter()
+            .position(|c| std::ptr::eq(*c, category))
+        {
+            Some(n) => n,
+            None => {
+                self.categories.push(category);
+                self.categories.len() - 1
+            }
+        };
+        n as u32
     }
 }
 
@@ -392,7 +406,7 @@ struct IssueValues<'a> {
 impl<'a> IssueValues<'a> {
     /// The layer's numbers for a stripe's values: per key, indexed by the
     /// stripe's own number.
-    fn number(&mut self, layer: &mut PointLayer, stripe: &StripeValues<'a>) -> [Vec<u32>; 3] {
+    fn number(&mut self, layer: &mut PointLayer, stripe: &StripeValues) -> [Vec<u32>; 3] {
         let categories = stripe
             .categories
             .iter()
