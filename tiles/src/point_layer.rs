@@ -169,6 +169,15 @@ impl PointLayer {
         self.points.add(id, wx, wy, values)
     }
 
+    /// Where world position `(wx, wy)` lands in this layer's tile, in whole
+    /// tile units, or `None` outside the buffered tile: the first half of
+    /// [`Self::add`], for a caller that keeps its points in tile units
+    /// before writing them (they take half the memory of world positions).
+    #[must_use]
+    pub fn tile_units(&self, wx: f64, wy: f64) -> Option<[i32; 2]> {
+        self.points.tile_units(wx, wy)
+    }
+
     /// An empty run of points for this layer, to fill apart from it (see
     /// [`PointWriter`]).
     #[must_use]
@@ -250,13 +259,27 @@ impl PointWriter {
 
     /// As [`PointLayer::add`].
     pub fn add(&mut self, id: u64, wx: f64, wy: f64, values: &[u32]) -> bool {
-        let (x, y) = world_to_tile_pixel(wx, wy, self.tile, self.extent);
-        let Some(inside) = crate::clip::clip_point(Point::new(x, y), self.clip) else {
+        let Some(at) = self.tile_units(wx, wy) else {
             return false;
         };
+        self.add_tile_units(id, at, values);
+        true
+    }
+
+    /// As [`PointLayer::tile_units`].
+    #[must_use]
+    pub fn tile_units(&self, wx: f64, wy: f64) -> Option<[i32; 2]> {
+        let (x, y) = world_to_tile_pixel(wx, wy, self.tile, self.extent);
+        let inside = crate::clip::clip_point(Point::new(x, y), self.clip)?;
         let snapped = crate::simplify::snap_point(inside);
+        Some([snapped.x(), snapped.y()])
+    }
+
+    /// Writes a point at `[x, y]` tile units, as found by
+    /// [`PointLayer::tile_units`], with values as in [`PointLayer::add`].
+    pub fn add_tile_units(&mut self, id: u64, [x, y]: [i32; 2], values: &[u32]) {
         let values = &values[..values.len().min(self.key_count)];
-        let (zx, zy) = (zigzag32(snapped.x()), zigzag32(snapped.y()));
+        let (zx, zy) = (zigzag32(x), zigzag32(y));
         self.make_room(self.written);
         let out = &mut self.features[self.written..];
         // Each length goes before what it measures, so one byte is kept for
@@ -290,7 +313,6 @@ impl PointWriter {
         at = close(out, feature_at, at);
         self.written += at;
         self.feature_count += 1;
-        true
     }
 
     /// Points written so far.
@@ -346,12 +368,20 @@ fn put_varint_at(mut value: u64, out: &mut [u8], mut at: usize) -> usize {
 /// Writes the length of `out[len_at + 1..end]` at `len_at`, where one byte
 /// was kept for it, moving those bytes on if the length needs more; returns
 /// the new end.
+#[inline]
 fn close(out: &mut [u8], len_at: usize, end: usize) -> usize {
     let len = end - len_at - 1;
     if len < 0x80 {
         out[len_at] = len as u8;
-        return end;
+        end
+    } else {
+        widen(out, len_at, end)
     }
+}
+
+#[cold]
+fn widen(out: &mut [u8], len_at: usize, end: usize) -> usize {
+    let len = end - len_at - 1;
     let extra = varint_len(len as u64) - 1;
     out.copy_within(len_at + 1..end, len_at + 1 + extra);
     put_varint_at(len as u64, out, len_at);

@@ -203,7 +203,8 @@ fn point_layer_matches_generic_path(keys: &[&str], values: &[PropertyValue]) -> 
     let numbered: Vec<u32> = values.iter().map(|v| layer.value(v)).collect();
     assert_eq!(numbered, (0..values.len() as u32).collect::<Vec<_>>());
     // A third straight into the layer, a third as a run written apart (as
-    // on another thread) and appended, the last third into the layer again.
+    // on another thread, from tile units) and appended, the last third into
+    // the layer again.
     let (first, rest) = points.split_at(points.len() / 3);
     let (second, third) = rest.split_at(rest.len() / 2);
     let mut run = layer.writer();
@@ -213,8 +214,12 @@ fn point_layer_matches_generic_path(keys: &[&str], values: &[PropertyValue]) -> 
         kept += usize::from(layer.add(*id, wx, wy, tags));
     }
     for (id, lon, lat, tags) in second {
+        // Projected first and written in tile units, as the server does.
         let (wx, wy) = lonlat_to_world(*lon, *lat);
-        kept += usize::from(run.add(*id, wx, wy, tags));
+        if let Some(at) = layer.tile_units(wx, wy) {
+            run.add_tile_units(*id, at, tags);
+            kept += 1;
+        }
     }
     layer.append(run);
     for (id, lon, lat, tags) in third {

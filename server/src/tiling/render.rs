@@ -166,15 +166,17 @@ fn issue_points(
     bbox: BBox,
     filter: &IssueFilter,
 ) -> qala_tiles::Result<Option<PointLayer>> {
+    let mut layer = builder.point_layer(LayerName::Issues.as_str(), &ISSUE_KEYS)?;
     let found = AtomicUsize::new(0);
     let stripes: Vec<Stripe> = lon_stripes(bbox, STRIPES)
         .into_par_iter()
-        .map(|(stripe, east_open)| Stripe::search(issues, stripe, east_open, filter, &found))
+        .map(|(stripe, east_open)| {
+            Stripe::search(issues, &layer, stripe, east_open, filter, &found)
+        })
         .collect();
     if found.into_inner() > MAX_SINGLE_POINTS {
         return Ok(None);
     }
-    let mut layer = builder.point_layer(LayerName::Issues.as_str(), &ISSUE_KEYS)?;
     let mut values = IssueValues::default();
     let numbers: Vec<[Vec<u32>; 3]> = stripes
         .iter()
@@ -186,13 +188,13 @@ fn issue_points(
         .map(|(stripe, [categories, statuses, days])| {
             let mut run = layer.writer();
             run.reserve(stripe.points.len());
-            for &(id, [wx, wy], [c, s, d]) in &stripe.points {
+            for &(id, at, [c, s, d]) in &stripe.points {
                 let tags = [
-                    categories[c as usize],
-                    statuses[s as usize],
-                    days[d as usize],
+                    categories[usize::from(c)],
+                    statuses[usize::from(s)],
+                    days[usize::from(d)],
                 ];
-                run.add(id, wx, wy, &tags);
+                run.add_tile_units(id, at, &tags);
             }
             run
         })
@@ -237,45 +239,56 @@ fn lon_stripes(bbox: BBox, n: usize) -> Vec<(BBox, bool)> {
         .collect()
 }
 
-/// One stripe's matching issues: id, world position and value numbers
-/// local to the stripe (see [`StripeValues`]).
+/// One stripe's matching issues: id, position in tile units and value
+/// numbers local to the stripe (see [`StripeValues`]), 24 bytes a point.
+/// Projected during the search, where the core mostly waits on the tree's
+/// memory, and half the size of world positions for the write pass to read.
 struct Stripe {
-    points: Vec<(u64, [f64; 2], [u32; 3])>,
+    points: Vec<(u64, [i32; 2], [u16; 3])>,
     values: StripeValues,
 }
+
+// A stripe stops within a batch of passing the limit, so it holds fewer
+// than 2^16 points and its value numbers fit in 16 bits.
+const _: () = assert!(MAX_SINGLE_POINTS + Stripe::BATCH <= 1 << 16);
 
 impl Stripe {
     /// Searches one stripe; stops early once the stripes together have
     /// found more than [`MAX_SINGLE_POINTS`] (`found` is their running
     /// total, added to in batches so the cores do not contend on it).
+    const BATCH: usize = 1024;
+
     fn search(
         issues: &IssueIndex,
+        layer: &PointLayer,
         bbox: BBox,
         east_open: bool,
         filter: &IssueFilter,
         found: &AtomicUsize,
     ) -> Self {
-        const BATCH: usize = 1024;
         let mut stripe = Stripe {
-            points: Vec::with_capacity(BATCH),
+            points: Vec::with_capacity(Self::BATCH),
             values: StripeValues::default(),
         };
-        let _ = issues.visit_box_projected(bbox, filter, |e, world| {
+        let _ = issues.visit_box_projected(bbox, filter, |e, [wx, wy]| {
             if east_open && e.location.lon() >= bbox.east {
                 return ControlFlow::Continue(());
             }
-            let tags = stripe.values.of(e);
+            let Some(at) = layer.tile_units(wx, wy) else {
+                return ControlFlow::Continue(());
+            };
+            let tags = stripe.values.of(e).map(|n| n as u16);
             stripe
                 .points
-                .push((u64::try_from(e.id).unwrap_or(0), world, tags));
-            if stripe.points.len().is_multiple_of(BATCH)
-                && found.fetch_add(BATCH, Ordering::Relaxed) + BATCH > MAX_SINGLE_POINTS
+                .push((u64::try_from(e.id).unwrap_or(0), at, tags));
+            if stripe.points.len().is_multiple_of(Self::BATCH)
+                && found.fetch_add(Self::BATCH, Ordering::Relaxed) + Self::BATCH > MAX_SINGLE_POINTS
             {
                 return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
         });
-        found.fetch_add(stripe.points.len() % BATCH, Ordering::Relaxed);
+        found.fetch_add(stripe.points.len() % Self::BATCH, Ordering::Relaxed);
         stripe
     }
 }
