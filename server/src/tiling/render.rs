@@ -253,11 +253,12 @@ struct Stripe {
 const _: () = assert!(MAX_SINGLE_POINTS + Stripe::BATCH <= 1 << 16);
 
 impl Stripe {
+    /// Points found between two additions to the stripes' running total.
+    const BATCH: usize = 1024;
+
     /// Searches one stripe; stops early once the stripes together have
     /// found more than [`MAX_SINGLE_POINTS`] (`found` is their running
     /// total, added to in batches so the cores do not contend on it).
-    const BATCH: usize = 1024;
-
     fn search(
         issues: &IssueIndex,
         layer: &PointLayer,
