@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
-use qala_geodata::layer::parse_feature_collection;
 use qala_geodata::store::ImportMode;
 use qala_geodata::{LayerName, Store};
 use tokio::io::AsyncWriteExt;
 
+use crate::city::City;
+use crate::import::parse_layer;
 use crate::progress::Progress;
 use crate::state::{AppState, ServerConfig};
 use crate::tiling::TileSettings;
@@ -42,9 +43,12 @@ pub enum Command {
         /// Address to listen on; port 0 picks a free port (printed on start).
         #[arg(long, env = "QALA_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Load the Almaty demo city first if the database has no districts yet.
+        /// Load the demo city first if the database has no districts yet.
         #[arg(long, env = "QALA_DEMO")]
         demo: bool,
+        /// City folder for --demo (default: Almaty, built in).
+        #[arg(long, env = "QALA_DEMO_CITY")]
+        demo_city: Option<PathBuf>,
         /// Synthetic issues for --demo.
         #[arg(long, env = "QALA_DEMO_ISSUES", default_value_t = 5000)]
         demo_issues: usize,
@@ -82,15 +86,29 @@ pub enum Command {
     /// Create the database if needed and bring its schema up to date (every
     /// other command does this too; this does only that).
     Migrate,
-    /// Load the Almaty demo city (approximate geometry, synthetic issues).
+    /// Load a city folder (default: Almaty, built in) and synthetic issues.
     Demo {
+        /// City folder: city.toml and a GeoJSON file per reference layer.
+        #[arg(long, env = "QALA_DEMO_CITY")]
+        city: Option<PathBuf>,
         /// Number of synthetic issues.
         #[arg(long, env = "QALA_DEMO_ISSUES", default_value_t = 5000)]
         issues: usize,
         /// Random seed; the same seed gives the same city.
-        #[arg(long, env = "QALA_DEMO_SEED", default_value_t = 2017)]
+        #[arg(long, env = "QALA_DEMO_SEED", default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
+}
+
+/// The demo's seed unless told otherwise (the year the WeAlmaty forums began).
+const DEFAULT_SEED: u64 = 2017;
+
+/// The city folder at `dir`, or Almaty as built in.
+fn open_city(dir: Option<&std::path::Path>) -> anyhow::Result<City> {
+    Ok(match dir {
+        Some(dir) => City::open(dir)?,
+        None => City::almaty()?,
+    })
 }
 
 /// Runs the parsed command line.
@@ -102,14 +120,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             demo,
+            demo_city,
             demo_issues,
             public_url,
             tile_cache_mb,
             single_point_zoom,
         } => {
             if demo && store.features(LayerName::Districts).await?.is_empty() {
-                tracing::info!(issues = demo_issues, "loading the Almaty demo city");
-                crate::demo::load(store.as_ref(), demo_issues, 2017).await?;
+                let city = open_city(demo_city.as_deref())?;
+                tracing::info!(city = %city.settings.code, issues = demo_issues, "loading the demo city");
+                crate::demo::load(store.as_ref(), &city, demo_issues, DEFAULT_SEED).await?;
             }
             let config = ServerConfig {
                 tiles: TileSettings {
@@ -130,9 +150,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database schema is up to date");
             Ok(())
         }
-        Command::Demo { issues, seed } => {
-            let summary = crate::demo::load(store.as_ref(), issues, seed).await?;
+        Command::Demo { city, issues, seed } => {
+            let city = open_city(city.as_deref())?;
+            let summary = crate::demo::load(store.as_ref(), &city, issues, seed).await?;
             tracing::info!(
+                city = %city.settings.code,
                 features = summary.features,
                 issues = summary.issues,
                 "demo city loaded"
@@ -189,16 +211,8 @@ async fn import(
     let text = tokio::fs::read(file)
         .await
         .with_context(|| format!("reading {}", file.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not valid JSON", file.display()))?;
-    let mut progress = Progress::new(
-        "validating",
-        value["features"].as_array().map_or(0, Vec::len) as u64,
-    );
-    let features = parse_feature_collection(&value, layer)
+    let features = parse_layer(&text, layer)
         .with_context(|| format!("{} was not imported", file.display()))?;
-    progress.inc(features.len() as u64);
-    progress.finish();
     let mode = if replace {
         ImportMode::Replace
     } else {

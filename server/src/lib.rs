@@ -1,12 +1,14 @@
-//! Qala's server: the HTTP API over the geodata core, the CLI, and the demo city.
+//! Qala's server: the HTTP API over the geodata core, the CLI, city folders and the demo.
 //!
 //! [`app`] builds the whole HTTP application from an [`AppState`]; the `qala`
 //! binary and the end-to-end tests share it.
 
+pub mod city;
 pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod import;
 pub mod params;
 pub mod progress;
 pub mod routes;

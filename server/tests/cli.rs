@@ -175,3 +175,61 @@ fn the_demo_is_deterministic_for_a_seed() {
             >= 4
     );
 }
+
+#[test]
+fn any_city_folder_loads_with_demo_city_and_a_broken_one_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("taraz.db");
+    let taraz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cities/taraz");
+    let output = qala(
+        &db,
+        &["demo", "--city", taraz.to_str().unwrap(), "--issues", "200"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let districts = export(&db, "districts");
+    let names: Vec<&str> = districts["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["properties"]["name_kk"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Батыс ауданы", "Орталық аудан", "Шығыс ауданы"]);
+    let issues = export(&db, "issues");
+    let issues = issues["features"].as_array().unwrap();
+    assert_eq!(issues.len(), 200);
+    assert!(
+        issues
+            .iter()
+            .all(|i| i["properties"]["district"].is_string())
+    );
+
+    // A copy with an invalid (self-crossing) district: refused, and the
+    // database keeps nothing of it.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::copy(taraz.join("city.toml"), broken.join("city.toml")).unwrap();
+    std::fs::write(
+        broken.join("districts.geojson"),
+        r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+          "geometry": {"type": "Polygon", "coordinates": [[[71.3, 42.85], [71.4, 42.95], [71.4, 42.85], [71.3, 42.95], [71.3, 42.85]]]}}]}"#,
+    )
+    .unwrap();
+    let fresh = dir.path().join("broken.db");
+    let output = qala(
+        &fresh,
+        &["demo", "--city", broken.to_str().unwrap(), "--issues", "5"],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("districts.geojson"), "{stderr}");
+    assert!(
+        export(&fresh, "districts")["features"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -144,7 +144,10 @@ impl TestApp {
         let database = TestDatabase::new(backend);
         let store = qala_geodata::connect(&database.url).await.unwrap();
         if let Some(n) = demo_issues {
-            qala_server::demo::load(store.as_ref(), n, 7).await.unwrap();
+            let city = qala_server::city::City::almaty().unwrap();
+            qala_server::demo::load(store.as_ref(), &city, n, 7)
+                .await
+                .unwrap();
         }
         let state =
             qala_server::AppState::load(Arc::clone(&store), qala_server::ServerConfig::default())

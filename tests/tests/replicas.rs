@@ -63,9 +63,14 @@ async fn servers_on_one_database_see_each_others_writes_and_survive_losing_it() 
     let database = TestDatabase::new(&backend);
     {
         let store = qala_geodata::connect(&database.url).await.unwrap();
-        qala_server::demo::load(store.as_ref(), 300, 7)
-            .await
-            .unwrap();
+        qala_server::demo::load(
+            store.as_ref(),
+            &qala_server::city::City::almaty().unwrap(),
+            300,
+            7,
+        )
+        .await
+        .unwrap();
     }
     let target = {
         let url = url::Url::parse(server_url).unwrap();

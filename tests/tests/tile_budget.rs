@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
-use qala_geodata::category::parse_category;
-use qala_geodata::{IssueEntry, IssueFilter, IssueStatus, LayerName, LonLat, SpatialIndex};
-use qala_server::demo::almaty;
+use qala_geodata::{IssueEntry, IssueFilter, LayerName, LonLat, SpatialIndex};
+use qala_server::city::City;
+use qala_server::demo;
 use qala_server::tiling::{TileRequest, TileService, TileSettings, render};
 use qala_tests::mvt::{decode, tile_of};
 use qala_tiles::TileId;
@@ -19,25 +19,20 @@ const BUDGET_BYTES: usize = 500 * 1024;
 
 #[test]
 fn no_demo_tile_with_a_million_issues_exceeds_500_kb_compressed() {
-    let city = almaty::layers();
-    let entries: Vec<IssueEntry> = almaty::issues(&city, 1_000_000, 2017)
+    let city = City::almaty().unwrap();
+    let entries: Vec<IssueEntry> = demo::issues(&city, 1_000_000, 2017)
         .enumerate()
         .map(|(i, d)| IssueEntry {
             id: i as i64 + 1,
             location: LonLat::new(d.lon, d.lat).unwrap(),
-            status: IssueStatus::parse(d.status).unwrap(),
-            category: parse_category(d.category).unwrap(),
+            status: d.status,
+            category: d.category,
             district_id: None,
             created_at: d.created_at,
         })
         .collect();
     let mut layers = HashMap::new();
-    for (layer, features) in [
-        (LayerName::Districts, &city.districts),
-        (LayerName::PublicSpaces, &city.public_spaces),
-        (LayerName::GreenCorridors, &city.green_corridors),
-        (LayerName::BikeRoutes, &city.bike_routes),
-    ] {
+    for (layer, features) in city.layers() {
         let stored = features
             .iter()
             .enumerate()

@@ -1,14 +1,19 @@
-//! `qala demo`: loads the Almaty demo city into a store, through the same
-//! validation and district assignment as every other write.
+//! `qala demo`: loads a city folder (Almaty unless told otherwise) into a
+//! store and adds synthetic issues, through the same validation and district
+//! assignment as every other write.
 
 use std::collections::HashMap;
 
 use qala_geodata::store::{ImportMode, IssueRecord};
-use qala_geodata::{LayerName, LonLat, NewFeature, NewIssue, SpatialIndex, Store, ValidationError};
+use qala_geodata::{LayerName, LonLat, NewIssue, SpatialIndex, Store};
 
+use crate::city::City;
 use crate::progress::Progress;
 
-pub mod almaty;
+pub mod generator;
+pub mod texts;
+
+pub use generator::{DemoIssue, demo_now, issues};
 
 /// Issues inserted per transaction: big enough to be fast, small enough that
 /// a million issues never sit in memory at once.
@@ -23,36 +28,25 @@ pub struct DemoSummary {
     pub issues: usize,
 }
 
-/// Loads the demo city's four reference layers and `issues` synthetic issues
+/// Loads `city`'s reference layers and `issues` synthetic issues
 /// (deterministic for `seed`) into a database that has no districts yet.
 ///
 /// A database with districts is refused rather than mixed with demo data:
 /// issues written earlier would keep pointing at districts that no longer exist.
-pub async fn load(store: &dyn Store, issues: usize, seed: u64) -> anyhow::Result<DemoSummary> {
+pub async fn load(
+    store: &dyn Store,
+    city: &City,
+    issues: usize,
+    seed: u64,
+) -> anyhow::Result<DemoSummary> {
     if !store.features(LayerName::Districts).await?.is_empty() {
         anyhow::bail!("the database already has districts; load the demo into a fresh database");
     }
-    let city = almaty::layers();
     let mut features = 0;
     let mut stored_districts = Vec::new();
-    for (layer, demo_features) in [
-        (LayerName::Districts, &city.districts),
-        (LayerName::PublicSpaces, &city.public_spaces),
-        (LayerName::GreenCorridors, &city.green_corridors),
-        (LayerName::BikeRoutes, &city.bike_routes),
-    ] {
-        let validated = demo_features
-            .iter()
-            .map(|f| {
-                let feature = NewFeature {
-                    geometry: f.geometry.clone(),
-                    properties: f.properties.clone(),
-                };
-                layer.check_fits(&feature.geometry).map(|()| feature)
-            })
-            .collect::<Result<Vec<_>, ValidationError>>()?;
+    for (layer, validated) in city.layers() {
         let stored = store
-            .import_features(layer, &validated, ImportMode::Replace)
+            .import_features(layer, validated, ImportMode::Replace)
             .await?;
         features += stored.len();
         if layer == LayerName::Districts {
@@ -67,20 +61,19 @@ pub async fn load(store: &dyn Store, issues: usize, seed: u64) -> anyhow::Result
     );
     let mut progress = Progress::new("demo issues", issues as u64);
     let mut batch = Vec::with_capacity(BATCH.min(issues));
-    for demo in almaty::issues(&city, issues, seed) {
+    for demo in generator::issues(city, issues, seed) {
         let location = LonLat::new(demo.lon, demo.lat)?;
         let report = NewIssue::new(
-            demo.category,
+            demo.category.code,
             &demo.description,
             location,
             demo.address,
             None,
         )?;
-        let status = qala_geodata::IssueStatus::parse(demo.status)?;
         let district_id = districts.district_of(location).map(|d| d.id);
         batch.push(IssueRecord {
             report,
-            status,
+            status: demo.status,
             district_id,
             created_at: demo.created_at,
             updated_at: demo.updated_at,
