@@ -7,7 +7,9 @@
 #   bash bench/tiles-load.sh            # needs: wrk, postgresql-15-postgis-3, python3
 #
 # Environment: ISSUES (default 1000000), WORK (default /tmp/qala-bench),
-# PGURL (default postgres://postgres@127.0.0.1:5432), DURATION (default 10s).
+# PGURL (default postgres://postgres@127.0.0.1:5432), DURATION (default 10s),
+# QALA_BIN (default: target/release/qala, built first; set it to measure
+# another build, e.g. the commit before a change, against the same database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +22,10 @@ HOT_PORT=18302
 mkdir -p "$WORK"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release -p qala-server >&2
-BIN=target/release/qala
+if [ -z "${QALA_BIN:-}" ]; then
+  cargo build --release -p qala-server >&2
+fi
+BIN=${QALA_BIN:-target/release/qala}
 DB="$WORK/qala-$ISSUES.db"
 if [ ! -f "$DB" ]; then
   /usr/bin/time -f "demo load: %e s, %M KB max RSS" "$BIN" --database "sqlite://$DB" demo --issues "$ISSUES" >&2
