@@ -82,7 +82,7 @@ impl From<DataError> for ApiError {
                 "idempotency_key_reused",
                 "this Idempotency-Key was already used for a different report",
             ),
-            DataError::Database(ref db) if is_unavailable(db) => {
+            ref unavailable if unavailable.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -101,31 +101,6 @@ impl From<DataError> for ApiError {
             }
         }
     }
-}
-
-/// Errors that mean "the database cannot be reached right now" rather than
-/// "this request is wrong" or "a bug": a 503 the client may retry.
-fn is_unavailable(e: &sqlx_error::Error) -> bool {
-    match e {
-        sqlx_error::Error::PoolTimedOut
-        | sqlx_error::Error::PoolClosed
-        | sqlx_error::Error::Io(_)
-        | sqlx_error::Error::Tls(_)
-        | sqlx_error::Error::Protocol(_)
-        | sqlx_error::Error::WorkerCrashed => true,
-        // SQLSTATE class 08: connection exception; 57P0x: the server is
-        // shutting down, starting up, or this connection was terminated.
-        sqlx_error::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
-}
-
-/// sqlx's error type, reached through the geodata crate so the server does not
-/// depend on sqlx directly.
-mod sqlx_error {
-    pub use qala_geodata::error::SqlxError as Error;
 }
 
 impl IntoResponse for ApiError {

@@ -43,13 +43,7 @@ pub async fn load(store: &dyn Store, issues: usize, seed: u64) -> anyhow::Result
     ] {
         let validated = demo_features
             .iter()
-            .map(|f| {
-                let feature = NewFeature {
-                    geometry: f.geometry.clone(),
-                    properties: f.properties.clone(),
-                };
-                layer.check_fits(&feature.geometry).map(|()| feature)
-            })
+            .map(|f| NewFeature::new(layer, f.geometry.clone(), f.properties.clone()))
             .collect::<Result<Vec<_>, ValidationError>>()?;
         let stored = store
             .import_features(layer, &validated, ImportMode::Replace)
@@ -78,13 +72,13 @@ pub async fn load(store: &dyn Store, issues: usize, seed: u64) -> anyhow::Result
         )?;
         let status = qala_geodata::IssueStatus::parse(demo.status)?;
         let district_id = districts.district_of(location).map(|d| d.id);
-        batch.push(IssueRecord {
+        batch.push(IssueRecord::new(
             report,
             status,
             district_id,
-            created_at: demo.created_at,
-            updated_at: demo.updated_at,
-        });
+            demo.created_at,
+            demo.updated_at,
+        )?);
         if batch.len() == BATCH {
             store.insert_issues(&batch).await?;
             progress.inc(batch.len() as u64);

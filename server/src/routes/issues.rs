@@ -77,7 +77,7 @@ async fn create(
 
     let district_id = {
         let index = state.index.read();
-        match index.district_of(report.location) {
+        match index.district_of(report.location()) {
             Some(district) => Some(district.id),
             None if index.has_districts() => {
                 return Err(ApiError {
