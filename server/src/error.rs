@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use qala_geodata::{Error as DataError, ValidationError};
 use serde_json::json;
 
+use crate::state::WriteError;
+
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -93,6 +95,22 @@ impl From<DataError> for ApiError {
             other => {
                 // Details go to the log, not to the client.
                 tracing::error!(error = %other, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal server error",
+                )
+            }
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Data(e) => e.into(),
+            WriteError::Task(e) => {
+                tracing::error!(error = %e, "issue write task failed");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
