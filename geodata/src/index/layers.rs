@@ -53,11 +53,6 @@ impl LayerIndex {
         }
     }
 
-    /// Number of features.
-    pub fn len(&self) -> usize {
-        self.features.len()
-    }
-
     /// Whether the layer has no features.
     pub fn is_empty(&self) -> bool {
         self.features.is_empty()

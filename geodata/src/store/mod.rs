@@ -3,6 +3,8 @@
 //! [`Store`] is what the server and the CLI call; [`connect`] picks the
 //! implementation from the database URL. The embedded SQLite store is the
 //! default; [`PostgresStore`] keeps the same data in PostgreSQL with PostGIS.
+//! Both turn their rows into domain values through one shared decoding
+//! (`rows`), and take complete rows to insert as [`IssueRecord`]s.
 
 use std::sync::Arc;
 

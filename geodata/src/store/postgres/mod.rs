@@ -25,8 +25,8 @@
 //! per created issue or feature, one per replaced layer) and PostgreSQL
 //! notifies channel `qala_changes` at commit; see [`PostgresStore::changes_since`].
 //!
-//! [`setup`] opens the database (PostGIS check, migrations), [`feed`] is the
-//! change log, [`wire`] encodes values for the database; this module is the store.
+//! `setup` opens the database (PostGIS check, migrations), `feed` is the
+//! change log, `wire` encodes values for the database; this module is the store.
 
 use async_trait::async_trait;
 use futures::StreamExt;
