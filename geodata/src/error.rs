@@ -2,10 +2,6 @@
 
 use std::borrow::Cow;
 
-/// The database driver's error, re-exported so callers can classify it
-/// (e.g. "unavailable" versus "bug") without depending on sqlx.
-pub use sqlx::Error as SqlxError;
-
 /// A rule that input broke: a machine-readable code, a sentence for people and,
 /// where it applies, the input field at fault.
 ///
@@ -79,5 +75,46 @@ pub enum Error {
     Corrupt(String),
 }
 
+impl Error {
+    /// Whether this means "the database cannot be reached right now" rather
+    /// than "this request is wrong" or "a bug": something a client may retry
+    /// (the API answers 503). Classified here so that callers need not know
+    /// the database driver.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE class 08: connection exception; 57P0x: the server is
+            // shutting down, starting up, or this connection was terminated.
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 /// Result with the geodata [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_a_bug_is_not() {
+        assert!(Error::Database(sqlx::Error::PoolTimedOut).is_unavailable());
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(Error::Database(sqlx::Error::Io(io)).is_unavailable());
+        assert!(!Error::Database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!Error::Corrupt("x".into()).is_unavailable());
+        assert!(!Error::IdempotencyConflict.is_unavailable());
+    }
+}

@@ -4,7 +4,7 @@ use geo::Geometry;
 use serde_json::{Map, Value, json};
 
 use crate::error::ValidationError;
-use crate::geometry::{geometry_to_json, parse_geometry, type_name};
+use crate::geometry::{check_geometry, geometry_to_json, parse_geometry, type_name};
 
 /// A layer Qala serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -137,15 +137,53 @@ impl Feature {
 }
 
 /// A validated feature, not yet stored.
+///
+/// The fields are private so that every `NewFeature` went through the full
+/// validation ([`NewFeature::new`] or [`NewFeature::from_geojson`]): a valid
+/// geometry that fits its layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFeature {
-    /// WGS84 lon/lat geometry, valid and fitting the layer.
-    pub geometry: Geometry<f64>,
-    /// Free properties.
-    pub properties: Map<String, Value>,
+    geometry: Geometry<f64>,
+    properties: Map<String, Value>,
 }
 
 impl NewFeature {
+    /// Validates a geometry built in code for `layer`: the rules of
+    /// [`check_geometry`] (the same as for parsed GeoJSON), then the layer's
+    /// geometry types.
+    pub fn new(
+        layer: LayerName,
+        geometry: Geometry<f64>,
+        properties: Map<String, Value>,
+    ) -> Result<Self, ValidationError> {
+        check_geometry(&geometry)?;
+        layer.check_fits(&geometry)?;
+        Ok(Self {
+            geometry,
+            properties,
+        })
+    }
+
+    /// A feature that skips validation, for tests of the stores' own
+    /// defences (PostGIS's CHECK constraints) only.
+    #[cfg(feature = "test-support")]
+    pub fn new_unchecked(geometry: Geometry<f64>, properties: Map<String, Value>) -> Self {
+        Self {
+            geometry,
+            properties,
+        }
+    }
+
+    /// WGS84 lon/lat geometry, valid and fitting the layer.
+    pub fn geometry(&self) -> &Geometry<f64> {
+        &self.geometry
+    }
+
+    /// Free properties.
+    pub fn properties(&self) -> &Map<String, Value> {
+        &self.properties
+    }
+
     /// Validates one GeoJSON Feature for `layer`.
     pub fn from_geojson(value: &Value, layer: LayerName) -> Result<Self, ValidationError> {
         let object = value.as_object().ok_or_else(|| {
@@ -248,6 +286,44 @@ mod tests {
         assert!(NewFeature::from_geojson(&line, LayerName::BikeRoutes).is_ok());
         let e = NewFeature::from_geojson(&line, LayerName::Districts).unwrap_err();
         assert_eq!(e.code, "invalid_geometry");
+    }
+
+    #[test]
+    fn features_built_in_code_pass_the_same_validation() {
+        use geo::{LineString, Point, Polygon};
+        let ring = |coords: Vec<(f64, f64)>| Polygon::new(LineString::from(coords), vec![]);
+        let square = ring(vec![
+            (76.9, 43.2),
+            (77.0, 43.2),
+            (77.0, 43.3),
+            (76.9, 43.3),
+            (76.9, 43.2),
+        ]);
+        assert!(NewFeature::new(LayerName::Districts, square.into(), Map::new()).is_ok());
+        let bowtie = ring(vec![
+            (0.0, 0.0),
+            (1.0, 1.0),
+            (1.0, 0.0),
+            (0.0, 1.0),
+            (0.0, 0.0),
+        ]);
+        let e = NewFeature::new(LayerName::Districts, bowtie.into(), Map::new()).unwrap_err();
+        assert_eq!(e.code, "invalid_geometry");
+        assert!(
+            e.message.starts_with("Polygon is not valid"),
+            "{}",
+            e.message
+        );
+        let far = Point::new(276.9, 43.2);
+        let e = NewFeature::new(LayerName::PublicSpaces, far.into(), Map::new()).unwrap_err();
+        assert_eq!(e.code, "invalid_coordinate");
+        let point = Point::new(76.9, 43.2);
+        let e = NewFeature::new(LayerName::Districts, point.into(), Map::new()).unwrap_err();
+        assert!(
+            e.message.starts_with("a Point does not belong"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

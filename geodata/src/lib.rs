@@ -14,10 +14,8 @@ pub mod layer;
 pub mod store;
 
 pub use error::{Error, Result, ValidationError};
-pub use geometry::LonLat;
-pub use index::{
-    Area, BBox, GroupKey, GroupValue, IssueEntry, IssueFilter, IssueIndex, SpatialIndex,
-};
-pub use issue::{Issue, IssueStatus, NewIssue};
+pub use geometry::{BBox, LonLat};
+pub use index::{Area, GroupKey, GroupValue, IssueIndex, SpatialIndex};
+pub use issue::{Issue, IssueEntry, IssueFilter, IssueStatus, NewIssue};
 pub use layer::{Feature, LayerName, NewFeature};
 pub use store::{ChangeFeed, IssueRecord, Store, connect};

@@ -179,26 +179,51 @@ fn at(millis: i64) -> DateTime<Utc> {
 
 fn record(i: usize) -> IssueRecord {
     let created = at(1_767_225_600_000 + i as i64 * 60_123);
-    IssueRecord {
-        report: report(i),
-        status: IssueStatus::ALL[i % IssueStatus::ALL.len()],
-        district_id: (!i.is_multiple_of(4)).then_some((i % 8) as i64 + 1),
-        created_at: created,
-        updated_at: created + Duration::milliseconds((i % 5) as i64 * 1_001),
-    }
+    IssueRecord::new(
+        report(i),
+        IssueStatus::ALL[i % IssueStatus::ALL.len()],
+        (!i.is_multiple_of(4)).then_some((i % 8) as i64 + 1),
+        created,
+        created + Duration::milliseconds((i % 5) as i64 * 1_001),
+    )
+    .unwrap()
+}
+
+/// `r` with other times.
+fn retimed(r: &IssueRecord, created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> IssueRecord {
+    IssueRecord::new(
+        r.report().clone(),
+        r.status(),
+        r.district_id(),
+        created_at,
+        updated_at,
+    )
+    .unwrap()
+}
+
+/// `r` updated before it was created: what only the schema's CHECK refuses
+/// once the validation is skipped.
+fn updated_before_created(r: &IssueRecord) -> IssueRecord {
+    IssueRecord::new_unchecked(
+        r.report().clone(),
+        r.status(),
+        r.district_id(),
+        r.created_at(),
+        r.created_at() - Duration::milliseconds(1),
+    )
 }
 
 fn assert_matches_record(issue: &Issue, r: &IssueRecord) {
-    assert_eq!(issue.category, r.report.category);
-    assert_eq!(issue.description, r.report.description);
-    assert_eq!(issue.location, r.report.location);
-    assert_eq!(issue.address, r.report.address);
-    assert_eq!(issue.status, r.status);
-    assert_eq!(issue.district_id, r.district_id);
-    assert_eq!(issue.created_at, r.created_at);
-    assert_eq!(issue.updated_at, r.updated_at);
+    assert_eq!(issue.category, r.report().category());
+    assert_eq!(issue.description, r.report().description());
+    assert_eq!(issue.location, r.report().location());
+    assert_eq!(issue.address.as_deref(), r.report().address());
+    assert_eq!(issue.status, r.status());
+    assert_eq!(issue.district_id, r.district_id());
+    assert_eq!(issue.created_at, r.created_at());
+    assert_eq!(issue.updated_at, r.updated_at());
     assert_eq!(issue.votes, 0);
-    assert_eq!(issue.reporter_email, r.report.reporter_email);
+    assert_eq!(issue.reporter_email.as_deref(), r.report().reporter_email());
 }
 
 async fn all_issues(store: &dyn Store) -> Vec<Issue> {
@@ -217,14 +242,13 @@ fn square(x: f64, y: f64, d: f64) -> Polygon<f64> {
     Polygon::new(ring(x, y, d), vec![])
 }
 
+/// A feature as the stores receive it, unchecked: some tests hand the stores
+/// what validation would have refused, to test their own defences.
 fn feature(geometry: impl Into<Geometry<f64>>, properties: Value) -> NewFeature {
     let Value::Object(properties) = properties else {
         panic!("properties must be an object")
     };
-    NewFeature {
-        geometry: geometry.into(),
-        properties,
-    }
+    NewFeature::new_unchecked(geometry.into(), properties)
 }
 
 /// Geometry as read back equals geometry as written: bit for bit on
@@ -310,9 +334,9 @@ mod cases {
         let first = store.create_issue(&record(1), Some("key-1")).await.unwrap();
         assert!(first.created);
         // The retry comes later: the same report, another "now".
-        let mut retry = record(1);
-        retry.created_at += Duration::seconds(5);
-        retry.updated_at = retry.created_at;
+        let first_record = record(1);
+        let later = first_record.created_at() + Duration::seconds(5);
+        let retry = retimed(&first_record, later, later);
         let again = store.create_issue(&retry, Some("key-1")).await.unwrap();
         assert!(!again.created);
         assert_eq!(again.issue, first.issue);
@@ -361,8 +385,7 @@ mod cases {
         // More than one statement's worth of rows on either backend, with one
         // record that breaks a rule of the schema near the end.
         let mut records: Vec<IssueRecord> = (0..10_050).map(record).collect();
-        let bad = &mut records[10_040];
-        bad.updated_at = bad.created_at - Duration::milliseconds(1);
+        records[10_040] = updated_before_created(&records[10_040]);
         let e = store.insert_issues(&records).await.unwrap_err();
         assert!(matches!(e, Error::Database(_)), "{e:?}");
         assert!(all_issues(store).await.is_empty(), "nothing was written");
@@ -409,8 +432,8 @@ mod cases {
         assert!(stored[0].id < stored[1].id);
         for (s, f) in stored.iter().zip(&first) {
             assert_eq!(s.layer, LayerName::PublicSpaces);
-            assert_eq!(s.geometry, f.geometry);
-            assert_eq!(s.properties, f.properties);
+            assert_eq!(&s.geometry, f.geometry());
+            assert_eq!(&s.properties, f.properties());
         }
         assert_same_features(
             b,
@@ -719,19 +742,16 @@ mod cases {
             at(-2_208_988_800_000), // 1900-01-01
         ];
         for (i, t) in times.into_iter().enumerate() {
-            let mut r = record(i);
-            r.created_at = t;
-            r.updated_at = t + Duration::milliseconds(1);
+            let r = retimed(&record(i), t, t + Duration::milliseconds(1));
             let created = store.create_issue(&r, None).await.unwrap().issue;
             let read = store.issue(created.id).await.unwrap().unwrap();
             assert_eq!(read.created_at, t, "{}", format_time(t));
-            assert_eq!(read.updated_at, r.updated_at);
+            assert_eq!(read.updated_at, r.updated_at());
             assert_eq!(format_time(read.created_at), format_time(t));
         }
         // Finer than a millisecond is cut to the millisecond, on every backend.
-        let mut r = record(9);
-        r.created_at = DateTime::from_timestamp(1_767_225_600, 123_456_789).unwrap();
-        r.updated_at = r.created_at;
+        let fine = DateTime::from_timestamp(1_767_225_600, 123_456_789).unwrap();
+        let r = retimed(&record(9), fine, fine);
         let ids = store.insert_issues(&[r]).await.unwrap();
         let read = store.issue(ids[0]).await.unwrap().unwrap();
         assert_eq!(read.created_at, at(1_767_225_600_123));
@@ -739,8 +759,23 @@ mod cases {
 
     pub async fn text_the_database_cannot_hold_is_a_validation_error(b: &Backend) {
         let store = &*b.store;
-        let mut r = record(1);
-        r.report.description = "before\0after".to_owned();
+        let one = record(1);
+        let report = NewIssue::new(
+            one.report().category().code,
+            "before\0after",
+            one.report().location(),
+            None,
+            None,
+        )
+        .unwrap();
+        let r = IssueRecord::new(
+            report,
+            one.status(),
+            one.district_id(),
+            one.created_at(),
+            one.updated_at(),
+        )
+        .unwrap();
         // Either stored exactly, or refused as bad input: never a database error.
         match store.create_issue(&r, None).await {
             Ok(created) => assert_eq!(created.issue.description, "before\0after"),
@@ -749,10 +784,12 @@ mod cases {
         }
         let mut properties = Map::new();
         properties.insert("name".into(), json!("a\0b"));
-        let f = NewFeature {
-            geometry: Point::new(76.9, 43.2).into(),
+        let f = NewFeature::new(
+            LayerName::PublicSpaces,
+            Point::new(76.9, 43.2).into(),
             properties,
-        };
+        )
+        .unwrap();
         match store
             .import_features(LayerName::PublicSpaces, &[f], ImportMode::Append)
             .await
@@ -808,8 +845,7 @@ mod cases {
         // A replayed request writes nothing; a failed bulk insert neither.
         pg.create_issue(&record(2), Some("k")).await.unwrap();
         pg.create_issue(&record(2), Some("k")).await.unwrap();
-        let mut bad = record(3);
-        bad.updated_at = bad.created_at - Duration::milliseconds(1);
+        let bad = updated_before_created(&record(3));
         pg.insert_issues(&[record(4), bad]).await.unwrap_err();
         let ids = pg.insert_issues(&[record(5), record(6)]).await.unwrap();
         let stored = pg

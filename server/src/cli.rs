@@ -170,6 +170,10 @@ async fn serve(
     config: ServerConfig,
 ) -> anyhow::Result<()> {
     let state = AppState::load(store, config).await?;
+    // Writes made through other servers on the same database reach this one.
+    if let Some(seq) = state.loaded_after_seq {
+        crate::sync::spawn(state.clone(), seq);
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

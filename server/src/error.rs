@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use qala_geodata::{Error as DataError, ValidationError};
 use serde_json::json;
 
+use crate::state::WriteError;
+
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -82,7 +84,7 @@ impl From<DataError> for ApiError {
                 "idempotency_key_reused",
                 "this Idempotency-Key was already used for a different report",
             ),
-            DataError::Database(ref db) if is_unavailable(db) => {
+            ref unavailable if unavailable.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -103,29 +105,20 @@ impl From<DataError> for ApiError {
     }
 }
 
-/// Errors that mean "the database cannot be reached right now" rather than
-/// "this request is wrong" or "a bug": a 503 the client may retry.
-fn is_unavailable(e: &sqlx_error::Error) -> bool {
-    match e {
-        sqlx_error::Error::PoolTimedOut
-        | sqlx_error::Error::PoolClosed
-        | sqlx_error::Error::Io(_)
-        | sqlx_error::Error::Tls(_)
-        | sqlx_error::Error::Protocol(_)
-        | sqlx_error::Error::WorkerCrashed => true,
-        // SQLSTATE class 08: connection exception; 57P0x: the server is
-        // shutting down, starting up, or this connection was terminated.
-        sqlx_error::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Data(e) => e.into(),
+            WriteError::Task(e) => {
+                tracing::error!(error = %e, "issue write task failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal server error",
+                )
+            }
+        }
     }
-}
-
-/// sqlx's error type, reached through the geodata crate so the server does not
-/// depend on sqlx directly.
-mod sqlx_error {
-    pub use qala_geodata::error::SqlxError as Error;
 }
 
 impl IntoResponse for ApiError {

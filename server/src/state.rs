@@ -1,10 +1,14 @@
-//! What every request handler shares: the store, the serving index and tiles.
+//! What every request handler shares (the store, the serving index and
+//! tiles), and the one owner of every write: each goes through a method
+//! here that validates, commits, then updates the index, the cluster
+//! pyramid and the tile cache, in that order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use qala_geodata::{Issue, IssueEntry, LayerName, SpatialIndex, Store};
+use qala_geodata::store::{CreatedIssue, IssueRecord};
+use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
 use crate::tiling::{TileService, TileSettings};
 
@@ -29,6 +33,21 @@ pub struct AppState {
     pub tiles: Arc<TileService>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// The position in the store's change log read before the index was
+    /// loaded (`None` for a store without one): whoever follows the log to
+    /// keep this state current starts after it.
+    pub loaded_after_seq: Option<i64>,
+}
+
+/// Why a write through [`AppState`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The store refused or failed (validation, idempotency conflict, database).
+    #[error(transparent)]
+    Data(#[from] qala_geodata::Error),
+    /// The task that commits the write and applies it panicked or was cancelled.
+    #[error("the write task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl AppState {
@@ -36,7 +55,7 @@ impl AppState {
     pub async fn load(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Result<Self> {
         // Read before the snapshot: changes committed while it loads are
         // replayed by the follower (applying one twice is harmless).
-        let seq = match store.change_feed() {
+        let loaded_after_seq = match store.change_feed() {
             Some(feed) => Some(feed.last_seq().await?),
             None => None,
         };
@@ -48,29 +67,66 @@ impl AppState {
         let index = SpatialIndex::new(issues, layers);
         let tiles = TileService::new(&index, config.tiles)?;
         tracing::info!(issues = index.issues.len(), "spatial index built");
-        let state = Self {
+        Ok(Self {
             store,
             index: Arc::new(RwLock::new(index)),
             tiles: Arc::new(tiles),
             config: Arc::new(config),
-        };
-        if let Some(seq) = seq {
-            crate::sync::spawn(state.clone(), seq);
-        }
-        Ok(state)
+            loaded_after_seq,
+        })
     }
 
-    /// Brings the index and tiles up to date with an issue the store
-    /// committed. Idempotent: the change feed may report this server's own
-    /// writes again.
+    /// Reports an issue: assigns its district (outside every district of a
+    /// city that has them: `outside_city`), commits it with its
+    /// idempotency key, then brings index and tiles up to date
+    /// ([`AppState::issue_committed`]).
+    ///
+    /// The commit and what follows run in a task of their own: if the
+    /// client hangs up, the caller's future is dropped, but a committed
+    /// issue must still reach the index.
+    pub async fn report_issue(
+        &self,
+        report: NewIssue,
+        idempotency_key: Option<String>,
+    ) -> Result<CreatedIssue, WriteError> {
+        let district_id = self
+            .index
+            .read()
+            .district_for(report.location())
+            .map_err(qala_geodata::Error::from)?;
+        let state = self.clone();
+        let created = tokio::spawn(async move {
+            let record = IssueRecord::new_report(report, district_id);
+            let created = state
+                .store
+                .create_issue(&record, idempotency_key.as_deref())
+                .await?;
+            if created.created {
+                state.issue_committed(&created.issue);
+            }
+            Ok::<_, qala_geodata::Error>(created)
+        })
+        .await??;
+        Ok(created)
+    }
+
+    /// Brings the index, the cluster pyramid and the tile cache, in that
+    /// order, up to date with an issue the store committed. Idempotent: the
+    /// change feed may report this server's own writes again, and an id
+    /// already indexed has nothing new to draw.
     pub fn issue_committed(&self, issue: &Issue) {
         let entry = IssueEntry::from(issue);
         let old = self.index.write().issues.upsert(entry.clone());
-        match old {
-            None => self.tiles.issue_added(&entry),
-            Some(old) if old != entry => self.tiles.issue_changed(&old, &entry),
-            Some(_) => {}
+        if old.is_none() {
+            self.tiles.issue_added(&entry);
         }
+    }
+
+    /// Swaps a reference layer committed in the store into the index, then
+    /// drops its cached tiles: the one place a layer is replaced.
+    pub fn layer_replaced(&self, layer: LayerName, features: Vec<Feature>) {
+        self.index.write().replace_layer(layer, features);
+        self.tiles.cache.invalidate_layer(layer);
     }
 
     /// District id → name, for labelling issues in long exports without

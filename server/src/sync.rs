@@ -18,7 +18,9 @@ const POLL: Duration = Duration::from_millis(500);
 const RETRY: Duration = Duration::from_millis(250);
 
 /// Follows the change log from `after` for as long as the process runs (no-op
-/// for stores without a change feed).
+/// for stores without a change feed). `qala serve` starts it with
+/// [`AppState::loaded_after_seq`], so nothing committed while the index was
+/// loading is missed.
 pub fn spawn(state: AppState, after: i64) {
     let Some(feed) = state.store.change_feed() else {
         return;
@@ -63,8 +65,7 @@ async fn apply(state: &AppState, batch: &[Change]) {
         loop {
             match state.store.features(layer).await {
                 Ok(features) => {
-                    state.index.write().replace_layer(layer, features);
-                    state.tiles.cache.invalidate_layer(layer);
+                    state.layer_replaced(layer, features);
                     break;
                 }
                 Err(e) => {

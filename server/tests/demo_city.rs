@@ -27,17 +27,17 @@ fn city_folder(code: &str) -> PathBuf {
 }
 
 fn polygon(f: &NewFeature) -> &Polygon<f64> {
-    match &f.geometry {
+    match &f.geometry() {
         Geometry::Polygon(p) => p,
         other => panic!("expected a polygon, got {other:?}"),
     }
 }
 
 fn prop<'a>(f: &'a NewFeature, key: &str) -> &'a str {
-    f.properties
+    f.properties()
         .get(key)
         .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("feature lacks string property {key}: {:?}", f.properties))
+        .unwrap_or_else(|| panic!("feature lacks string property {key}: {:?}", f.properties()))
 }
 
 fn find<'a>(features: &'a [NewFeature], name: &str) -> &'a NewFeature {
@@ -85,7 +85,7 @@ fn a_second_city_needs_no_code() {
     // Every feature says it is invented.
     for (_, features) in taraz.layers() {
         for f in features {
-            assert_eq!(f.properties.get("synthetic"), Some(&Value::Bool(true)));
+            assert_eq!(f.properties().get("synthetic"), Some(&Value::Bool(true)));
         }
     }
 }
@@ -146,7 +146,7 @@ fn almaty_has_the_places_from_the_wealmaty_story() {
     let city = almaty();
     let spaces = city.layer(LayerName::PublicSpaces);
     let fountain = find(spaces, "Drinking fountain on the Arbat");
-    let Geometry::Point(p) = fountain.geometry else {
+    let Geometry::Point(p) = *fountain.geometry() else {
         panic!("the fountain is a point");
     };
     assert!((p.y() - 43.262).abs() < 1e-9 && (p.x() - 76.944).abs() < 1e-9);
@@ -173,10 +173,10 @@ fn almaty_has_the_places_from_the_wealmaty_story() {
         );
     }
     for route in city.layer(LayerName::BikeRoutes) {
-        let Geometry::LineString(line) = &route.geometry else {
+        let Geometry::LineString(line) = &route.geometry() else {
             panic!("a bike route is a line");
         };
-        let length = route.properties["length_m"].as_f64().unwrap();
+        let length = route.properties()["length_m"].as_f64().unwrap();
         assert!((length - Geodesic.length(line)).abs() <= 0.5);
     }
 }
@@ -188,9 +188,13 @@ fn every_almaty_feature_lies_inside_the_city_and_says_it_is_approximate() {
     let inside = |c: Coord<f64>| c.x >= w && c.x <= e && c.y >= s && c.y <= n;
     for (_, features) in city.layers() {
         for f in features {
-            assert_eq!(f.properties.get("approximate"), Some(&Value::Bool(true)));
+            assert_eq!(f.properties().get("approximate"), Some(&Value::Bool(true)));
             assert!(prop(f, "source").starts_with("Qala demo data"));
-            assert!(f.geometry.coords_iter().all(inside), "{:?}", f.properties);
+            assert!(
+                f.geometry().coords_iter().all(inside),
+                "{:?}",
+                f.properties()
+            );
         }
     }
 }

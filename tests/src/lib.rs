@@ -153,6 +153,10 @@ impl TestApp {
             qala_server::AppState::load(Arc::clone(&store), qala_server::ServerConfig::default())
                 .await
                 .unwrap();
+        // As `qala serve` does: follow the change log where there is one.
+        if let Some(seq) = state.loaded_after_seq {
+            qala_server::sync::spawn(state.clone(), seq);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = qala_server::app(state.clone());

@@ -39,8 +39,8 @@ fn no_demo_tile_with_a_million_issues_exceeds_500_kb_compressed() {
             .map(|(i, f)| qala_geodata::Feature {
                 id: i as i64 + 1,
                 layer,
-                geometry: f.geometry.clone(),
-                properties: f.properties.clone(),
+                geometry: f.geometry().clone(),
+                properties: f.properties().clone(),
             })
             .collect();
         layers.insert(layer, stored);

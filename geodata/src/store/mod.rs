@@ -3,65 +3,26 @@
 //! [`Store`] is what the server and the CLI call; [`connect`] picks the
 //! implementation from the database URL. The embedded SQLite store is the
 //! default; [`PostgresStore`] keeps the same data in PostgreSQL with PostGIS.
+//! Both turn their rows into domain values through one shared decoding
+//! (`rows`), and take complete rows to insert as [`IssueRecord`]s.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
-use crate::category::Category;
 use crate::error::{Error, Result};
-use crate::geometry::LonLat;
-use crate::index::IssueEntry;
-use crate::issue::{Issue, IssueStatus, NewIssue};
+use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
 mod postgres;
+mod record;
+mod rows;
 mod sqlite;
 
 pub use postgres::{Change, ChangeKind, PostgresStore};
+pub use record::IssueRecord;
 pub use sqlite::SqliteStore;
-
-/// A complete issue row to insert, for bulk loads (demo data, migrations from
-/// other systems) where status and times are given rather than "now".
-#[derive(Debug, Clone, PartialEq)]
-pub struct IssueRecord {
-    /// The validated report.
-    pub report: NewIssue,
-    /// Status.
-    pub status: IssueStatus,
-    /// District the location lies in.
-    pub district_id: Option<i64>,
-    /// Reported at.
-    pub created_at: DateTime<Utc>,
-    /// Last changed at (not before `created_at`).
-    pub updated_at: DateTime<Utc>,
-}
-
-impl IssueRecord {
-    /// A fresh report: status `open`, created and updated now.
-    pub fn new_report(report: NewIssue, district_id: Option<i64>) -> Self {
-        // Millisecond precision: what is stored is exactly what is returned.
-        let now =
-            DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now);
-        Self {
-            report,
-            status: IssueStatus::Open,
-            district_id,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
-    fn category(&self) -> &'static Category {
-        self.report.category
-    }
-
-    fn location(&self) -> LonLat {
-        self.report.location
-    }
-}
 
 /// The result of [`Store::create_issue`].
 #[derive(Debug, Clone, PartialEq)]

@@ -5,21 +5,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqlitePool};
 
+use super::rows::{EntryRow, FeatureRow, IssueRow, decode_time};
 use super::{CreatedIssue, ImportMode, IssueRecord, Store, stream_rows};
-use crate::category::parse_category;
 use crate::error::{Error, Result};
-use crate::geometry::{LonLat, geometry_to_json, parse_geometry};
-use crate::index::IssueEntry;
-use crate::issue::{Issue, IssueStatus, format_time};
+use crate::geometry::{geometry_to_json, parse_geometry};
+use crate::issue::{Issue, IssueEntry, format_time};
 use crate::layer::{Feature, LayerName, NewFeature};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -55,60 +53,49 @@ impl SqliteStore {
     }
 }
 
-fn decode_time(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Error::Corrupt(format!("bad timestamp {s:?}: {e}")))
-}
-
 fn decode_issue(row: &SqliteRow) -> Result<Issue> {
-    let category: String = row.try_get("category")?;
-    let status: String = row.try_get("status")?;
-    let location = LonLat::new(row.try_get("lon")?, row.try_get("lat")?)
-        .map_err(|e| Error::Corrupt(e.to_string()))?;
-    Ok(Issue {
+    IssueRow {
         id: row.try_get("id")?,
-        category: parse_category(&category).map_err(|e| Error::Corrupt(e.to_string()))?,
+        category: row.try_get("category")?,
         description: row.try_get("description")?,
-        location,
+        lon: row.try_get("lon")?,
+        lat: row.try_get("lat")?,
         address: row.try_get("address")?,
-        status: IssueStatus::parse(&status).map_err(|e| Error::Corrupt(e.to_string()))?,
+        status: row.try_get("status")?,
         district_id: row.try_get("district_id")?,
         created_at: decode_time(row.try_get("created_at")?)?,
         updated_at: decode_time(row.try_get("updated_at")?)?,
         votes: row.try_get("votes")?,
         reporter_email: row.try_get("reporter_email")?,
-    })
+    }
+    .decode()
 }
 
 fn decode_entry(row: &SqliteRow) -> Result<IssueEntry> {
-    let corrupt = |e: crate::error::ValidationError| Error::Corrupt(e.to_string());
-    let category: &str = row.try_get("category")?;
-    let status: &str = row.try_get("status")?;
-    Ok(IssueEntry {
+    EntryRow {
         id: row.try_get("id")?,
-        location: LonLat::new(row.try_get("lon")?, row.try_get("lat")?).map_err(corrupt)?,
-        status: IssueStatus::parse(status).map_err(corrupt)?,
-        category: parse_category(category).map_err(corrupt)?,
+        category: row.try_get("category")?,
+        lon: row.try_get("lon")?,
+        lat: row.try_get("lat")?,
+        status: row.try_get("status")?,
         district_id: row.try_get("district_id")?,
         created_at: decode_time(row.try_get("created_at")?)?,
-    })
+    }
+    .decode()
 }
 
+/// Geometry is kept as GeoJSON text and parsed (and so checked again) on the way out.
 fn decode_feature(row: &SqliteRow) -> Result<Feature> {
-    let layer: String = row.try_get("layer")?;
-    let geometry: String = row.try_get("geometry")?;
-    let properties: String = row.try_get("properties")?;
-    let corrupt = |e: &dyn std::fmt::Display| Error::Corrupt(e.to_string());
-    let geometry_json: Value = serde_json::from_str(&geometry).map_err(|e| corrupt(&e))?;
-    let properties: Map<String, Value> =
-        serde_json::from_str(&properties).map_err(|e| corrupt(&e))?;
-    Ok(Feature {
+    let geometry: &str = row.try_get("geometry")?;
+    let geometry_json: Value =
+        serde_json::from_str(geometry).map_err(|e| Error::Corrupt(e.to_string()))?;
+    FeatureRow {
         id: row.try_get("id")?,
-        layer: LayerName::parse(&layer).map_err(|e| corrupt(&e))?,
-        geometry: parse_geometry(&geometry_json).map_err(|e| corrupt(&e))?,
-        properties,
-    })
+        layer: row.try_get("layer")?,
+        geometry: parse_geometry(&geometry_json).map_err(|e| Error::Corrupt(e.to_string()))?,
+        properties: row.try_get("properties")?,
+    }
+    .decode()
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -121,15 +108,15 @@ async fn insert_issue(conn: &mut sqlx::SqliteConnection, r: &IssueRecord) -> Res
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
     )
     .bind(r.category().code)
-    .bind(&r.report.description)
+    .bind(r.report().description())
     .bind(r.location().lon())
     .bind(r.location().lat())
-    .bind(&r.report.address)
-    .bind(r.status.as_str())
-    .bind(r.district_id)
-    .bind(format_time(r.created_at))
-    .bind(format_time(r.updated_at))
-    .bind(&r.report.reporter_email)
+    .bind(r.report().address())
+    .bind(r.status().as_str())
+    .bind(r.district_id())
+    .bind(format_time(r.created_at()))
+    .bind(format_time(r.updated_at()))
+    .bind(r.report().reporter_email())
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)
@@ -154,7 +141,7 @@ impl Store for SqliteStore {
         // The canonical form of the report: a retry must send the same report
         // to get the same issue back.
         let request =
-            serde_json::to_string(&record.report).map_err(|e| Error::Corrupt(e.to_string()))?;
+            serde_json::to_string(record.report()).map_err(|e| Error::Corrupt(e.to_string()))?;
         // IMMEDIATE takes the write lock up front, so the key lookup and the
         // insert see one consistent database even with concurrent writers.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -185,7 +172,7 @@ impl Store for SqliteStore {
                 .bind(key)
                 .bind(id)
                 .bind(&request)
-                .bind(format_time(record.created_at))
+                .bind(format_time(record.created_at()))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| if is_unique_violation(&e) { Error::IdempotencyConflict } else { e.into() })?;
@@ -209,16 +196,16 @@ impl Store for SqliteStore {
             );
             builder.push_values(chunk, |mut b, r| {
                 b.push_bind(r.category().code)
-                    .push_bind(&r.report.description)
+                    .push_bind(r.report().description())
                     .push_bind(r.location().lon())
                     .push_bind(r.location().lat())
-                    .push_bind(&r.report.address)
-                    .push_bind(r.status.as_str())
-                    .push_bind(r.district_id)
-                    .push_bind(format_time(r.created_at))
-                    .push_bind(format_time(r.updated_at))
+                    .push_bind(r.report().address())
+                    .push_bind(r.status().as_str())
+                    .push_bind(r.district_id())
+                    .push_bind(format_time(r.created_at()))
+                    .push_bind(format_time(r.updated_at()))
                     .push_bind(0_i64)
-                    .push_bind(&r.report.reporter_email);
+                    .push_bind(r.report().reporter_email());
             });
             builder.push(" RETURNING id");
             let chunk_ids: Vec<i64> = builder.build_query_scalar().fetch_all(&mut *tx).await?;
@@ -286,7 +273,7 @@ impl Store for SqliteStore {
         let mut stored = Vec::with_capacity(features.len());
         for feature in features {
             use geo::BoundingRect;
-            let Some(rect) = feature.geometry.bounding_rect() else {
+            let Some(rect) = feature.geometry().bounding_rect() else {
                 return Err(Error::Invalid(crate::error::ValidationError::new(
                     "invalid_geometry",
                     "geometry",
@@ -298,8 +285,8 @@ impl Store for SqliteStore {
                  VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(layer.as_str())
-            .bind(geometry_to_json(&feature.geometry).to_string())
-            .bind(Value::Object(feature.properties.clone()).to_string())
+            .bind(geometry_to_json(feature.geometry()).to_string())
+            .bind(Value::Object(feature.properties().clone()).to_string())
             .bind(rect.min().x)
             .bind(rect.min().y)
             .bind(rect.max().x)
@@ -309,8 +296,8 @@ impl Store for SqliteStore {
             stored.push(Feature {
                 id,
                 layer,
-                geometry: feature.geometry.clone(),
-                properties: feature.properties.clone(),
+                geometry: feature.geometry().clone(),
+                properties: feature.properties().clone(),
             });
         }
         tx.commit().await?;

@@ -176,7 +176,7 @@ impl Issues {
         let districts: Vec<DistrictArea> = city
             .layer(LayerName::Districts)
             .iter()
-            .filter_map(|f| match &f.geometry {
+            .filter_map(|f| match f.geometry() {
                 Geometry::Polygon(p) => p.bounding_rect().map(|bbox| DistrictArea {
                     bbox,
                     polygon: p.clone(),
@@ -191,7 +191,7 @@ impl Issues {
             .layer(LayerName::BikeRoutes)
             .iter()
             .filter_map(|f| {
-                let Geometry::LineString(line) = &f.geometry else {
+                let Geometry::LineString(line) = f.geometry() else {
                     return None;
                 };
                 let points: Vec<(f64, f64)> = line.coords().map(|&c| to_local(c)).collect();
@@ -204,7 +204,7 @@ impl Issues {
                     cumulative.push(total);
                 }
                 let street = f
-                    .properties
+                    .properties()
                     .get("street")
                     .and_then(Value::as_str)
                     .filter(|s| !s.is_empty())
@@ -235,7 +235,7 @@ impl Issues {
         let spaces: Vec<(f64, f64)> = city
             .layer(LayerName::PublicSpaces)
             .iter()
-            .filter_map(|f| f.geometry.centroid())
+            .filter_map(|f| f.geometry().centroid())
             .map(|p| (p.x(), p.y()))
             .collect();
 

@@ -70,14 +70,14 @@ pub async fn load(
             demo.address,
             None,
         )?;
-        let district_id = districts.district_of(location).map(|d| d.id);
-        batch.push(IssueRecord {
+        let district_id = districts.district_for(location)?;
+        batch.push(IssueRecord::new(
             report,
-            status: demo.status,
+            demo.status,
             district_id,
-            created_at: demo.created_at,
-            updated_at: demo.updated_at,
-        });
+            demo.created_at,
+            demo.updated_at,
+        )?);
         if batch.len() == BATCH {
             store.insert_issues(&batch).await?;
             progress.inc(batch.len() as u64);

@@ -7,7 +7,6 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use qala_geodata::store::IssueRecord;
 use qala_geodata::{Area, IssueFilter, IssueStatus, LonLat, NewIssue};
 use serde_json::json;
 
@@ -75,48 +74,7 @@ async fn create(
     let key = idempotency_key(&headers)?;
     let report = NewIssue::from_json(&body)?;
 
-    let district_id = {
-        let index = state.index.read();
-        match index.district_of(report.location) {
-            Some(district) => Some(district.id),
-            None if index.has_districts() => {
-                return Err(ApiError {
-                    field: Some("geometry".into()),
-                    ..ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "outside_city",
-                        "the location is outside the city's districts",
-                    )
-                });
-            }
-            None => None,
-        }
-    };
-
-    // The commit and the index update run in their own task: if the client
-    // disconnects, the handler is dropped, but a committed issue must still
-    // reach the index.
-    let task_state = state.clone();
-    let created = tokio::spawn(async move {
-        let record = IssueRecord::new_report(report, district_id);
-        let created = task_state
-            .store
-            .create_issue(&record, key.as_deref())
-            .await?;
-        if created.created {
-            task_state.issue_committed(&created.issue);
-        }
-        Ok::<_, qala_geodata::Error>(created)
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "issue write task failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal server error",
-        )
-    })??;
+    let created = state.report_issue(report, key).await?;
 
     let name = state
         .index

@@ -15,6 +15,10 @@ use serde_json::Value;
 
 use crate::error::ValidationError;
 
+pub mod bbox;
+
+pub use bbox::BBox;
+
 /// Most vertices one feature's geometry may have. A district boundary from a
 /// city GIS has a few thousand; this leaves ample room while keeping one
 /// request's work bounded.
@@ -108,6 +112,87 @@ pub fn parse_geometry(value: &Value) -> Result<Geometry<f64>, ValidationError> {
     let geometry = walker.geometry(value, 0)?;
     check_valid(&geometry)?;
     Ok(geometry)
+}
+
+/// Checks a geometry built in code (not parsed from GeoJSON) against the
+/// same rules [`parse_geometry`] applies while parsing: finite, in-range
+/// positions, lines of at least 2 positions, closed rings of at least 4,
+/// the vertex cap, the collection nesting cap and OGC validity.
+///
+/// ```
+/// use geo::{LineString, Polygon};
+/// use qala_geodata::geometry::check_geometry;
+/// let square = Polygon::new(LineString::from(vec![(0., 0.), (1., 0.), (1., 1.), (0., 1.), (0., 0.)]), vec![]);
+/// assert!(check_geometry(&square.into()).is_ok());
+/// let bowtie = Polygon::new(LineString::from(vec![(0., 0.), (1., 1.), (1., 0.), (0., 1.), (0., 0.)]), vec![]);
+/// assert_eq!(check_geometry(&bowtie.into()).unwrap_err().code, "invalid_geometry");
+/// ```
+pub fn check_geometry(geometry: &Geometry<f64>) -> Result<(), ValidationError> {
+    let mut vertices = 0;
+    check_parts(geometry, 0, &mut vertices)?;
+    check_valid(geometry)
+}
+
+fn check_parts(
+    geometry: &Geometry<f64>,
+    depth: usize,
+    vertices: &mut usize,
+) -> Result<(), ValidationError> {
+    let line = |l: &LineString<f64>| {
+        if l.0.len() < 2 {
+            return Err(invalid("a LineString needs at least 2 positions"));
+        }
+        Ok(())
+    };
+    let polygon = |p: &Polygon<f64>| {
+        for (i, ring) in std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .enumerate()
+        {
+            if ring.0.len() < 4 {
+                return Err(invalid(format!(
+                    "ring {i} has {} positions; at least 4 are needed",
+                    ring.0.len()
+                )));
+            }
+            if ring.0.first() != ring.0.last() {
+                return Err(invalid(format!("ring {i} is not closed")));
+            }
+        }
+        Ok(())
+    };
+    match geometry {
+        Geometry::GeometryCollection(collection) => {
+            if depth >= MAX_COLLECTION_DEPTH {
+                return Err(ValidationError::new(
+                    "nesting_too_deep",
+                    FIELD,
+                    format!("GeometryCollections may nest at most {MAX_COLLECTION_DEPTH} deep"),
+                ));
+            }
+            return collection
+                .iter()
+                .try_for_each(|member| check_parts(member, depth + 1, vertices));
+        }
+        Geometry::LineString(l) => line(l)?,
+        Geometry::MultiLineString(m) => m.iter().try_for_each(line)?,
+        Geometry::Polygon(p) => polygon(p)?,
+        Geometry::MultiPolygon(m) => m.iter().try_for_each(polygon)?,
+        _ => {}
+    }
+    use geo::CoordsIter;
+    for c in geometry.coords_iter() {
+        check_position(c.x, c.y, FIELD)?;
+        *vertices += 1;
+        if *vertices > MAX_VERTICES {
+            return Err(ValidationError::new(
+                "too_many_vertices",
+                FIELD,
+                format!("a feature may have at most {MAX_VERTICES} vertices"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The OGC simple-feature validity of a parsed geometry (self-intersections,
