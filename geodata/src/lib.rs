@@ -4,6 +4,7 @@
 //! Coordinates are always `(lon, lat)` in WGS84 (EPSG:4326); distances are in
 //! metres. Nothing here knows about HTTP.
 
+pub mod account;
 pub mod category;
 pub mod error;
 pub mod geojson_stream;
