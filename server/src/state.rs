@@ -66,10 +66,8 @@ impl AppState {
     pub fn issue_committed(&self, issue: &Issue) {
         let entry = IssueEntry::from(issue);
         let old = self.index.write().issues.upsert(entry.clone());
-        match old {
-            None => self.tiles.issue_added(&entry),
-            Some(old) if old != entry => self.tiles.issue_changed(&old, &entry),
-            Some(_) => {}
+        if old.is_none() {
+            self.tiles.issue_added(&entry);
         }
     }
 

@@ -141,27 +141,6 @@ impl TileService {
             .invalidate(LayerName::Issues, tiles_showing_point(entry));
     }
 
-    /// Records a committed change to an issue already indexed (its status).
-    pub fn issue_changed(&self, old: &IssueEntry, new: &IssueEntry) {
-        if old.status != new.status
-            && let Some(pyramid) = &self.pyramid
-        {
-            let id = u64::try_from(new.id).unwrap_or(0);
-            let (lon, lat) = (new.location.lon(), new.location.lat());
-            if let Err(e) = pyramid.write().regroup(
-                id,
-                lon,
-                lat,
-                status_group(old.status),
-                status_group(new.status),
-            ) {
-                tracing::error!(error = %e, id = new.id, "issue not regrouped in the cluster pyramid");
-            }
-        }
-        self.cache
-            .invalidate(LayerName::Issues, tiles_showing_point(new));
-    }
-
     /// The pyramid (for rendering unfiltered cluster tiles).
     pub(crate) fn pyramid(&self) -> Option<&RwLock<ClusterPyramid>> {
         self.pyramid.as_ref()
