@@ -131,7 +131,7 @@ impl From<&Issue> for IssueEntry {
 }
 
 /// Attribute filters shared by every issue query (list, nearby, stats, tiles).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct IssueFilter {
     /// Any of these statuses (empty: all).
     pub statuses: Vec<IssueStatus>,

@@ -86,7 +86,7 @@ async fn tile(
     params.finish()?;
     let variant = Variant {
         layers: layers.clone(),
-        filter: format!("{filter:?}"),
+        filter: filter.clone(),
     };
 
     let coding = preferred_coding(&headers);
