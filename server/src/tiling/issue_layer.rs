@@ -12,7 +12,7 @@ use qala_tiles::{ClusterItem, ClusterPoint, TileFeature};
 /// A property of the issues layer's features and its type in TileJSON's
 /// `vector_layers` (`String`, `Number` or `Boolean`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct IssueProperty {
+pub(crate) struct IssueProperty {
     /// The MVT key.
     pub key: &'static str,
     /// The TileJSON field type.
@@ -20,33 +20,33 @@ pub(super) struct IssueProperty {
 }
 
 /// A single issue's category code.
-pub(super) const CATEGORY: IssueProperty = IssueProperty {
+pub(crate) const CATEGORY: IssueProperty = IssueProperty {
     key: "category",
     field_type: "String",
 };
 /// A single issue's status.
-pub(super) const STATUS: IssueProperty = IssueProperty {
+pub(crate) const STATUS: IssueProperty = IssueProperty {
     key: "status",
     field_type: "String",
 };
 /// A single issue's creation day, `YYYY-MM-DD` (UTC).
-pub(super) const CREATED: IssueProperty = IssueProperty {
+pub(crate) const CREATED: IssueProperty = IssueProperty {
     key: "created",
     field_type: "String",
 };
 /// `true` on a cluster.
-pub(super) const CLUSTER: IssueProperty = IssueProperty {
+pub(crate) const CLUSTER: IssueProperty = IssueProperty {
     key: "cluster",
     field_type: "Boolean",
 };
 /// How many issues a cluster holds.
-pub(super) const POINT_COUNT: IssueProperty = IssueProperty {
+pub(crate) const POINT_COUNT: IssueProperty = IssueProperty {
     key: "point_count",
     field_type: "Number",
 };
 /// A cluster's count of one status: the key is this prefix followed by the
 /// status (`status_open`, …), one per status.
-pub(super) const STATUS_COUNT: IssueProperty = IssueProperty {
+pub(crate) const STATUS_COUNT: IssueProperty = IssueProperty {
     key: "status_",
     field_type: "Number",
 };
@@ -59,7 +59,7 @@ const PROPERTIES: [IssueProperty; 5] = [CATEGORY, STATUS, CREATED, CLUSTER, POIN
 pub(super) const SINGLE_POINT_KEYS: [&str; 3] = [CATEGORY.key, STATUS.key, CREATED.key];
 
 /// The key of a cluster's count of `status`.
-fn status_count_key(status: &str) -> String {
+pub(crate) fn status_count_key(status: &str) -> String {
     format!("{}{status}", STATUS_COUNT.key)
 }
 

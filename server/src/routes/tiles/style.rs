@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::base_url;
 use crate::state::AppState;
+use crate::tiling::{POINT_COUNT, STATUS, status_count_key};
 
 /// Colours of issue statuses, in workflow order: the `issue-points` colours
 /// of the style, which the web client reads back for its legend and badges.
@@ -29,7 +30,7 @@ const UNKNOWN_STATUS_COLOUR: &str = "#d7301f";
 
 /// A single issue's colour: its status's.
 fn status_colour() -> Value {
-    let mut expression = vec![json!("match"), json!(["get", "status"])];
+    let mut expression = vec![json!("match"), json!(["get", STATUS.key])];
     for (status, colour) in STATUS_COLOURS {
         expression.push(json!(status));
         expression.push(json!(colour));
@@ -42,7 +43,7 @@ fn status_colour() -> Value {
 /// `status_<status>` counts; a status beats every other, or ties with it
 /// and comes earlier in the workflow order.
 fn cluster_colour() -> Value {
-    let count = |status: &str| json!(["coalesce", ["get", format!("status_{status}")], 0]);
+    let count = |status: &str| json!(["coalesce", ["get", status_count_key(status)], 0]);
     let mut expression = vec![json!("case")];
     for (status, colour) in STATUS_COLOURS {
         let mut beats_all = vec![json!("all")];
@@ -95,14 +96,14 @@ pub(super) async fn style(State(state): State<AppState>, headers: HeaderMap) -> 
             {"id": "public-space-points", "type": "circle", "source": "qala-reference", "source-layer": "public_spaces",
              "filter": ["==", ["geometry-type"], "Point"], "paint": {"circle-color": "#2f855a", "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5}},
             {"id": "issue-clusters", "type": "circle", "source": "qala-issues", "source-layer": "issues",
-             "filter": ["has", "point_count"],
+             "filter": ["has", POINT_COUNT.key],
              // Small dots: the web client's count bubbles carry the numbers,
              // these show where the issues are.
              "paint": {
                 "circle-color": cluster_colour(), "circle-opacity": 0.85, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
-                "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "point_count"]], 1, 3, 4, 5, 20, 9]}},
+                "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", POINT_COUNT.key]], 1, 3, 4, 5, 20, 9]}},
             {"id": "issue-points", "type": "circle", "source": "qala-issues", "source-layer": "issues",
-             "filter": ["!", ["has", "point_count"]],
+             "filter": ["!", ["has", POINT_COUNT.key]],
              "paint": {"circle-color": status_colour(), "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 3, 16, 7],
                        "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}}
         ]
