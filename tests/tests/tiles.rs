@@ -306,7 +306,7 @@ async fn a_write_invalidates_exactly_the_tiles_it_touches(backend: Backend) {
     let far_tile = qala_tiles::TileId::new(14, fx, fy).unwrap();
     let variant = qala_server::tiling::Variant {
         layers: vec![qala_geodata::LayerName::Issues],
-        filter: format!("{:?}", qala_geodata::IssueFilter::default()),
+        filter: qala_geodata::IssueFilter::default(),
     };
     assert!(
         app.state.tiles.cache.get(far_tile, &variant).is_some(),

@@ -1,5 +1,7 @@
-//! Compression of encoded tiles, done once per tile before caching so every
-//! request is served from the compressed bytes (`Content-Encoding: gzip` or `br`).
+//! Compression of encoded tiles into the encodings HTTP clients accept
+//! (`Content-Encoding: gzip` or `br`). The crate only compresses; the server
+//! makes each encoding of a tile at most once, on the first request that
+//! asks for it, and keeps it beside the tile's raw bytes in its cache.
 //!
 //! Levels: gzip 1 and brotli quality 2 (4 MiB window). A tile is compressed
 //! on the request that first misses the cache, so speed wins: on a 540 KB
@@ -49,13 +51,14 @@ pub fn compress(bytes: &[u8], compression: Compression) -> Result<Vec<u8>> {
     }
 }
 
-/// Input at least this long is gzipped in parts, one per core.
+/// Input at least this long is gzipped in parts: up to one per thread of
+/// rayon's pool, each at least half this long.
 const PARALLEL_GZIP_MIN: usize = 128 * 1024;
 
 /// gzip at level 1 (fastest).
 ///
 /// A large tile (128 KB and up: the dense single-point tiles) is cut into
-/// one part per thread of rayon's pool (one per core) and the parts are
+/// parts of at least 64 KB, at most one per thread of rayon's pool, and the parts are
 /// deflated at the same time, as pigz does: every part but the last ends
 /// on a byte boundary with a sync flush, so the parts joined are one valid
 /// deflate stream, in one gzip member whose CRC-32 is combined from the

@@ -13,6 +13,7 @@
 //! - [`cluster`]: grid clustering of points for low zooms;
 //! - [`mvt`]: the [`TileBuilder`] that ties it together and encodes;
 //! - [`point_layer`]: the fast path for layers of single points with fixed keys;
+//! - [`value`]: typed property values, shared by both writers;
 //! - [`compress`](mod@compress): gzip / brotli, so a tile is compressed once.
 //!
 //! Coordinates in tile pixel space have x to the right and **y down**, with
@@ -48,13 +49,15 @@ mod ring;
 pub mod simplify;
 pub mod tile_id;
 mod validity;
+pub mod value;
 
 pub use cluster::{ClusterItem, ClusterOptions, ClusterPoint, cluster_points};
 pub use compress::{Compression, brotli, compress, gzip};
 pub use error::{Result, TileError};
-pub use mvt::{PropertyValue, TileBuilder, TileFeature, TileOptions};
+pub use mvt::{TileBuilder, TileFeature, TileOptions};
 pub use point_layer::{PointLayer, PointWriter};
 pub use tile_id::{
     MAX_ZOOM, TileId, TileRange, lonlat_to_tile_pixel, tile_pixel_to_lonlat, tiles_covering,
     tiles_covering_buffered, world_to_tile_pixel,
 };
+pub use value::PropertyValue;

@@ -35,8 +35,8 @@
 use geo::{Point, Rect};
 
 use crate::error::{Result, TileError};
-use crate::mvt::PropertyValue;
 use crate::tile_id::{TileId, world_to_tile_pixel};
+use crate::value::PropertyValue;
 
 /// Protobuf wire types.
 const VARINT: u8 = 0;

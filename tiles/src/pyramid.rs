@@ -148,26 +148,6 @@ impl ClusterPyramid {
         Ok(())
     }
 
-    /// Moves a point that stays where it is from one group to another (a status change).
-    ///
-    /// # Errors
-    /// A non-finite coordinate or an unknown group.
-    pub fn regroup(&mut self, id: u64, lon: f64, lat: f64, from: usize, to: usize) -> Result<()> {
-        self.check(lon, lat, from)?;
-        self.check(lon, lat, to)?;
-        for z in 0..self.levels.len() {
-            let key = self.cell_of(self.world_px(lon, lat, z), z);
-            if let Some(cell) = self.levels[z].get_mut(&key) {
-                cell.groups[from] = cell.groups[from].saturating_sub(1);
-                cell.groups[to] += 1;
-                if cell.min_id == id {
-                    cell.min_group = to;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The clustered items of a tile, in tile pixels, or `None` above the
     /// clustering zooms. Cells with one point come back as that point.
     pub fn tile(&self, tile: TileId) -> Option<Vec<ClusterItem>> {
@@ -271,22 +251,6 @@ mod tests {
             }
         }
         assert!(pyramid.tile(TileId::new(14, 0, 0).unwrap()).is_none());
-    }
-
-    #[test]
-    fn regrouping_moves_counts_between_groups() {
-        let mut pyramid =
-            ClusterPyramid::new(ClusterOptions::default(), vec!["a".into(), "b".into()]).unwrap();
-        pyramid.insert(1, 10.0, 10.0, 0).unwrap();
-        pyramid.insert(2, 10.0001, 10.0001, 0).unwrap();
-        pyramid.regroup(2, 10.0001, 10.0001, 0, 1).unwrap();
-        let items = pyramid
-            .tile(TileId::containing(10.0, 10.0, 3).unwrap())
-            .unwrap();
-        let [ClusterItem::Cluster(c)] = items.as_slice() else {
-            panic!("{items:?}")
-        };
-        assert_eq!(c.groups, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fmt;
 use geo::{Coord, Rect};
 
 use crate::error::{Result, TileError};
-use crate::mercator::{lonlat_to_world, world_to_lonlat, world_to_mercator};
+use crate::mercator::{lonlat_to_world, world_to_lonlat};
 
 /// The highest zoom level accepted by [`TileId::new`].
 ///
@@ -106,23 +106,6 @@ impl TileId {
             x: world_to_index(wx, n),
             y: world_to_index(wy, n),
         })
-    }
-
-    /// The tile's bounds in EPSG:3857 metres (`min` is the south-west corner).
-    ///
-    /// ```
-    /// use qala_tiles::{TileId, mercator::HALF_WORLD_M};
-    /// let world = TileId::new(0, 0, 0)?.mercator_bounds();
-    /// assert!((world.max().x - HALF_WORLD_M).abs() < 1e-6);
-    /// # Ok::<(), qala_tiles::TileError>(())
-    /// ```
-    #[must_use]
-    pub fn mercator_bounds(self) -> Rect<f64> {
-        let (wx0, wy0, wx1, wy1) = self.world_bounds();
-        // World y grows south, Mercator y grows north: the top row edge is the max y.
-        let (x0, y1) = world_to_mercator(wx0, wy0);
-        let (x1, y0) = world_to_mercator(wx1, wy1);
-        Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 })
     }
 
     /// The tile's bounds in degrees (`x` = lon, `y` = lat; `min` is the south-west corner).
@@ -385,7 +368,7 @@ mod tests {
     use geo::{Intersects, coord};
 
     use super::*;
-    use crate::mercator::{HALF_WORLD_M, MAX_LATITUDE, mercator_to_lonlat};
+    use crate::mercator::MAX_LATITUDE;
 
     #[test]
     fn tile_id_accepts_the_corners_of_every_zoom() {
@@ -425,35 +408,6 @@ mod tests {
         ));
         assert!(TileId::new(0, 1, 0).is_err());
         assert!(TileId::new(22, 1 << 22, 0).is_err());
-    }
-
-    #[test]
-    fn the_single_z0_tile_spans_the_whole_mercator_world() {
-        let b = TileId::new(0, 0, 0).map(TileId::mercator_bounds);
-        let b = b.ok().filter(|b| {
-            (b.min().x + HALF_WORLD_M).abs() < 1e-6
-                && (b.min().y + HALF_WORLD_M).abs() < 1e-6
-                && (b.max().x - HALF_WORLD_M).abs() < 1e-6
-                && (b.max().y - HALF_WORLD_M).abs() < 1e-6
-        });
-        assert!(b.is_some());
-    }
-
-    #[test]
-    fn mercator_and_lonlat_bounds_describe_the_same_tile() -> Result<()> {
-        let tile = TileId::new(12, 2874, 1502)?;
-        let m = tile.mercator_bounds();
-        let ll = tile.lonlat_bounds();
-        let (lon0, lat0) = mercator_to_lonlat(m.min().x, m.min().y);
-        let (lon1, lat1) = mercator_to_lonlat(m.max().x, m.max().y);
-        assert!((lon0 - ll.min().x).abs() < 1e-9);
-        assert!((lat0 - ll.min().y).abs() < 1e-9);
-        assert!((lon1 - ll.max().x).abs() < 1e-9);
-        assert!((lat1 - ll.max().y).abs() < 1e-9);
-        // A z12 tile is 2π·R / 4096 metres wide.
-        let width = 2.0 * HALF_WORLD_M / 4096.0;
-        assert!((m.width() - width).abs() < 1e-6 && (m.height() - width).abs() < 1e-6);
-        Ok(())
     }
 
     #[test]

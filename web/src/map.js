@@ -1,6 +1,9 @@
 // Map setup shared by the resident map and the planner: Qala's style (or a
-// configured basemap with Qala's layers on top), client-side restyling, the
-// issue source's filters, and the cluster count bubbles.
+// configured basemap with Qala's layers on top), the status colours read
+// back from it, the issue source's filters, and the cluster count bubbles.
+// How every layer is drawn, clusters included, is the server's style
+// (/style.json); the client does not repaint it (over a basemap it only
+// lightens the districts' fill).
 
 import * as maplibregl from '/web/vendor/maplibre-gl.mjs';
 import { onLang, t } from './i18n.js';
@@ -8,17 +11,6 @@ import { onLang, t } from './i18n.js';
 export { maplibregl };
 
 const BASEMAP_KEY = 'qala.basemap';
-
-/** Fallback status colours; the real ones are read from the server's style so both stay in step. */
-const DEFAULT_STATUS_COLOURS = {
-  open: '#d7301f',
-  acknowledged: '#fc8d59',
-  in_progress: '#e6a700',
-  resolved: '#1a9850',
-  closed: '#6b6b6b',
-  rejected: '#3d3d3d',
-  duplicate: '#a6a6a6',
-};
 
 /** What the layer toggles switch: each entry names the style layers it covers. */
 export const LAYER_GROUPS = [
@@ -86,44 +78,20 @@ async function loadStyle(basemap, onBasemapError) {
   };
 }
 
-/** Status → colour from the style's `issue-points` match expression. */
+/**
+ * Status → colour, read from the style's `issue-points` match expression:
+ * the server's style is the one place status colours are defined.
+ */
 function statusColoursOf(style) {
   const paint = style.layers.find((l) => l.id === 'issue-points')?.paint?.['circle-color'];
-  if (!Array.isArray(paint) || paint[0] !== 'match') return { ...DEFAULT_STATUS_COLOURS };
   const colours = {};
+  if (!Array.isArray(paint) || paint[0] !== 'match') return colours;
   for (let i = 2; i + 1 < paint.length; i += 2) colours[paint[i]] = paint[i + 1];
   return colours;
 }
 
-export let STATUS_COLOURS = { ...DEFAULT_STATUS_COLOURS };
-
-/**
- * A cluster's colour: its most common status. Cluster features carry
- * `status_<status>` counts; a status beats every other or ties earlier in
- * the workflow order.
- */
-function dominantStatusColour(colours) {
-  const statuses = Object.keys(colours);
-  const count = (s) => ['coalesce', ['get', `status_${s}`], 0];
-  const expression = ['case'];
-  for (const s of statuses) {
-    expression.push(['all', ...statuses.filter((o) => o !== s).map((o) => ['>=', count(s), count(o)])], colours[s]);
-  }
-  expression.push(colours.open ?? '#d7301f');
-  return expression;
-}
-
-function restyle(map) {
-  if (map.getLayer('issue-clusters')) {
-    map.setPaintProperty('issue-clusters', 'circle-color', dominantStatusColour(STATUS_COLOURS));
-    map.setPaintProperty('issue-clusters', 'circle-opacity', 0.85);
-    // Small: the count bubbles above carry the numbers; these dots show where.
-    map.setPaintProperty('issue-clusters', 'circle-radius', [
-      'interpolate', ['linear'], ['sqrt', ['get', 'point_count']], 1, 3, 4, 5, 20, 9,
-    ]);
-    map.setPaintProperty('issue-clusters', 'circle-stroke-width', 1);
-  }
-}
+/** Status → colour of the loaded style (empty until `createMap` has loaded it). */
+export let STATUS_COLOURS = {};
 
 /**
  * Creates the map and resolves once its style has loaded. The map is
@@ -163,7 +131,6 @@ export async function createMap(container, { onBasemapError } = {}) {
     map.once('load', onLoad);
     map.once('error', onError);
   });
-  restyle(map);
   return map;
 }
 
@@ -250,11 +217,12 @@ const BUBBLE_RADIUS_PX = 60;
 /**
  * Counts at low zoom as HTML bubbles. Two reasons: the style has no glyphs
  * (nothing is fetched from outside), so WebGL text is not possible; and the
- * tiles cluster on a fine grid (a few pixels) that keeps tiles small but
- * would print hundreds of overlapping numbers. So the drawn clusters and
- * single issues in view are summed on screen into bubbles about 60 px apart,
- * each coloured by its most common status; the small dots beneath still show
- * where the issues are. A bubble opens up on click.
+ * tiles cluster on a grid of 256 of a tile's 4096 units (32 px of a 512 px
+ * tile), so a city view holds many clusters close together whose numbers
+ * would crowd each other. So the drawn clusters and single issues in view are
+ * summed on screen into bubbles about 60 px apart, each coloured by its most
+ * common status; the style's small cluster dots beneath still show where
+ * the issues are. A bubble opens up on click.
  */
 export function showClusterBubbles(map, format = (n) => String(n)) {
   let markers = [];

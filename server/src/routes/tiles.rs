@@ -8,14 +8,18 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use headers::{ETag, HeaderMapExt, IfNoneMatch};
 use qala_geodata::{BBox, LayerName};
 use qala_tiles::{Compression, TileId};
-use serde_json::{Value, json};
+use tilejson::{Bounds, Center, VectorLayer, tilejson};
 
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::state::AppState;
 use crate::tiling::{EncodedTile, TileRequest, Variant, layer_fields, on_cpu_pool, render};
+
+mod accept_encoding;
+mod style;
 
 /// Media type of Mapbox Vector Tiles.
 const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -27,7 +31,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tile))
         .route("/tiles/{tilejson}", get(tilejson))
-        .route("/style.json", get(style))
+        .route("/style.json", get(style::style))
 }
 
 /// `a,b,c` → layers, each known and named once.
@@ -86,10 +90,10 @@ async fn tile(
     params.finish()?;
     let variant = Variant {
         layers: layers.clone(),
-        filter: format!("{filter:?}"),
+        filter: filter.clone(),
     };
 
-    let coding = preferred_coding(&headers);
+    let coding = accept_encoding::preferred(&headers);
     let (encoded, body) = match state.tiles.cache.get(tile, &variant) {
         Some(hit) => {
             let body = hit.made(coding);
@@ -126,15 +130,18 @@ async fn tile(
             .map_err(|e| internal(&e))?
         }
     };
-    if not_modified(&encoded, &headers) {
+    let etag = etag_of(&encoded);
+    if let (Some(etag), Some(condition)) = (&etag, headers.typed_get::<IfNoneMatch>())
+        && !condition.precondition_passes(etag)
+    {
         return Ok(tile_response(
-            &encoded,
+            Some(etag),
             StatusCode::NOT_MODIFIED.into_response(),
         ));
     }
     if encoded.raw.is_empty() {
         return Ok(tile_response(
-            &encoded,
+            etag.as_ref(),
             StatusCode::NO_CONTENT.into_response(),
         ));
     }
@@ -158,7 +165,7 @@ async fn tile(
             HeaderValue::from_static(coding.content_encoding()),
         );
     }
-    Ok(tile_response(&encoded, response))
+    Ok(tile_response(etag.as_ref(), response))
 }
 
 fn internal(e: &dyn std::fmt::Display) -> ApiError {
@@ -170,51 +177,19 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
     )
 }
 
-/// The encodings a client accepts, by `Accept-Encoding` (q=0 means no).
-fn accepts(headers: &HeaderMap, coding: &str) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let name = parts.next().unwrap_or("");
-            let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
-            name.eq_ignore_ascii_case(coding) && !refused
-        })
-}
-
-/// Whether the client's copy (`If-None-Match`) is current: answer 304.
-fn not_modified(tile: &EncodedTile, headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|t| t.trim() == tile.etag || t.trim() == "*")
-        })
-}
-
-/// The best encoding the client accepts: brotli (smallest), gzip, or none.
-fn preferred_coding(headers: &HeaderMap) -> Compression {
-    if accepts(headers, "br") {
-        Compression::Brotli
-    } else if accepts(headers, "gzip") {
-        Compression::Gzip
-    } else {
-        Compression::None
-    }
+/// The tile's validator as a typed header. `EncodedTile` keeps it as text:
+/// the cache knows nothing of HTTP.
+fn etag_of(tile: &EncodedTile) -> Option<ETag> {
+    tile.etag.parse().ok()
 }
 
 /// Headers every tile answer carries: 304 when the client's copy is
 /// current, 204 for an empty tile (nothing to draw; MapLibre treats it as an
 /// empty tile), else the bytes in the best encoding the client accepts.
-fn tile_response(tile: &EncodedTile, mut response: Response) -> Response {
+fn tile_response(etag: Option<&ETag>, mut response: Response) -> Response {
     let h = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&tile.etag) {
-        h.insert(header::ETAG, etag);
+    if let Some(etag) = etag {
+        h.typed_insert(etag.clone());
     }
     h.insert(
         header::CACHE_CONTROL,
@@ -277,9 +252,19 @@ async fn tilejson(
         .unwrap_or_default();
     let base = base_url(&state, &headers);
     let index = state.index.read();
-    let vector_layers: Vec<Value> = layers
+    let vector_layers = layers
         .iter()
-        .map(|l| json!({"id": l.as_str(), "fields": layer_fields(&index, *l), "minzoom": 0, "maxzoom": qala_tiles::MAX_ZOOM}))
+        .map(|l| {
+            let fields = layer_fields(&index, *l)
+                .into_iter()
+                .map(|(name, kind)| (name, kind.to_owned()))
+                .collect();
+            VectorLayer {
+                minzoom: Some(0),
+                maxzoom: Some(qala_tiles::MAX_ZOOM),
+                ..VectorLayer::new(l.as_str().to_owned(), fields)
+            }
+        })
         .collect();
     let bounds = union(layers.iter().filter_map(|l| match l {
         LayerName::Issues => index.issues.bbox(),
@@ -291,90 +276,21 @@ async fn tilejson(
         east: 180.0,
         north: 85.051_128_78,
     });
-    let center = [
+    let center = Center::new(
         (bounds.west + bounds.east) / 2.0,
         (bounds.south + bounds.north) / 2.0,
-        11.0,
-    ];
-    let body = json!({
-        "tilejson": "3.0.0",
-        "name": format!("Qala: {}", layers_raw.replace(',', ", ")),
-        "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{layers_raw}/{{z}}/{{x}}/{{y}}.mvt{query}")],
-        "vector_layers": vector_layers,
-        "bounds": [bounds.west, bounds.south, bounds.east, bounds.north],
-        "center": center,
-        "minzoom": 0,
-        "maxzoom": qala_tiles::MAX_ZOOM,
-        "attribution": "Qala",
-    });
-    Ok(axum::Json(body).into_response())
-}
-
-/// Colours of issue statuses, shared by the style and (later) the web client's legend.
-pub const STATUS_COLOURS: [(&str, &str); 7] = [
-    ("open", "#d7301f"),
-    ("acknowledged", "#fc8d59"),
-    ("in_progress", "#e6a700"),
-    ("resolved", "#1a9850"),
-    ("closed", "#6b6b6b"),
-    ("rejected", "#3d3d3d"),
-    ("duplicate", "#a6a6a6"),
-];
-
-async fn style(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = base_url(&state, &headers);
-    let mut status_colour = vec![json!("match"), json!(["get", "status"])];
-    for (status, colour) in STATUS_COLOURS {
-        status_colour.push(json!(status));
-        status_colour.push(json!(colour));
-    }
-    status_colour.push(json!("#d7301f"));
-    let center = {
-        let index = state.index.read();
-        index
-            .layer(LayerName::Districts)
-            .summary(LayerName::Districts)
-            .bbox
-            .map_or([0.0, 0.0], |b| {
-                [(b.west + b.east) / 2.0, (b.south + b.north) / 2.0]
-            })
+        11,
+    );
+    let body = tilejson! {
+        tiles: vec![format!("{base}/tiles/{layers_raw}/{{z}}/{{x}}/{{y}}.mvt{query}")],
+        name: format!("Qala: {}", layers_raw.replace(',', ", ")),
+        scheme: "xyz".to_owned(),
+        vector_layers: vector_layers,
+        bounds: Bounds::new(bounds.west, bounds.south, bounds.east, bounds.north),
+        center: center,
+        minzoom: 0,
+        maxzoom: qala_tiles::MAX_ZOOM,
+        attribution: "Qala".to_owned(),
     };
-    let body = json!({
-        "version": 8,
-        "name": "Qala",
-        "center": center,
-        "zoom": 11,
-        "sources": {
-            "qala-reference": {"type": "vector", "url": format!("{base}/tiles/districts,public_spaces,green_corridors,bike_routes.json")},
-            "qala-issues": {"type": "vector", "url": format!("{base}/tiles/issues.json")}
-        },
-        "layers": [
-            {"id": "background", "type": "background", "paint": {"background-color": "#f3f1ec"}},
-            {"id": "districts-fill", "type": "fill", "source": "qala-reference", "source-layer": "districts",
-             "paint": {"fill-color": "#dfe6ee", "fill-opacity": 0.6}},
-            {"id": "public-spaces", "type": "fill", "source": "qala-reference", "source-layer": "public_spaces",
-             "filter": ["==", ["geometry-type"], "Polygon"], "paint": {"fill-color": "#9ccf8a", "fill-outline-color": "#5e9e4c"}},
-            {"id": "green-corridors", "type": "line", "source": "qala-reference", "source-layer": "green_corridors",
-             "layout": {"line-cap": "round", "line-join": "round"},
-             "paint": {"line-color": "#3c9a5f", "line-opacity": 0.55, "line-width": ["interpolate", ["linear"], ["zoom"], 10, 3, 16, 14]}},
-            {"id": "bike-routes", "type": "line", "source": "qala-reference", "source-layer": "bike_routes",
-             "layout": {"line-cap": "round", "line-join": "round"},
-             "paint": {"line-color": "#2b6cb0", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1.5, 16, 4], "line-dasharray": [2, 1]}},
-            {"id": "districts-outline", "type": "line", "source": "qala-reference", "source-layer": "districts",
-             "paint": {"line-color": "#5a6b7d", "line-width": 1.5}},
-            {"id": "public-space-points", "type": "circle", "source": "qala-reference", "source-layer": "public_spaces",
-             "filter": ["==", ["geometry-type"], "Point"], "paint": {"circle-color": "#2f855a", "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5}},
-            {"id": "issue-clusters", "type": "circle", "source": "qala-issues", "source-layer": "issues",
-             "filter": ["has", "point_count"],
-             "paint": {
-                "circle-color": "#c0392b", "circle-opacity": 0.75, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
-                "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "point_count"]], 1, 6, 10, 14, 40, 28]}},
-            {"id": "issue-points", "type": "circle", "source": "qala-issues", "source-layer": "issues",
-             "filter": ["!", ["has", "point_count"]],
-             "paint": {"circle-color": status_colour, "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 3, 16, 7],
-                       "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}}
-        ]
-    });
-    axum::Json(body).into_response()
+    Ok(axum::Json(body).into_response())
 }

@@ -9,6 +9,7 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use headers::{ETag, HeaderMapExt, IfNoneMatch};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -39,7 +40,7 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
         )
         .into_response();
     };
-    let etag = format!(
+    let tag = format!(
         "\"{}\"",
         file.metadata
             .sha256_hash()
@@ -48,10 +49,13 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
-    let current = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == etag);
+    // Hex in quotes always parses; were it not to, the asset is simply sent.
+    let etag = tag.parse::<ETag>().ok();
+    let current = etag.as_ref().is_some_and(|etag| {
+        headers
+            .typed_get::<IfNoneMatch>()
+            .is_some_and(|condition| !condition.precondition_passes(etag))
+    });
     let mut response = if current {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -62,10 +66,41 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
         response
     };
     let h = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, etag);
+    if let Some(etag) = etag {
+        h.typed_insert(etag);
     }
     // Revalidate every time: cheap with the ETag, and a deploy is seen at once.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(if_none_match: Option<&str>) -> Response {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = if_none_match {
+            headers.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
+        }
+        asset("index.html", &headers)
+    }
+
+    #[test]
+    fn a_current_copy_is_answered_304_by_any_etag_form() {
+        let first = get(None);
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+        for current in [
+            etag.clone(),
+            format!("W/{etag}"),
+            format!("\"other\", {etag}"),
+            "*".to_owned(),
+        ] {
+            let again = get(Some(&current));
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{current}");
+            assert_eq!(again.headers()[header::ETAG], etag.as_str());
+        }
+        assert_eq!(get(Some("\"other\"")).status(), StatusCode::OK);
+    }
 }

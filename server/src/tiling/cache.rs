@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use lru::LruCache;
 use parking_lot::Mutex;
-use qala_geodata::LayerName;
+use qala_geodata::{IssueFilter, LayerName};
 use qala_tiles::{Compression, TileId};
 
 /// A rendered tile: the MVT bytes, and each compressed encoding made once,
@@ -84,8 +84,10 @@ impl EncodedTile {
 pub struct Variant {
     /// Layers in the tile, in request order.
     pub layers: Vec<LayerName>,
-    /// Canonical form of the issue filter (empty when unfiltered).
-    pub filter: String,
+    /// The issue filter as the request gave it: lists keep their order, so
+    /// the same filter spelled in another order is cached apart (the default,
+    /// matching everything, when unfiltered).
+    pub filter: IssueFilter,
 }
 
 type Slot = Vec<(Variant, Arc<EncodedTile>)>;
@@ -221,7 +223,7 @@ mod tests {
     fn variant(layers: &[LayerName]) -> Variant {
         Variant {
             layers: layers.to_vec(),
-            filter: String::new(),
+            filter: IssueFilter::default(),
         }
     }
 

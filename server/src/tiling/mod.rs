@@ -2,15 +2,29 @@
 //! that keeps low-zoom issue tiles fast, and the cache that writes invalidate.
 
 use parking_lot::RwLock;
-use qala_geodata::{IssueEntry, IssueStatus, LayerName, SpatialIndex};
+use qala_geodata::{BBox, IssueEntry, IssueStatus, LayerName, SpatialIndex};
 use qala_tiles::pyramid::ClusterPyramid;
 use qala_tiles::{ClusterOptions, MAX_ZOOM, TileId};
 
 mod cache;
+mod dense;
+mod issue_layer;
 mod render;
 
 pub use cache::{EncodedTile, TileCache, Variant};
 pub use render::{TileRequest, layer_fields, render};
+// The issues layer's keys, for the style that draws them.
+pub(crate) use issue_layer::{POINT_COUNT, STATUS, status_count_key};
+
+/// A `geo` rectangle in degrees as the index's box.
+fn bbox_of(rect: geo::Rect<f64>) -> BBox {
+    BBox {
+        west: rect.min().x,
+        south: rect.min().y,
+        east: rect.max().x,
+        north: rect.max().y,
+    }
+}
 
 /// Runs tile work (rendering, compressing) on rayon's pool, off the async
 /// workers, and waits for it. The render splits a dense tile across that
@@ -78,6 +92,9 @@ pub(crate) fn status_group(status: IssueStatus) -> usize {
 pub struct TileService {
     /// `None` when clustering is off (`single_point_zoom` 0).
     pyramid: Option<RwLock<ClusterPyramid>>,
+    /// How issues are clustered below the single-point zoom, by the pyramid
+    /// and on the fly for filtered tiles.
+    cluster_options: ClusterOptions,
     /// Rendered tiles.
     pub cache: TileCache,
     /// Settings.
@@ -85,44 +102,46 @@ pub struct TileService {
 }
 
 impl TileService {
-    /// Builds the cluster pyramid from the issues already in the index.
+    /// Builds the cluster options and the cluster pyramid from the issues
+    /// already in the index.
     pub fn new(index: &SpatialIndex, settings: TileSettings) -> qala_tiles::Result<Self> {
-        let pyramid = match settings.single_point_zoom.min(MAX_ZOOM + 1).checked_sub(1) {
-            None => None,
-            Some(max_cluster_zoom) => {
-                let options = ClusterOptions {
-                    max_cluster_zoom,
-                    cell_px: CLUSTER_CELL,
-                    extent: EXTENT,
-                };
-                let groups = IssueStatus::ALL
-                    .iter()
-                    .map(|s| s.as_str().to_owned())
-                    .collect();
-                let mut pyramid = ClusterPyramid::new(options, groups)?;
-                for e in index
-                    .issues
-                    .matching(qala_geodata::Area::Everywhere, &Default::default())
-                {
-                    insert(&mut pyramid, e)?;
-                }
-                Some(RwLock::new(pyramid))
+        // Clustered zooms are those below the single-point zoom; tiles stop at
+        // MAX_ZOOM, and so does the pyramid.
+        let cluster_options = ClusterOptions {
+            max_cluster_zoom: settings
+                .single_point_zoom
+                .min(MAX_ZOOM + 1)
+                .saturating_sub(1),
+            cell_px: CLUSTER_CELL,
+            extent: EXTENT,
+        };
+        let pyramid = if settings.single_point_zoom == 0 {
+            None
+        } else {
+            let groups = IssueStatus::ALL
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect();
+            let mut pyramid = ClusterPyramid::new(cluster_options.clone(), groups)?;
+            for e in index
+                .issues
+                .matching(qala_geodata::Area::Everywhere, &Default::default())
+            {
+                insert(&mut pyramid, e)?;
             }
+            Some(RwLock::new(pyramid))
         };
         Ok(Self {
             pyramid,
+            cluster_options,
             cache: TileCache::new(settings.cache_bytes),
             settings,
         })
     }
 
     /// Cluster options in force (also what filtered cluster tiles use).
-    pub fn cluster_options(&self) -> ClusterOptions {
-        ClusterOptions {
-            max_cluster_zoom: self.settings.single_point_zoom.saturating_sub(1),
-            cell_px: CLUSTER_CELL,
-            extent: EXTENT,
-        }
+    pub fn cluster_options(&self) -> &ClusterOptions {
+        &self.cluster_options
     }
 
     /// Clustering happens at this zoom.
@@ -139,27 +158,6 @@ impl TileService {
         }
         self.cache
             .invalidate(LayerName::Issues, tiles_showing_point(entry));
-    }
-
-    /// Records a committed change to an issue already indexed (its status).
-    pub fn issue_changed(&self, old: &IssueEntry, new: &IssueEntry) {
-        if old.status != new.status
-            && let Some(pyramid) = &self.pyramid
-        {
-            let id = u64::try_from(new.id).unwrap_or(0);
-            let (lon, lat) = (new.location.lon(), new.location.lat());
-            if let Err(e) = pyramid.write().regroup(
-                id,
-                lon,
-                lat,
-                status_group(old.status),
-                status_group(new.status),
-            ) {
-                tracing::error!(error = %e, id = new.id, "issue not regrouped in the cluster pyramid");
-            }
-        }
-        self.cache
-            .invalidate(LayerName::Issues, tiles_showing_point(new));
     }
 
     /// The pyramid (for rendering unfiltered cluster tiles).

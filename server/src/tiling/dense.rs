@@ -1,0 +1,503 @@
+//! The dense single-point path: the issues of a tile at the single-point
+//! zooms written through `qala_tiles::PointLayer` (the densest tiles hold
+//! tens of thousands), searched, numbered and written in stripes of
+//! longitude on rayon's pool, with bytes that do not depend on the pool.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{Datelike, NaiveDate};
+use qala_geodata::category::{CATEGORY_COUNT, Category};
+use qala_geodata::{BBox, IssueEntry, IssueFilter, IssueIndex, IssueStatus, LayerName};
+use qala_tiles::{PointLayer, PointWriter, PropertyValue, TileBuilder};
+use rayon::prelude::*;
+
+use super::issue_layer::{SINGLE_POINT_KEYS, day};
+
+/// Most single issue points one tile carries. Each costs about 25 bytes of
+/// MVT (12 gzipped), so this keeps the densest tile well under the 500 KB
+/// budget; a tile with more issues than this even at the single-point zooms
+/// (tens of thousands within a few hundred metres) is clustered on the
+/// finest grid that brings it under the limit.
+pub const MAX_SINGLE_POINTS: usize = 25_000;
+
+/// Single issue points through the tile crate's point fast path (the
+/// densest tiles hold tens of thousands): the same features as
+/// [`issue_feature`](super::issue_layer::issue_feature), with each distinct
+/// value numbered once per tile. `None` when more than
+/// [`MAX_SINGLE_POINTS`] issues match: the tile is clustered instead.
+///
+/// The box is cut into [`STRIPES`] stripes of longitude (a fixed number,
+/// see there), and each stripe is searched, numbered and written on
+/// whichever pool thread is free: it numbers its values by first sight,
+/// the stripes' few hundred values are then numbered once for the layer
+/// (in stripe order, so the tile is the same whatever the scheduling), and
+/// each stripe writes its points with the layer's numbers into a run of
+/// its own.
+pub(super) fn issue_points(
+    builder: &TileBuilder,
+    issues: &IssueIndex,
+    bbox: BBox,
+    filter: &IssueFilter,
+) -> qala_tiles::Result<Option<PointLayer>> {
+    let mut layer = builder.point_layer(LayerName::Issues.as_str(), &SINGLE_POINT_KEYS)?;
+    let found = AtomicUsize::new(0);
+    let stripes: Vec<Stripe> = lon_stripes(bbox, STRIPES)
+        .into_par_iter()
+        .map(|(stripe, east_open)| {
+            Stripe::search(issues, &layer, stripe, east_open, filter, &found)
+        })
+        .collect();
+    if found.into_inner() > MAX_SINGLE_POINTS {
+        return Ok(None);
+    }
+    let mut values = IssueValues::default();
+    let numbers: Vec<[Vec<u32>; 3]> = stripes
+        .iter()
+        .map(|stripe| values.number(&mut layer, &stripe.values))
+        .collect();
+    let runs: Vec<PointWriter> = stripes
+        .par_iter()
+        .zip(&numbers)
+        .map(|(stripe, [categories, statuses, days])| {
+            let mut run = layer.writer();
+            run.reserve(stripe.points.len());
+            for &(id, at, [c, s, d]) in &stripe.points {
+                let tags = [
+                    categories[usize::from(c)],
+                    statuses[usize::from(s)],
+                    days[usize::from(d)],
+                ];
+                run.add_tile_units(id, at, &tags);
+            }
+            run
+        })
+        .collect();
+    for run in runs {
+        layer.append(run);
+    }
+    Ok(Some(layer))
+}
+
+/// Stripes a dense tile's box is cut into. Fixed, not a multiple of the
+/// pool's threads: values are numbered in stripe order, so the stripe count
+/// shapes the tile's bytes, and servers with different core counts behind
+/// one CDN must give a tile the same bytes and ETag. Eight keep two cores
+/// evenly busy (2 to 16 measured alike there, within the noise) and leave
+/// work for up to eight.
+const STRIPES: usize = 8;
+
+/// `bbox` cut into `n` stripes of equal longitude, each with whether its
+/// east edge is open: a point on the line between two stripes belongs to
+/// the eastern one only. A box across the antimeridian (west > east; tiles
+/// never are, their bounds are clamped to the world) stays whole.
+fn lon_stripes(bbox: BBox, n: usize) -> Vec<(BBox, bool)> {
+    if bbox.west > bbox.east {
+        return vec![(bbox, false)];
+    }
+    let width = (bbox.east - bbox.west) / n as f64;
+    (0..n)
+        .map(|i| {
+            let last = i + 1 == n;
+            let stripe = BBox {
+                west: bbox.west + width * i as f64,
+                east: if last {
+                    bbox.east
+                } else {
+                    bbox.west + width * (i + 1) as f64
+                },
+                ..bbox
+            };
+            (stripe, !last)
+        })
+        .collect()
+}
+
+/// One stripe's matching issues: id, position in tile units and value
+/// numbers local to the stripe (see [`StripeValues`]), 24 bytes a point.
+/// Projected during the search, where the core mostly waits on the tree's
+/// memory, and half the size of world positions for the write pass to read.
+struct Stripe {
+    points: Vec<(u64, [i32; 2], [u16; 3])>,
+    values: StripeValues,
+}
+
+// A stripe stops within a batch of passing the limit, so it holds fewer
+// than 2^16 points and its value numbers fit in 16 bits.
+const _: () = assert!(MAX_SINGLE_POINTS + Stripe::BATCH <= 1 << 16);
+
+impl Stripe {
+    /// Points found between two additions to the stripes' running total.
+    const BATCH: usize = 1024;
+
+    /// Searches one stripe; stops early once the stripes together have
+    /// found more than [`MAX_SINGLE_POINTS`] (`found` is their running
+    /// total, added to in batches so the cores do not contend on it).
+    fn search(
+        issues: &IssueIndex,
+        layer: &PointLayer,
+        bbox: BBox,
+        east_open: bool,
+        filter: &IssueFilter,
+        found: &AtomicUsize,
+    ) -> Self {
+        let mut stripe = Stripe {
+            points: Vec::with_capacity(Self::BATCH),
+            values: StripeValues::default(),
+        };
+        let _ = issues.visit_box_projected(bbox, filter, |e, [wx, wy]| {
+            if east_open && e.location.lon() >= bbox.east {
+                return ControlFlow::Continue(());
+            }
+            let Some(at) = layer.tile_units(wx, wy) else {
+                return ControlFlow::Continue(());
+            };
+            let tags = stripe.values.of(e).map(|n| n as u16);
+            stripe
+                .points
+                .push((u64::try_from(e.id).unwrap_or(0), at, tags));
+            if stripe.points.len().is_multiple_of(Self::BATCH)
+                && found.fetch_add(Self::BATCH, Ordering::Relaxed) + Self::BATCH > MAX_SINGLE_POINTS
+            {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        found.fetch_add(stripe.points.len() % Self::BATCH, Ordering::Relaxed);
+        stripe
+    }
+}
+
+/// A stripe's distinct values, each numbered by first sight: categories (a
+/// dozen, by place in the catalogue), statuses (by discriminant) and
+/// creation days (a few hundred, by position; see [`DayNumbers`]).
+#[derive(Default)]
+struct StripeValues {
+    categories: Vec<&'static Category>,
+    category_numbers: [Option<u32>; CATEGORY_COUNT],
+    statuses: Vec<IssueStatus>,
+    status_numbers: [Option<u32>; IssueStatus::ALL.len()],
+    days: DayNumbers,
+}
+
+impl StripeValues {
+    fn of(&mut self, e: &IssueEntry) -> [u32; 3] {
+        let category = match e.category.index() {
+            Some(at) => *self.category_numbers[at].get_or_insert_with(|| {
+                self.categories.push(e.category);
+                (self.categories.len() - 1) as u32
+            }),
+            // Not from the catalogue (no index path builds one): found by address.
+            None => self.uncatalogued(e.category),
+        };
+        let status = *self.status_numbers[e.status as usize].get_or_insert_with(|| {
+            self.statuses.push(e.status);
+            (self.statuses.len() - 1) as u32
+        });
+        [
+            category,
+            status,
+            self.days.number(e.created_at.naive_utc().date()),
+        ]
+    }
+
+    #[cold]
+    fn uncatalogued(&mut self, category: &'static Category) -> u32 {
+        let n = match self
+            .categories
+            .iter()
+            .position(|c| std::ptr::eq(*c, category))
+        {
+            Some(n) => n,
+            None => {
+                self.categories.push(category);
+                self.categories.len() - 1
+            }
+        };
+        n as u32
+    }
+}
+
+/// Days numbered by first sight. A day's number is kept at its offset in
+/// days from the earliest day seen: one array index per point, where a hash
+/// table (the profile's hot spot) probed and compared. The array spans at
+/// most [`DayNumbers::SPAN`] days; days beyond it (old imported issues)
+/// are hashed after all.
+#[derive(Default)]
+struct DayNumbers {
+    /// Days since the common era of `numbers[0]`.
+    first: i32,
+    numbers: Vec<Option<u32>>,
+    far: foldhash::HashMap<i32, u32>,
+    days: Vec<NaiveDate>,
+}
+
+impl DayNumbers {
+    /// About ten years: 29 KB of array per stripe at most.
+    const SPAN: i32 = 3660;
+
+    fn number(&mut self, day: NaiveDate) -> u32 {
+        let d = day.num_days_from_ce();
+        let at = match usize::try_from(d - self.first) {
+            Ok(at) if at < self.numbers.len() => Some(at),
+            _ => self.cover(d),
+        };
+        let next = self.days.len() as u32;
+        let n = match at {
+            Some(at) => *self.numbers[at].get_or_insert(next),
+            None => *self.far.entry(d).or_insert(next),
+        };
+        if n == next {
+            self.days.push(day);
+        }
+        n
+    }
+
+    /// Widens the array to reach day `d` (with a month to spare on that
+    /// side, so days near the edge do not widen it one at a time); `d`'s
+    /// index, or `None` if that would make it longer than [`Self::SPAN`].
+    #[cold]
+    fn cover(&mut self, d: i32) -> Option<usize> {
+        const SPARE: i32 = 31;
+        let end = self.first + self.numbers.len() as i32;
+        let (first, end) = if self.numbers.is_empty() {
+            (d - SPARE, d + SPARE)
+        } else {
+            (self.first.min(d - SPARE), end.max(d + SPARE))
+        };
+        if end - first > Self::SPAN {
+            return None;
+        }
+        let mut numbers = vec![None; (end - first) as usize];
+        if !self.numbers.is_empty() {
+            let shift = (self.first - first) as usize;
+            numbers[shift..shift + self.numbers.len()].copy_from_slice(&self.numbers);
+        }
+        self.numbers = numbers;
+        self.first = first;
+        Some((d - first) as usize)
+    }
+}
+
+/// The layer's value numbers: each distinct category, status and day is
+/// added to the layer's value table once, formatted then.
+#[derive(Default)]
+struct IssueValues<'a> {
+    categories: Vec<(&'a Category, u32)>,
+    statuses: [Option<u32>; IssueStatus::ALL.len()],
+    /// The tile's days by first sight, and each one's value number
+    /// (indexed by the day's number).
+    days: DayNumbers,
+    day_values: Vec<u32>,
+}
+
+impl<'a> IssueValues<'a> {
+    /// The layer's numbers for a stripe's values: per key, indexed by the
+    /// stripe's own number.
+    fn number(&mut self, layer: &mut PointLayer, stripe: &StripeValues) -> [Vec<u32>; 3] {
+        let categories = stripe
+            .categories
+            .iter()
+            .map(|&category| {
+                match self
+                    .categories
+                    .iter()
+                    .find(|(c, _)| std::ptr::eq(*c, category))
+                {
+                    Some((_, n)) => *n,
+                    None => {
+                        let n = layer.value(&PropertyValue::from(category.code));
+                        self.categories.push((category, n));
+                        n
+                    }
+                }
+            })
+            .collect();
+        let statuses = stripe
+            .statuses
+            .iter()
+            .map(|&status| {
+                *self.statuses[status as usize]
+                    .get_or_insert_with(|| layer.value(&PropertyValue::from(status.as_str())))
+            })
+            .collect();
+        let days = stripe
+            .days
+            .days
+            .iter()
+            .map(|&d| {
+                let n = self.days.number(d) as usize;
+                if n == self.day_values.len() {
+                    self.day_values
+                        .push(layer.value(&PropertyValue::from(day(d))));
+                }
+                self.day_values[n]
+            })
+            .collect();
+        [categories, statuses, days]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use qala_geodata::LonLat;
+    use qala_geodata::category::parse_category;
+
+    use qala_geodata::SpatialIndex;
+    use qala_tiles::{TileId, TileOptions};
+
+    use super::super::bbox_of;
+    use super::*;
+
+    fn issue(id: i64, lon: f64, lat: f64, day: u32) -> IssueEntry {
+        IssueEntry {
+            id,
+            location: LonLat::new(lon, lat).unwrap(),
+            status: IssueStatus::Open,
+            category: parse_category("pothole").unwrap(),
+            district_id: None,
+            created_at: Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn stripes_cover_the_box_edge_to_edge() {
+        let bbox = BBox {
+            west: 76.9,
+            south: 43.2,
+            east: 77.0,
+            north: 43.3,
+        };
+        let stripes = lon_stripes(bbox, 8);
+        assert_eq!(stripes.len(), 8);
+        assert_eq!(stripes[0].0.west, bbox.west);
+        assert_eq!(stripes[7].0.east, bbox.east);
+        for pair in stripes.windows(2) {
+            assert_eq!(pair[0].0.east, pair[1].0.west);
+            assert!(pair[0].1, "inner edges are open");
+        }
+        assert!(!stripes[7].1, "the box's own east edge is kept");
+        assert!(
+            stripes
+                .iter()
+                .all(|(s, _)| (s.south, s.north) == (43.2, 43.3))
+        );
+        let across = BBox {
+            west: 179.9,
+            east: -179.9,
+            ..bbox
+        };
+        assert_eq!(lon_stripes(across, 8), [(across, false)]);
+    }
+
+    /// Issues exactly on the lines between stripes (and on the box's edges)
+    /// are written once each.
+    #[test]
+    fn points_on_stripe_edges_are_written_once() {
+        let tile = TileId::containing(76.95, 43.25, 14).unwrap();
+        let bbox = bbox_of(tile.lonlat_bounds());
+        let lat = (bbox.south + bbox.north) / 2.0;
+        let edges = lon_stripes(bbox, STRIPES);
+        let mut lons: Vec<f64> = edges.iter().map(|(s, _)| s.west).collect();
+        lons.push(bbox.east);
+        let entries: Vec<IssueEntry> = lons
+            .iter()
+            .enumerate()
+            .map(|(i, lon)| issue(i as i64 + 1, *lon, lat, 1 + i as u32 % 28))
+            .collect();
+        let index = SpatialIndex::new(entries, Default::default());
+        let builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
+        let layer = issue_points(&builder, &index.issues, bbox, &IssueFilter::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(layer.len(), lons.len());
+    }
+
+    /// The tile's bytes (and so its ETag) do not depend on how many
+    /// threads the server's pool has.
+    #[test]
+    fn a_dense_tile_is_the_same_whatever_the_pool_size() {
+        let tile = TileId::containing(76.95, 43.25, 14).unwrap();
+        let bbox = bbox_of(tile.lonlat_bounds());
+        let entries: Vec<IssueEntry> = (0..2_000)
+            .map(|i| {
+                let f = f64::from(i) / 2_000.0;
+                let lon = bbox.west + (bbox.east - bbox.west) * f;
+                let lat = bbox.south + (bbox.north - bbox.south) * ((f * 7.3) % 1.0);
+                issue(i64::from(i) + 1, lon, lat, 1 + (i * 13 % 28) as u32)
+            })
+            .collect();
+        let index = SpatialIndex::new(entries, Default::default());
+        let render_with = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
+                let points = issue_points(&builder, &index.issues, bbox, &IssueFilter::default())
+                    .unwrap()
+                    .unwrap();
+                builder.add_point_layer(points).unwrap();
+                builder.encode()
+            })
+        };
+        let one = render_with(1);
+        assert!(!one.is_empty());
+        for threads in [2, 3, 8] {
+            assert_eq!(render_with(threads), one, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn too_many_points_fall_back_to_clustering() {
+        let tile = TileId::containing(76.95, 43.25, 14).unwrap();
+        let bbox = bbox_of(tile.lonlat_bounds());
+        let n = MAX_SINGLE_POINTS as i64 + 1;
+        let entries: Vec<IssueEntry> = (0..n)
+            .map(|i| {
+                let f = i as f64 / n as f64;
+                let lon = bbox.west + (bbox.east - bbox.west) * f;
+                let lat = bbox.south + (bbox.north - bbox.south) * (1.0 - f);
+                issue(i + 1, lon, lat, 1)
+            })
+            .collect();
+        let index = SpatialIndex::new(entries, Default::default());
+        let builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
+        let points = issue_points(&builder, &index.issues, bbox, &IssueFilter::default()).unwrap();
+        assert!(points.is_none());
+    }
+
+    #[test]
+    fn days_are_numbered_by_first_sight_whichever_way_the_range_grows() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let mut days = DayNumbers::default();
+        let seen = [
+            date(2026, 3, 1),
+            date(2026, 3, 2),
+            date(2024, 1, 1),
+            date(2026, 3, 1),
+            date(2031, 12, 31),
+            date(2024, 1, 1),
+            date(2026, 2, 28),
+        ];
+        let numbers: Vec<u32> = seen.iter().map(|d| days.number(*d)).collect();
+        assert_eq!(numbers, [0, 1, 2, 0, 3, 2, 4]);
+        // Beyond the array's span: hashed, numbered in the same sequence.
+        assert_eq!(days.number(date(1990, 5, 5)), 5);
+        assert_eq!(days.number(date(2026, 3, 2)), 1);
+        assert_eq!(days.number(date(1990, 5, 5)), 5);
+        assert_eq!(
+            days.days,
+            [
+                date(2026, 3, 1),
+                date(2026, 3, 2),
+                date(2024, 1, 1),
+                date(2031, 12, 31),
+                date(2026, 2, 28),
+                date(1990, 5, 5)
+            ]
+        );
+    }
+}
