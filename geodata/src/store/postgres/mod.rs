@@ -41,6 +41,7 @@ use crate::error::{Error, Result, ValidationError};
 use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
+mod accounts;
 mod feed;
 mod setup;
 mod wire;
