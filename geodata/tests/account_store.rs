@@ -125,7 +125,10 @@ mod cases {
     pub async fn users_keep_their_scopes_and_emails_are_unique_in_any_case(b: &Backend) {
         let store = b.store.as_ref();
         let staff = store
-            .create_user(&new_user("Staff@City.kz", Role::Staff, &["roads", "parks"], &[4, 3]), None)
+            .create_user(
+                &new_user("Staff@City.kz", Role::Staff, &["roads", "parks"], &[4, 3]),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(staff.email, "staff@city.kz");
@@ -134,13 +137,21 @@ mod cases {
         assert!(!staff.disabled);
         let found = store.user_by_email("STAFF@city.KZ").await.unwrap().unwrap();
         assert_eq!(found, staff);
-        assert!(store.user_by_email("nobody@city.kz").await.unwrap().is_none());
+        assert!(
+            store
+                .user_by_email("nobody@city.kz")
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         let e = store
             .create_user(&new_user("staff@CITY.kz", Role::Admin, &[], &[]), None)
             .await
             .unwrap_err();
-        let Error::Invalid(v) = e else { panic!("{e:?}") };
+        let Error::Invalid(v) = e else {
+            panic!("{e:?}")
+        };
         assert_eq!(v.code, "email_taken");
         let admin = add(store, "admin@city.kz", Role::Admin).await;
         assert_eq!(store.users().await.unwrap(), vec![staff, admin]);
@@ -166,26 +177,52 @@ mod cases {
 
         // Unknown token.
         let other = TokenSecret::generate().unwrap();
-        assert!(store.actor_by_token_hash(&other.hash(), now).await.unwrap().is_none());
+        assert!(
+            store
+                .actor_by_token_hash(&other.hash(), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // Expiry: valid before, not at or after.
         let expires = now + Duration::days(1);
         let expiring = TokenSecret::generate().unwrap();
         store
-            .create_token(staff.id, &expiring.hash(), &expiring.label(), Some(expires), None)
+            .create_token(
+                staff.id,
+                &expiring.hash(),
+                &expiring.label(),
+                Some(expires),
+                None,
+            )
             .await
             .unwrap();
-        assert!(store.actor_by_token_hash(&expiring.hash(), now).await.unwrap().is_some());
-        assert!(store
-            .actor_by_token_hash(&expiring.hash(), expires + Duration::seconds(1))
-            .await
-            .unwrap()
-            .is_none());
+        assert!(
+            store
+                .actor_by_token_hash(&expiring.hash(), now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .actor_by_token_hash(&expiring.hash(), expires + Duration::seconds(1))
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // Revoked.
         let revoked = store.revoke_token(token.id, None).await.unwrap();
         assert!(revoked.revoked_at.is_some());
-        assert!(store.actor_by_token_hash(&secret.hash(), now).await.unwrap().is_none());
+        assert!(
+            store
+                .actor_by_token_hash(&secret.hash(), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
         // Revoking again changes nothing.
         assert_eq!(store.revoke_token(token.id, None).await.unwrap(), revoked);
         assert!(matches!(
@@ -195,15 +232,30 @@ mod cases {
 
         // Disabled user: every token stops; enabled again, it works again.
         store.set_disabled(staff.id, true, None).await.unwrap();
-        assert!(store.actor_by_token_hash(&expiring.hash(), now).await.unwrap().is_none());
+        assert!(
+            store
+                .actor_by_token_hash(&expiring.hash(), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
         store.set_disabled(staff.id, false, None).await.unwrap();
-        assert!(store.actor_by_token_hash(&expiring.hash(), now).await.unwrap().is_some());
+        assert!(
+            store
+                .actor_by_token_hash(&expiring.hash(), now)
+                .await
+                .unwrap()
+                .is_some()
+        );
 
         let tokens = store.tokens(staff.id).await.unwrap();
         assert_eq!(tokens.len(), 2);
         // Stored at millisecond (SQLite) or microsecond (PostgreSQL) precision.
         let stored = tokens[1].expires_at.unwrap();
-        assert!((stored - expires).num_milliseconds().abs() <= 1, "{stored} vs {expires}");
+        assert!(
+            (stored - expires).num_milliseconds().abs() <= 1,
+            "{stored} vs {expires}"
+        );
     }
 
     pub async fn every_privileged_write_appends_its_audit_entry(b: &Backend) {
@@ -211,17 +263,32 @@ mod cases {
         let started = Utc::now() - Duration::seconds(1);
         let admin = add(store, "admin@city.kz", Role::Admin).await;
         let staff = store
-            .create_user(&new_user("staff@city.kz", Role::Staff, &["roads"], &[]), Some(admin.id))
+            .create_user(
+                &new_user("staff@city.kz", Role::Staff, &["roads"], &[]),
+                Some(admin.id),
+            )
             .await
             .unwrap();
         let secret = TokenSecret::generate().unwrap();
         let token = store
-            .create_token(staff.id, &secret.hash(), &secret.label(), None, Some(admin.id))
+            .create_token(
+                staff.id,
+                &secret.hash(),
+                &secret.label(),
+                None,
+                Some(admin.id),
+            )
             .await
             .unwrap();
         store.revoke_token(token.id, Some(admin.id)).await.unwrap();
-        store.set_disabled(staff.id, true, Some(admin.id)).await.unwrap();
-        store.set_role(staff.id, Role::Planner, Some(admin.id)).await.unwrap();
+        store
+            .set_disabled(staff.id, true, Some(admin.id))
+            .await
+            .unwrap();
+        store
+            .set_role(staff.id, Role::Planner, Some(admin.id))
+            .await
+            .unwrap();
 
         let all = store.audit(&AuditFilter::default()).await.unwrap();
         let actions: Vec<&str> = all.iter().map(|e| e.action.as_str()).collect();
@@ -236,7 +303,10 @@ mod cases {
                 action::USER_ROLE_CHANGED,
             ]
         );
-        assert_eq!(all[0].actor, None, "the first admin came from the command line");
+        assert_eq!(
+            all[0].actor, None,
+            "the first admin came from the command line"
+        );
         assert!(all[1..].iter().all(|e| e.actor == Some(admin.id)));
         assert_eq!(all[2].target, format!("token:{}", token.id));
         assert_eq!(all[4].before.as_ref().unwrap()["disabled"], false);
@@ -289,24 +359,39 @@ mod cases {
     pub async fn a_failed_write_appends_no_audit_entry(b: &Backend) {
         let store = b.store.as_ref();
         let staff = add(store, "staff@city.kz", Role::Staff).await;
-        assert!(store
-            .create_user(&new_user("STAFF@city.kz", Role::Admin, &[], &[]), None)
-            .await
-            .is_err());
+        assert!(
+            store
+                .create_user(&new_user("STAFF@city.kz", Role::Admin, &[], &[]), None)
+                .await
+                .is_err()
+        );
         // A duplicate hash breaks the unique index after the user was checked.
         let secret = TokenSecret::generate().unwrap();
         store
             .create_token(staff.id, &secret.hash(), "abcd", None, None)
             .await
             .unwrap();
-        assert!(store
-            .create_token(staff.id, &secret.hash(), "abcd", None, None)
-            .await
-            .is_err());
-        assert!(store.create_token(9999, &secret.hash(), "abcd", None, None).await.is_err());
+        assert!(
+            store
+                .create_token(staff.id, &secret.hash(), "abcd", None, None)
+                .await
+                .is_err()
+        );
+        assert!(
+            store
+                .create_token(9999, &secret.hash(), "abcd", None, None)
+                .await
+                .is_err()
+        );
         let resident = add(store, "r@city.kz", Role::Resident).await;
-        let e = store.set_role(resident.id, Role::Moderator, None).await.unwrap_err();
-        assert!(matches!(e, Error::Invalid(ref v) if v.code == "scope_required"), "{e:?}");
+        let e = store
+            .set_role(resident.id, Role::Moderator, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Invalid(ref v) if v.code == "scope_required"),
+            "{e:?}"
+        );
         let actions: Vec<String> = store
             .audit(&AuditFilter::default())
             .await
@@ -346,7 +431,10 @@ mod cases {
     pub async fn role_changes_keep_scopes_consistent(b: &Backend) {
         let store = b.store.as_ref();
         let staff = add(store, "staff@city.kz", Role::Staff).await;
-        let moderator = store.set_role(staff.id, Role::Moderator, None).await.unwrap();
+        let moderator = store
+            .set_role(staff.id, Role::Moderator, None)
+            .await
+            .unwrap();
         assert_eq!(moderator.departments, ["roads"]);
         let admin = store.set_role(staff.id, Role::Admin, None).await.unwrap();
         assert!(admin.departments.is_empty() && admin.districts.is_empty());

@@ -71,9 +71,10 @@ impl IntoResponse for AuthError {
         };
         let mut response = error.into_response();
         if let Some(challenge) = challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }
@@ -89,7 +90,9 @@ impl Caller {
             "malformed Authorization header: expected \"Bearer qala_…\"",
         ))?;
         let hash = TokenHash::parse(token).map_err(|_| {
-            AuthError::InvalidCredentials("malformed token: a Qala token is \"qala_\" and 43 base64url characters")
+            AuthError::InvalidCredentials(
+                "malformed token: a Qala token is \"qala_\" and 43 base64url characters",
+            )
         })?;
         match store.actor_by_token_hash(&hash, Utc::now()).await? {
             Some(actor) => Ok(Self::User(actor)),

@@ -14,10 +14,17 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// A user of `role` (scoped roles work for roads) and a fresh token for them.
 async fn user_with_token(app: &TestApp, email: &str, role: Role) -> (User, String) {
-    let departments = if role.is_scoped() { vec!["roads".to_owned()] } else { vec![] };
+    let departments = if role.is_scoped() {
+        vec!["roads".to_owned()]
+    } else {
+        vec![]
+    };
     let user = app
         .store
-        .create_user(&NewUser::new(email, role, departments, vec![], None, false).unwrap(), None)
+        .create_user(
+            &NewUser::new(email, role, departments, vec![], None, false).unwrap(),
+            None,
+        )
         .await
         .unwrap();
     let secret = TokenSecret::generate().unwrap();
@@ -52,7 +59,10 @@ async fn call(
 fn concrete(pattern: &str, issue: i64, district: i64) -> String {
     let path = pattern
         .replace("/api/v1/issues/{id}", &format!("/api/v1/issues/{issue}"))
-        .replace("/api/v1/districts/{id}", &format!("/api/v1/districts/{district}"))
+        .replace(
+            "/api/v1/districts/{id}",
+            &format!("/api/v1/districts/{district}"),
+        )
         .replace("{layer}", "districts")
         .replace("{layers}/{z}/{x}/{y}", "issues/0/0/0.mvt")
         .replace("{tilejson}", "issues.json")
@@ -131,7 +141,10 @@ async fn tokens_that_no_longer_work_are_refused_everywhere(backend: Backend) {
     assert_eq!(me(token.clone()).await, [200, 200]);
     let (status, body) = {
         let response = call(&app, &reqwest::Method::GET, "/api/v1/me", Some(&token)).await;
-        (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
     };
     assert_eq!(status, 200);
     assert_eq!(body["user_id"], staff.id);
@@ -166,7 +179,12 @@ async fn tokens_that_no_longer_work_are_refused_everywhere(backend: Backend) {
     // Unknown and malformed credentials.
     let unknown = TokenSecret::generate().unwrap();
     assert_eq!(me(unknown.expose().to_owned()).await, [401, 401]);
-    for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer qala_short", "Bearer not-a-token"] {
+    for header in [
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer qala_short",
+        "Bearer not-a-token",
+    ] {
         let response = app
             .client
             .get(app.url("/api/v1/categories"))
@@ -187,7 +205,10 @@ async fn the_audit_log_is_for_admins_filtered_and_paged(backend: Backend) {
     let (admin, admin_token) = user_with_token(&app, "admin@city.kz", Role::Admin).await;
     let (staff, staff_token) = user_with_token(&app, "staff@city.kz", Role::Staff).await;
     let tokens = app.store.tokens(staff.id).await.unwrap();
-    app.store.revoke_token(tokens[0].id, Some(admin.id)).await.unwrap();
+    app.store
+        .revoke_token(tokens[0].id, Some(admin.id))
+        .await
+        .unwrap();
     app.store
         .set_role(staff.id, Role::Planner, Some(admin.id))
         .await
@@ -198,7 +219,10 @@ async fn the_audit_log_is_for_admins_filtered_and_paged(backend: Backend) {
         async move {
             let response = call(app, &reqwest::Method::GET, path, token.as_deref()).await;
             let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let (status, all) = get("/api/v1/audit", Some(admin_token.clone())).await;
@@ -211,7 +235,14 @@ async fn the_audit_log_is_for_admins_filtered_and_paged(backend: Backend) {
         .collect();
     assert_eq!(
         actions,
-        ["user.added", "token.issued", "user.added", "token.issued", "token.revoked", "user.role_changed"]
+        [
+            "user.added",
+            "token.issued",
+            "user.added",
+            "token.issued",
+            "token.revoked",
+            "user.role_changed"
+        ]
     );
     // The token and its hash are nowhere in the log.
     let text = all.to_string();
@@ -220,15 +251,26 @@ async fn the_audit_log_is_for_admins_filtered_and_paged(backend: Backend) {
         assert!(!text.contains(qala_geodata::account::TokenHash::of(secret).as_str()));
     }
 
-    let (_, revoked) = get("/api/v1/audit?action=token.revoked", Some(admin_token.clone())).await;
+    let (_, revoked) = get(
+        "/api/v1/audit?action=token.revoked",
+        Some(admin_token.clone()),
+    )
+    .await;
     assert_eq!(revoked["entries"].as_array().unwrap().len(), 1);
     assert_eq!(revoked["entries"][0]["actor"], admin.id);
-    assert_eq!(revoked["entries"][0]["target"], format!("token:{}", tokens[0].id));
+    assert_eq!(
+        revoked["entries"][0]["target"],
+        format!("token:{}", tokens[0].id)
+    );
     let by_admin = format!("/api/v1/audit?actor={}", admin.id);
     let response = call(&app, &reqwest::Method::GET, &by_admin, Some(&admin_token)).await;
     let by_admin: Value = response.json().await.unwrap();
     assert_eq!(by_admin["entries"].as_array().unwrap().len(), 2);
-    let (_, future) = get("/api/v1/audit?since=2999-01-01T00:00:00Z", Some(admin_token.clone())).await;
+    let (_, future) = get(
+        "/api/v1/audit?since=2999-01-01T00:00:00Z",
+        Some(admin_token.clone()),
+    )
+    .await;
     assert!(future["entries"].as_array().unwrap().is_empty());
 
     // Paging: two at a time, following `next`, gives everything once.
@@ -242,7 +284,11 @@ async fn the_audit_log_is_for_admins_filtered_and_paged(backend: Backend) {
     }
     assert_eq!(&paged, all["entries"].as_array().unwrap());
 
-    for bad in ["/api/v1/audit?actor=x", "/api/v1/audit?since=yesterday", "/api/v1/audit?actoin=a"] {
+    for bad in [
+        "/api/v1/audit?actor=x",
+        "/api/v1/audit?since=yesterday",
+        "/api/v1/audit?actoin=a",
+    ] {
         let response = call(&app, &reqwest::Method::GET, bad, Some(&admin_token)).await;
         assert_eq!(response.status(), 400, "{bad}");
     }
@@ -277,11 +323,25 @@ async fn a_token_from_the_cli_works_and_is_never_logged(backend: Backend) {
     assert!(!ok && err.contains("departments or districts"), "{err}");
     let (ok, _, err) = qala(
         url,
-        &["user", "add", "s@city.kz", "--role", "staff", "--department", "roads", "--district", "3"],
+        &[
+            "user",
+            "add",
+            "s@city.kz",
+            "--role",
+            "staff",
+            "--department",
+            "roads",
+            "--district",
+            "3",
+        ],
     )
     .await;
     assert!(ok, "{err}");
-    let (ok, token, err) = qala(url, &["user", "token", "admin@city.kz", "--expires-days", "30"]).await;
+    let (ok, token, err) = qala(
+        url,
+        &["user", "token", "admin@city.kz", "--expires-days", "30"],
+    )
+    .await;
     assert!(ok, "{err}");
     let token = token.trim().to_owned();
     assert!(token.starts_with("qala_"), "{token}");
@@ -350,10 +410,16 @@ async fn a_token_from_the_cli_works_and_is_never_logged(backend: Backend) {
     child.kill().await.unwrap();
 
     let logged = std::fs::read_to_string(&log_path).unwrap();
-    assert!(logged.contains("/api/v1/me"), "the requests were not logged at all");
+    assert!(
+        logged.contains("/api/v1/me"),
+        "the requests were not logged at all"
+    );
     assert!(!logged.contains(&token), "a token reached the log");
     let hash = qala_geodata::account::TokenHash::of(&token);
-    assert!(!logged.contains(hash.as_str()), "a token hash reached the log");
+    assert!(
+        !logged.contains(hash.as_str()),
+        "a token hash reached the log"
+    );
 }
 
 qala_tests::test_on_every_backend!(

@@ -215,10 +215,7 @@ impl User {
             role: self.role,
             departments: self.departments.clone(),
             districts: self.districts.clone(),
-            public_name: self
-                .display_name
-                .clone()
-                .filter(|_| self.show_name),
+            public_name: self.display_name.clone().filter(|_| self.show_name),
         }
     }
 }
@@ -242,7 +239,9 @@ mod tests {
     #[test]
     fn emails_are_trimmed_lower_cased_and_checked() {
         assert_eq!(new(" A@B.kz", Role::Admin, &[], &[]).email(), "a@b.kz");
-        for bad in ["", "a", "@b.kz", "a@", "a@b", "a b@c.kz", "a@@b.kz", "a@b.kz."] {
+        for bad in [
+            "", "a", "@b.kz", "a@", "a@b", "a b@c.kz", "a@@b.kz", "a@b.kz.",
+        ] {
             let e = NewUser::new(bad, Role::Admin, vec![], vec![], None, false).unwrap_err();
             assert_eq!(e.code, "invalid_email", "{bad}");
         }
@@ -253,13 +252,27 @@ mod tests {
         let staff = new("s@c.kz", Role::Staff, &["roads", "roads"], &[3, 3]);
         assert_eq!(staff.departments(), ["roads"]);
         assert_eq!(staff.districts(), [3]);
-        let e = NewUser::new("p@c.kz", Role::Planner, vec!["roads".into()], vec![], None, false)
-            .unwrap_err();
+        let e = NewUser::new(
+            "p@c.kz",
+            Role::Planner,
+            vec!["roads".into()],
+            vec![],
+            None,
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.code, "invalid_scope");
         let e = NewUser::new("m@c.kz", Role::Moderator, vec![], vec![0], None, false).unwrap_err();
         assert_eq!(e.code, "invalid_scope");
-        let e = NewUser::new("m@c.kz", Role::Staff, vec!["Roads!".into()], vec![], None, false)
-            .unwrap_err();
+        let e = NewUser::new(
+            "m@c.kz",
+            Role::Staff,
+            vec!["Roads!".into()],
+            vec![],
+            None,
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.code, "invalid_scope");
     }
 

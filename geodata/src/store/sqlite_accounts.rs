@@ -11,8 +11,7 @@ use super::accounts::{
 use super::rows::decode_time;
 use super::sqlite::SqliteStore;
 use crate::account::{
-    Actor, ApiToken, AuditEntry, AuditFilter, NewAuditEntry, NewUser, Role, TokenHash, User,
-    action,
+    Actor, ApiToken, AuditEntry, AuditFilter, NewAuditEntry, NewUser, Role, TokenHash, User, action,
 };
 use crate::error::{Error, Result};
 use crate::issue::format_time;
@@ -23,7 +22,10 @@ const TOKEN_COLUMNS: &str = "id, user_id, label, created_at, expires_at, revoked
 /// Appends one entry to the audit log inside the caller's transaction, so
 /// the entry commits or rolls back with the change it describes. Every
 /// privileged write on SQLite goes through here (status changes too, later).
-pub(crate) async fn append_audit(conn: &mut SqliteConnection, entry: &NewAuditEntry) -> Result<i64> {
+pub(crate) async fn append_audit(
+    conn: &mut SqliteConnection,
+    entry: &NewAuditEntry,
+) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit_log (at, actor_id, action, target, before_json, after_json)
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -261,7 +263,11 @@ impl AccountStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         let token = fetch_token(&mut tx, id).await?;
-        append_audit(&mut tx, &token_entry(action::TOKEN_ISSUED, by, None, &token)).await?;
+        append_audit(
+            &mut tx,
+            &token_entry(action::TOKEN_ISSUED, by, None, &token),
+        )
+        .await?;
         tx.commit().await?;
         Ok(token)
     }

@@ -120,7 +120,10 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
         UserCommand::Disable { email } => {
             let user = find(store, &email).await?;
             store.set_disabled(user.id, true, None).await?;
-            eprintln!("disabled user {} <{}>; their tokens no longer work", user.id, user.email);
+            eprintln!(
+                "disabled user {} <{}>; their tokens no longer work",
+                user.id, user.email
+            );
         }
         UserCommand::Token {
             email,
@@ -145,9 +148,10 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
                 .await?;
             // The only time the token is shown; only its hash is stored.
             println!("{}", secret.expose());
-            let until = token
-                .expires_at
-                .map_or_else(|| "never expires".to_owned(), |e| format!("expires {}", format_time(e)));
+            let until = token.expires_at.map_or_else(
+                || "never expires".to_owned(),
+                |e| format!("expires {}", format_time(e)),
+            );
             eprintln!(
                 "token {} for {} ({until}); shown once, store it now",
                 token.id, user.email

@@ -42,8 +42,16 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     (Method::GET, "/api/v1/districts/{id}/issues", Access::Public),
     (Method::GET, "/api/v1/stats/issues", Access::Public),
     (Method::GET, "/api/v1/layers", Access::Public),
-    (Method::GET, "/api/v1/layers/{layer}/features", Access::Public),
-    (Method::GET, "/api/v1/layers/{layer}/export.geojson", Access::Public),
+    (
+        Method::GET,
+        "/api/v1/layers/{layer}/features",
+        Access::Public,
+    ),
+    (
+        Method::GET,
+        "/api/v1/layers/{layer}/export.geojson",
+        Access::Public,
+    ),
     (Method::GET, "/api/v1/categories", Access::Public),
     (Method::GET, "/api/v1/statuses", Access::Public),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
@@ -80,7 +88,11 @@ pub fn access_for(method: &Method, pattern: &str) -> Result<Access, bool> {
 
 /// The layer in front of every route: resolves the [`Caller`], refuses it
 /// unless the policy admits it, and hands it to the handler as an extension.
-pub(super) async fn enforce(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub(super) async fn enforce(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let pattern = request
         .extensions()
         .get::<MatchedPath>()
@@ -136,7 +148,9 @@ mod tests {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("access.rs") {
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("access.rs")
+                {
                     routes_in(&std::fs::read_to_string(&path).unwrap(), &mut found);
                 }
             }
@@ -183,15 +197,24 @@ mod tests {
     #[test]
     fn every_declared_route_is_in_the_policy_and_nothing_else_is() {
         let declared = declared_routes();
-        assert!(declared.len() > 10, "the source scan found too little: {declared:?}");
+        assert!(
+            declared.len() > 10,
+            "the source scan found too little: {declared:?}"
+        );
         let table: BTreeSet<(String, String)> = POLICY
             .iter()
             .map(|(m, p, _)| (m.to_string(), (*p).to_owned()))
             .collect();
         let missing: Vec<_> = declared.difference(&table).collect();
-        assert!(missing.is_empty(), "routes without an access policy: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "routes without an access policy: {missing:?}"
+        );
         let stale: Vec<_> = table.difference(&declared).collect();
-        assert!(stale.is_empty(), "policy entries no router declares: {stale:?}");
+        assert!(
+            stale.is_empty(),
+            "policy entries no router declares: {stale:?}"
+        );
         assert_eq!(table.len(), POLICY.len(), "a route is in the table twice");
     }
 

@@ -3,18 +3,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgRow};
 
 use super::PostgresStore;
+use crate::account::{
+    Actor, ApiToken, AuditEntry, AuditFilter, NewAuditEntry, NewUser, Role, TokenHash, User, action,
+};
+use crate::error::{Error, Result};
 use crate::store::accounts::{
     AccountStore, email_taken, scope_required, token_entry, token_is_live, user_entry,
 };
-use crate::account::{
-    Actor, ApiToken, AuditEntry, AuditFilter, NewAuditEntry, NewUser, Role, TokenHash, User,
-    action,
-};
-use crate::error::{Error, Result};
 
 const USER_COLUMNS: &str = "id, email, display_name, show_name, role, disabled, created_at";
 const TOKEN_COLUMNS: &str = "id, user_id, label, created_at, expires_at, revoked_at";
@@ -258,7 +257,11 @@ impl AccountStore for PostgresStore {
         .fetch_one(&mut *tx)
         .await?;
         let token = fetch_token(&mut tx, id).await?;
-        append_audit(&mut tx, &token_entry(action::TOKEN_ISSUED, by, None, &token)).await?;
+        append_audit(
+            &mut tx,
+            &token_entry(action::TOKEN_ISSUED, by, None, &token),
+        )
+        .await?;
         tx.commit().await?;
         Ok(token)
     }
