@@ -154,7 +154,12 @@ mod cases {
         };
         assert_eq!(v.code, "email_taken");
         let admin = add(store, "admin@city.kz", Role::Admin).await;
-        assert_eq!(store.users().await.unwrap(), vec![staff, admin]);
+        // Case is ignored beyond ASCII too (SQLite's own lower() is ASCII-only).
+        let aigul = add(store, "Äigül@city.kz", Role::Planner).await;
+        assert_eq!(aigul.email, "äigül@city.kz");
+        let found = store.user_by_email("ÄIGÜL@CITY.KZ").await.unwrap();
+        assert_eq!(found.as_ref(), Some(&aigul));
+        assert_eq!(store.users().await.unwrap(), vec![staff, admin, aigul]);
     }
 
     pub async fn a_token_acts_as_its_user_until_revoked_expired_or_disabled(b: &Backend) {

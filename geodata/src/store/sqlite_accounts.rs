@@ -184,9 +184,10 @@ impl AccountStore for SqliteStore {
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let mut conn = self.pool.acquire().await?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower(?)");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = ?");
         let row = sqlx::query(&sql)
-            .bind(email.trim())
+            // Lower-cased as stored (SQLite's lower() knows ASCII only).
+            .bind(email.trim().to_lowercase())
             .fetch_optional(&mut *conn)
             .await?;
         match row {

@@ -119,6 +119,17 @@ async fn fetch_token(conn: &mut PgConnection, id: i64) -> Result<ApiToken> {
     decode_token(&row)
 }
 
+/// Locks a row of `table` until the transaction ends, so that concurrent
+/// changes to one user or token are recorded one after the other, each with
+/// the true "before".
+async fn lock_row(conn: &mut PgConnection, table: &'static str, id: i64) -> Result<()> {
+    sqlx::query(&format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -178,9 +189,10 @@ impl AccountStore for PostgresStore {
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let mut conn = self.pool.acquire().await?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1");
         let row = sqlx::query(&sql)
-            .bind(email.trim())
+            // Lower-cased as stored (SQLite's lower() knows ASCII only).
+            .bind(email.trim().to_lowercase())
             .fetch_optional(&mut *conn)
             .await?;
         match row {
@@ -191,6 +203,7 @@ impl AccountStore for PostgresStore {
 
     async fn set_disabled(&self, user_id: i64, disabled: bool, by: Option<i64>) -> Result<User> {
         let mut tx = self.pool.begin().await?;
+        lock_row(&mut tx, "users", user_id).await?;
         let before = fetch_user(&mut tx, user_id).await?;
         if before.disabled == disabled {
             return Ok(before);
@@ -209,6 +222,7 @@ impl AccountStore for PostgresStore {
 
     async fn set_role(&self, user_id: i64, role: Role, by: Option<i64>) -> Result<User> {
         let mut tx = self.pool.begin().await?;
+        lock_row(&mut tx, "users", user_id).await?;
         let before = fetch_user(&mut tx, user_id).await?;
         if before.role == role {
             return Ok(before);
@@ -244,6 +258,8 @@ impl AccountStore for PostgresStore {
         by: Option<i64>,
     ) -> Result<ApiToken> {
         let mut tx = self.pool.begin().await?;
+        // Locked, so a token is never issued to a user being disabled meanwhile.
+        lock_row(&mut tx, "users", user_id).await?;
         fetch_user(&mut tx, user_id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, token_hash, label, created_at, expires_at)
@@ -268,6 +284,7 @@ impl AccountStore for PostgresStore {
 
     async fn revoke_token(&self, token_id: i64, by: Option<i64>) -> Result<ApiToken> {
         let mut tx = self.pool.begin().await?;
+        lock_row(&mut tx, "api_tokens", token_id).await?;
         let before = fetch_token(&mut tx, token_id).await?;
         if before.revoked_at.is_some() {
             return Ok(before);
