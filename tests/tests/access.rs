@@ -298,6 +298,50 @@ async fn the_audit_log_is_for_admins_filtered_and_paged(backend: Backend) {
     assert_eq!(get("/api/v1/audit", None).await.0, 401);
 }
 
+async fn a_route_missing_from_the_policy_is_refused_to_everyone(backend: Backend) {
+    use axum::routing::get;
+    let app = TestApp::empty(&backend).await;
+    let (_, admin) = user_with_token(&app, "admin@city.kz", Role::Admin).await;
+    // A router as `app` builds it, with a route the table lacks and a method
+    // the table does not list for a known path.
+    let router = axum::Router::new()
+        .route("/api/v1/forgotten", get(|| async { "secret" }))
+        .route(
+            "/healthz",
+            get(|| async { "ok" }).delete(|| async { "deleted" }),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.state.clone(),
+            qala_server::routes::access::enforce,
+        ))
+        .with_state(app.state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    for token in [None, Some(admin.as_str())] {
+        let mut request = app.client.get(format!("{base}/api/v1/forgotten"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{token:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "forbidden");
+        let mut request = app.client.delete(format!("{base}/healthz"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 405, "{token:?}");
+    }
+    let health = app
+        .client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
 /// Runs `qala --database URL ARGS…`: status, stdout, stderr.
 async fn qala(database: &str, args: &[&str]) -> (bool, String, String) {
     let output = tokio::process::Command::new(qala_binary())
@@ -427,4 +471,5 @@ qala_tests::test_on_every_backend!(
     tokens_that_no_longer_work_are_refused_everywhere,
     the_audit_log_is_for_admins_filtered_and_paged,
     a_token_from_the_cli_works_and_is_never_logged,
+    a_route_missing_from_the_policy_is_refused_to_everyone,
 );

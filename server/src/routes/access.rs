@@ -88,11 +88,10 @@ pub fn access_for(method: &Method, pattern: &str) -> Result<Access, bool> {
 
 /// The layer in front of every route: resolves the [`Caller`], refuses it
 /// unless the policy admits it, and hands it to the handler as an extension.
-pub(super) async fn enforce(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// [`app`](super::app) puts it in front of every route with
+/// `route_layer`; public so that tests can put it in front of a router of
+/// their own (a route the table lacks).
+pub async fn enforce(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let pattern = request
         .extensions()
         .get::<MatchedPath>()
