@@ -20,6 +20,7 @@ mod postgres;
 mod record;
 mod rows;
 mod sqlite;
+// Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
 
 pub use accounts::AccountStore;
