@@ -17,6 +17,10 @@ use crate::progress::Progress;
 use crate::state::{AppState, ServerConfig};
 use crate::tiling::TileSettings;
 
+mod user;
+
+pub use user::UserCommand;
+
 /// Qala: city issues on a map.
 #[derive(Debug, Parser)]
 #[command(name = "qala", version, about)]
@@ -86,6 +90,12 @@ pub enum Command {
     /// Create the database if needed and bring its schema up to date (every
     /// other command does this too; this does only that).
     Migrate,
+    /// Manage users and their API tokens.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Load a city folder (default: Almaty, built in) and synthetic issues.
     Demo {
         /// City folder: city.toml and a GeoJSON file per reference layer.
@@ -150,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database schema is up to date");
             Ok(())
         }
+        Command::User { command } => user::run(store.as_ref(), command).await,
         Command::Demo { city, issues, seed } => {
             let city = open_city(city.as_deref())?;
             let summary = crate::demo::load(store.as_ref(), &city, issues, seed).await?;

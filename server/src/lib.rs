@@ -3,6 +3,7 @@
 //! [`app`] builds the whole HTTP application from an [`AppState`]; the `qala`
 //! binary and the end-to-end tests share it.
 
+pub mod auth;
 pub mod city;
 pub mod cli;
 pub mod demo;

@@ -15,11 +15,15 @@ use crate::error::{Error, Result};
 use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
+mod accounts;
 mod postgres;
 mod record;
 mod rows;
 mod sqlite;
+// Its `append_audit` is for every privileged SQLite write in this module tree.
+mod sqlite_accounts;
 
+pub use accounts::AccountStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;
 pub use sqlite::SqliteStore;
@@ -45,7 +49,7 @@ pub enum ImportMode {
 /// The system of record. Every write commits before it returns, so a caller
 /// that got `Ok` may acknowledge the write.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: AccountStore + Send + Sync + std::fmt::Debug {
     /// Stores a new report. With an idempotency key seen before for the same
     /// report, returns the earlier issue instead of creating another; for a
     /// different report, fails with [`Error::IdempotencyConflict`].

@@ -10,6 +10,8 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod access;
+mod account;
 mod districts;
 mod issues;
 mod layers;
@@ -24,6 +26,7 @@ pub const GEOJSON: &str = "application/geo+json";
 /// The whole HTTP application; `qala serve` and the tests both use it.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .merge(account::router())
         .merge(issues::router())
         .merge(districts::router())
         .merge(stats::router())
@@ -31,6 +34,11 @@ pub fn app(state: AppState) -> Router {
         .merge(meta::router())
         .merge(tiles::router())
         .merge(web::router())
+        // Deny by default: every route passes the access policy first.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::enforce,
+        ))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

@@ -41,6 +41,9 @@ use crate::error::{Error, Result, ValidationError};
 use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
+// `pub(super)` so that other store writes (status changes) can call
+// `accounts::append_audit` in their own transactions.
+pub(super) mod accounts;
 mod feed;
 mod setup;
 mod wire;

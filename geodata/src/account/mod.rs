@@ -3,10 +3,22 @@
 //! Staff and moderators work within their departments and/or districts;
 //! planners read everything and edit reference layers; admins may do
 //! anything. Anonymous callers are residents without an account.
+//!
+//! Submodules: `user` (validated new users and stored users), `token` (API
+//! tokens: generation, hashing, constant-time checks), `audit` (entries of the
+//! append-only audit log).
 
 use serde::Serialize;
 
 use crate::error::ValidationError;
+
+mod audit;
+mod token;
+mod user;
+
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry, action};
+pub use token::{ApiToken, TOKEN_PREFIX, TokenHash, TokenSecret};
+pub use user::{NewUser, User};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -81,7 +93,7 @@ impl std::fmt::Display for Role {
 }
 
 /// A signed-in user as a request sees them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Actor {
     /// The user's id.
     pub user_id: i64,

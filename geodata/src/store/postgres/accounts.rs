@@ -1,0 +1,378 @@
+//! [`AccountStore`] on PostgreSQL: the same queries as on SQLite, with
+//! `timestamptz` times and `boolean` flags.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgRow};
+
+use super::PostgresStore;
+use crate::account::{
+    Actor, ApiToken, AuditEntry, AuditFilter, NewAuditEntry, NewUser, Role, TokenHash, User, action,
+};
+use crate::error::{Error, Result};
+use crate::store::accounts::{
+    AccountStore, email_taken, scope_required, token_entry, token_is_live, user_entry,
+};
+
+const USER_COLUMNS: &str = "id, email, display_name, show_name, role, disabled, created_at";
+const TOKEN_COLUMNS: &str = "id, user_id, label, created_at, expires_at, revoked_at";
+
+/// Appends one entry to the audit log inside the caller's transaction, so
+/// the entry commits or rolls back with the change it describes. Every
+/// privileged write on SQLite goes through here (status changes too, later).
+pub(crate) async fn append_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor_id, action, target, before_json, after_json)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(Utc::now())
+    .bind(entry.actor)
+    .bind(entry.action)
+    .bind(&entry.target)
+    .bind(entry.before.as_ref().map(ToString::to_string))
+    .bind(entry.after.as_ref().map(ToString::to_string))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+fn optional_time(row: &PgRow, column: &str) -> Result<Option<DateTime<Utc>>> {
+    Ok(row.try_get(column)?)
+}
+
+fn decode_token(row: &PgRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        label: row.try_get("label")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: optional_time(row, "expires_at")?,
+        revoked_at: optional_time(row, "revoked_at")?,
+    })
+}
+
+fn decode_role(s: &str) -> Result<Role> {
+    Role::parse(s).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn parse_json(text: Option<String>) -> Result<Option<serde_json::Value>> {
+    text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Corrupt(e.to_string())))
+        .transpose()
+}
+
+/// A user row and their scopes.
+async fn decode_user(conn: &mut PgConnection, row: &PgRow) -> Result<User> {
+    let id: i64 = row.try_get("id")?;
+    let scopes = sqlx::query(
+        "SELECT department, district_id FROM user_scopes WHERE user_id = $1 ORDER BY department, district_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut departments = Vec::new();
+    let mut districts = Vec::new();
+    for scope in &scopes {
+        if let Some(d) = scope.try_get::<Option<String>, _>("department")? {
+            departments.push(d);
+        }
+        if let Some(d) = scope.try_get::<Option<i64>, _>("district_id")? {
+            districts.push(d);
+        }
+    }
+    Ok(User {
+        id,
+        email: row.try_get("email")?,
+        role: decode_role(row.try_get("role")?)?,
+        departments,
+        districts,
+        display_name: row.try_get("display_name")?,
+        show_name: row.try_get("show_name")?,
+        disabled: row.try_get("disabled")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+async fn fetch_user(conn: &mut PgConnection, id: i64) -> Result<User> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "user",
+            id: id.to_string(),
+        })?;
+    decode_user(conn, &row).await
+}
+
+async fn fetch_token(conn: &mut PgConnection, id: i64) -> Result<ApiToken> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "token",
+            id: id.to_string(),
+        })?;
+    decode_token(&row)
+}
+
+/// Locks a row of `table` until the transaction ends, so that concurrent
+/// changes to one user or token are recorded one after the other, each with
+/// the true "before".
+async fn lock_row(conn: &mut PgConnection, table: &'static str, id: i64) -> Result<()> {
+    sqlx::query(&format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn create_user(&self, user: &NewUser, by: Option<i64>) -> Result<User> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, display_name, show_name, role, disabled, created_at)
+             VALUES ($1, $2, $3, $4, false, $5) RETURNING id",
+        )
+        .bind(user.email())
+        .bind(user.display_name())
+        .bind(user.show_name())
+        .bind(user.role().as_str())
+        .bind(Utc::now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                email_taken(user.email())
+            } else {
+                e.into()
+            }
+        })?;
+        for department in user.departments() {
+            sqlx::query("INSERT INTO user_scopes (user_id, department) VALUES ($1, $2)")
+                .bind(id)
+                .bind(department)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for district in user.districts() {
+            sqlx::query("INSERT INTO user_scopes (user_id, district_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(district)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let stored = fetch_user(&mut tx, id).await?;
+        append_audit(&mut tx, &user_entry(action::USER_ADDED, by, None, &stored)).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&mut *conn).await?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in &rows {
+            users.push(decode_user(&mut conn, row).await?);
+        }
+        Ok(users)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1");
+        let row = sqlx::query(&sql)
+            // Lower-cased as stored (SQLite's lower() knows ASCII only).
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&mut *conn)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(decode_user(&mut conn, &row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_disabled(&self, user_id: i64, disabled: bool, by: Option<i64>) -> Result<User> {
+        let mut tx = self.pool.begin().await?;
+        lock_row(&mut tx, "users", user_id).await?;
+        let before = fetch_user(&mut tx, user_id).await?;
+        if before.disabled == disabled {
+            return Ok(before);
+        }
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(disabled)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let after = fetch_user(&mut tx, user_id).await?;
+        let entry = user_entry(action::USER_DISABLED, by, Some(&before), &after);
+        append_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn set_role(&self, user_id: i64, role: Role, by: Option<i64>) -> Result<User> {
+        let mut tx = self.pool.begin().await?;
+        lock_row(&mut tx, "users", user_id).await?;
+        let before = fetch_user(&mut tx, user_id).await?;
+        if before.role == role {
+            return Ok(before);
+        }
+        let has_scopes = !before.departments.is_empty() || !before.districts.is_empty();
+        if role.is_scoped() && !has_scopes {
+            return Err(scope_required(role));
+        }
+        if !role.is_scoped() {
+            sqlx::query("DELETE FROM user_scopes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let after = fetch_user(&mut tx, user_id).await?;
+        let entry = user_entry(action::USER_ROLE_CHANGED, by, Some(&before), &after);
+        append_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn create_token(
+        &self,
+        user_id: i64,
+        token_hash: &TokenHash,
+        label: &str,
+        expires_at: Option<DateTime<Utc>>,
+        by: Option<i64>,
+    ) -> Result<ApiToken> {
+        let mut tx = self.pool.begin().await?;
+        // Locked, so a token is never issued to a user being disabled meanwhile.
+        lock_row(&mut tx, "users", user_id).await?;
+        fetch_user(&mut tx, user_id).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, token_hash, label, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(token_hash.as_str())
+        .bind(label)
+        .bind(Utc::now())
+        .bind(expires_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let token = fetch_token(&mut tx, id).await?;
+        append_audit(
+            &mut tx,
+            &token_entry(action::TOKEN_ISSUED, by, None, &token),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    async fn revoke_token(&self, token_id: i64, by: Option<i64>) -> Result<ApiToken> {
+        let mut tx = self.pool.begin().await?;
+        lock_row(&mut tx, "api_tokens", token_id).await?;
+        let before = fetch_token(&mut tx, token_id).await?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
+            .bind(Utc::now())
+            .bind(token_id)
+            .execute(&mut *tx)
+            .await?;
+        let after = fetch_token(&mut tx, token_id).await?;
+        let entry = token_entry(action::TOKEN_REVOKED, by, Some(&before), &after);
+        append_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn tokens(&self, user_id: i64) -> Result<Vec<ApiToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_token).collect()
+    }
+
+    async fn actor_by_token_hash(
+        &self,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Actor>> {
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.expires_at, t.revoked_at, u.id, u.email, u.display_name,
+                    u.show_name, u.role, u.disabled, u.created_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored = TokenHash::from_stored(row.try_get("token_hash")?);
+        let live = token_is_live(
+            optional_time(&row, "expires_at")?,
+            optional_time(&row, "revoked_at")?,
+            row.try_get("disabled")?,
+            now,
+        );
+        if !token_hash.matches(stored.as_str()) || !live {
+            return Ok(None);
+        }
+        Ok(Some(decode_user(&mut conn, &row).await?.actor()))
+    }
+
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut builder = sqlx::QueryBuilder::new(
+            "SELECT id, at, actor_id, action, target, before_json, after_json FROM audit_log WHERE 1 = 1",
+        );
+        if let Some(a) = &filter.action {
+            builder.push(" AND action = ").push_bind(a.clone());
+        }
+        if let Some(a) = filter.actor {
+            builder.push(" AND actor_id = ").push_bind(a);
+        }
+        if let Some(t) = filter.since {
+            builder.push(" AND at >= ").push_bind(t);
+        }
+        if let Some(id) = filter.after_id {
+            builder.push(" AND id > ").push_bind(id);
+        }
+        builder.push(" ORDER BY id");
+        if filter.limit > 0 {
+            let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+            builder.push(" LIMIT ").push_bind(limit);
+        }
+        let rows = builder.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor_id")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    before: parse_json(row.try_get("before_json")?)?,
+                    after: parse_json(row.try_get("after_json")?)?,
+                })
+            })
+            .collect()
+    }
+}
