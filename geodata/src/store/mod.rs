@@ -19,10 +19,13 @@ mod postgres;
 mod record;
 mod rows;
 mod sqlite;
+mod sqlite_workflow;
+mod workflow;
 
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;
 pub use sqlite::SqliteStore;
+pub use workflow::WorkflowStore;
 
 /// The result of [`Store::create_issue`].
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +48,7 @@ pub enum ImportMode {
 /// The system of record. Every write commits before it returns, so a caller
 /// that got `Ok` may acknowledge the write.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: WorkflowStore + Send + Sync + std::fmt::Debug {
     /// Stores a new report. With an idempotency key seen before for the same
     /// report, returns the earlier issue instead of creating another; for a
     /// different report, fails with [`Error::IdempotencyConflict`].

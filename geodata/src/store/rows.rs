@@ -32,6 +32,10 @@ pub(super) struct IssueRow {
     pub updated_at: DateTime<Utc>,
     pub votes: i64,
     pub reporter_email: Option<String>,
+    pub assigned_department: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub duplicate_of: Option<i64>,
 }
 
 impl IssueRow {
@@ -50,6 +54,10 @@ impl IssueRow {
             updated_at: self.updated_at,
             votes: self.votes,
             reporter_email: self.reporter_email,
+            assigned_department: self.assigned_department,
+            acknowledged_at: self.acknowledged_at,
+            resolved_at: self.resolved_at,
+            duplicate_of: self.duplicate_of,
         })
     }
 }
@@ -119,4 +127,9 @@ pub(super) fn decode_time(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Error::Corrupt(format!("bad timestamp {s:?}: {e}")))
+}
+
+/// An optional timestamp stored as RFC 3339 text (SQLite).
+pub(super) fn decode_optional_time(s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    s.map(decode_time).transpose()
 }

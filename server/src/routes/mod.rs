@@ -17,6 +17,9 @@ mod meta;
 mod stats;
 mod tiles;
 mod web;
+mod workflow;
+
+pub use workflow::parse_status_change;
 
 /// Media type of GeoJSON (RFC 7946 §12).
 pub const GEOJSON: &str = "application/geo+json";
@@ -31,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .merge(meta::router())
         .merge(tiles::router())
         .merge(web::router())
+        .merge(workflow::router())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
