@@ -99,3 +99,98 @@ pub fn check(
     }
     Ok((checked, rules))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::city::City;
+
+    fn names() -> Names {
+        Names {
+            kk: "Жолдар".into(),
+            ru: "Дороги".into(),
+            en: "Roads".into(),
+        }
+    }
+
+    fn department(code: &str) -> DepartmentSettings {
+        DepartmentSettings {
+            code: code.into(),
+            name: names(),
+        }
+    }
+
+    fn rule(category: &str, district: Option<&str>, department: &str) -> RoutingSettings {
+        RoutingSettings {
+            category: category.into(),
+            district: district.map(str::to_owned),
+            department: department.into(),
+        }
+    }
+
+    #[test]
+    fn almaty_routes_every_category_and_names_its_departments() {
+        let city = City::almaty().unwrap();
+        assert_eq!(city.departments().len(), 12);
+        let routing = qala_geodata::workflow::Routing::new(city.routing_rules());
+        assert_eq!(
+            routing.department_for("pothole", Some("medeu")),
+            Some("roads")
+        );
+        assert_eq!(
+            routing.department_for("litter", Some("medeu")),
+            Some("akimat_medeu")
+        );
+        for c in &qala_geodata::category::CATEGORIES {
+            assert!(routing.department_for(c.code, None).is_some(), "{}", c.code);
+        }
+    }
+
+    #[test]
+    fn rules_must_name_known_departments_districts_and_a_fallback() {
+        let districts: HashSet<&str> = ["medeu"].into();
+        let ok = check(
+            &[department("roads")],
+            &[rule("pothole", Some("medeu"), "roads")],
+            Some("roads"),
+            &districts,
+        )
+        .unwrap();
+        assert_eq!(ok.1.len(), 2, "the rule and the fallback");
+        let e = |d: &[DepartmentSettings], r: &[RoutingSettings], f: Option<&str>| {
+            check(d, r, f, &districts).unwrap_err()
+        };
+        assert!(
+            e(
+                &[department("roads")],
+                &[rule("pothole", None, "parks")],
+                Some("roads")
+            )
+            .contains("parks")
+        );
+        assert!(
+            e(
+                &[department("roads")],
+                &[rule("pothole", Some("mars"), "roads")],
+                Some("roads")
+            )
+            .contains("mars")
+        );
+        assert!(e(&[department("roads")], &[], None).contains("fallback_department"));
+        assert!(e(&[department("roads")], &[], Some("parks")).contains("parks"));
+        assert!(
+            e(
+                &[department("roads"), department("roads")],
+                &[],
+                Some("roads")
+            )
+            .contains("twice")
+        );
+        assert!(e(&[department("Roads!")], &[], Some("Roads!")).contains("code"));
+        let twice = [
+            rule("pothole", None, "roads"),
+            rule("pothole", None, "roads"),
+        ];
+        assert!(e(&[department("roads")], &twice, Some("roads")).contains("two rules"));
+    }
+}
