@@ -476,7 +476,49 @@ async fn staff_act_only_within_their_scope(backend: Backend) {
     assert_eq!(event.actor.department.as_deref(), Some("utilities"));
 }
 
+async fn the_staff_queue_filters_by_department_and_sorts(backend: Backend) {
+    let app = TestApp::demo(&backend, 0).await;
+    let first = report(&app, AT.0, AT.1, "pothole", "First hole").await;
+    let bins = report(&app, AT.0, AT.1, "litter", "Overflowing bins").await;
+    let second = report(&app, AT.0, AT.1, "snow_ice", "Ice on the pavement").await;
+    let ids = |page: &Value| -> Vec<i64> {
+        page["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (status, newest) = app
+        .get("/api/v1/issues?assigned_to=roads&sort=newest")
+        .await;
+    assert_eq!(status, 200, "{newest}");
+    assert_eq!(ids(&newest), vec![second, first]);
+    let (_, oldest) = app
+        .get("/api/v1/issues?assigned_to=roads&sort=oldest")
+        .await;
+    assert_eq!(ids(&oldest), vec![first, second]);
+    let (_, akimat) = app.get("/api/v1/issues?assigned_to=akimat_almaly").await;
+    assert_eq!(ids(&akimat), vec![bins]);
+    // Newest first pages down.
+    let (_, page) = app.get("/api/v1/issues?sort=newest&limit=2").await;
+    assert_eq!(ids(&page), vec![second, bins]);
+    let next = page["next"].as_str().unwrap();
+    let next = &next[next.find("/api/").unwrap()..];
+    let (_, page) = app.get(next).await;
+    assert_eq!(ids(&page), vec![first]);
+    for bad in ["sort=random", "assigned_to=Roads!"] {
+        let (status, body) = app.get(&format!("/api/v1/issues?{bad}")).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_parameter")),
+            "{bad}"
+        );
+    }
+}
+
 test_on_every_backend!(
+    the_staff_queue_filters_by_department_and_sorts,
     a_full_life_cycle_is_recorded_in_public,
     every_invalid_transition_is_refused_with_nothing_written,
     internal_notes_never_reach_public_output,

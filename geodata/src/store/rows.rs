@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::category::{Category, parse_category};
 use crate::error::{Error, Result, ValidationError};
 use crate::geometry::LonLat;
+use crate::issue::filter::department_code;
 use crate::issue::{Issue, IssueEntry, IssueStatus};
 use crate::layer::{Feature, LayerName};
 
@@ -71,6 +72,7 @@ pub(super) struct EntryRow<'r> {
     pub status: &'r str,
     pub district_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    pub assigned_department: Option<&'r str>,
 }
 
 impl EntryRow<'_> {
@@ -84,6 +86,7 @@ impl EntryRow<'_> {
             category,
             district_id: self.district_id,
             created_at: self.created_at,
+            assigned_department: self.assigned_department.map(department_code),
         })
     }
 }

@@ -84,6 +84,7 @@ fn decode_entry(row: &SqliteRow) -> Result<IssueEntry> {
         status: row.try_get("status")?,
         district_id: row.try_get("district_id")?,
         created_at: decode_time(row.try_get("created_at")?)?,
+        assigned_department: row.try_get("assigned_department")?,
     }
     .decode()
 }
@@ -252,7 +253,7 @@ impl Store for SqliteStore {
     async fn issue_entries(&self) -> Result<Vec<IssueEntry>> {
         // Streamed row by row: holding a million decoded rows at once would
         // more than double the memory the index itself needs.
-        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at FROM issues ORDER BY id")
+        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at, assigned_department FROM issues ORDER BY id")
             .fetch(&self.pool);
         let mut entries = Vec::new();
         while let Some(row) = rows.next().await {
