@@ -517,7 +517,76 @@ async fn the_staff_queue_filters_by_department_and_sorts(backend: Backend) {
     }
 }
 
+async fn concurrent_changes_are_checked_against_the_committed_row(backend: Backend) {
+    let app = TestApp::demo(&backend, 0).await;
+    let id = report(&app, AT.0, AT.1, "pothole", "Deep hole").await;
+    let roads = staff(&["roads"], &[]);
+    // Two staff acknowledge at once: one wins, the other finds it acknowledged.
+    let (a, b) = tokio::join!(
+        app.state
+            .change_status(id, change(IssueStatus::Acknowledged, None), roads.clone()),
+        app.state
+            .change_status(id, change(IssueStatus::Acknowledged, None), roads.clone()),
+    );
+    let mut outcomes: Vec<_> = [a, b]
+        .into_iter()
+        .map(|r| r.map(|_| ()).map_err(api_error))
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes, vec![Ok(()), Err((409, "invalid_transition"))]);
+    assert_eq!(history(&app, id).await.len(), 1);
+}
+
+async fn departments_are_replaced_whole_and_rules_name_them(backend: Backend) {
+    use qala_geodata::workflow::{Department, DepartmentNames, RoutingRule};
+    let app = TestApp::empty(&backend).await;
+    assert_eq!(
+        app.get("/api/v1/departments").await.1,
+        json!({"departments": []})
+    );
+    let names = DepartmentNames {
+        kk: "Жолдар".into(),
+        ru: "Дороги".into(),
+        en: "Roads".into(),
+    };
+    let roads = Department::new("roads", names).unwrap();
+    let rules = [
+        RoutingRule::new("pothole", None, "roads").unwrap(),
+        RoutingRule::new("*", None, "roads").unwrap(),
+    ];
+    app.store
+        .replace_departments(std::slice::from_ref(&roads), &rules)
+        .await
+        .unwrap();
+    assert_eq!(app.store.departments().await.unwrap(), vec![roads.clone()]);
+    assert_eq!(app.store.routing_rules().await.unwrap().len(), 2);
+    // A rule naming no department: refused, and what was stored stays.
+    let stray = [RoutingRule::new("litter", None, "parks").unwrap()];
+    let e = app
+        .store
+        .replace_departments(std::slice::from_ref(&roads), &stray)
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(WriteError::Data(e)), (422, "unknown_department"));
+    assert_eq!(app.store.routing_rules().await.unwrap().len(), 2);
+    let (_, body) = app.get("/api/v1/departments").await;
+    assert_eq!(
+        body["departments"][0],
+        json!({"code": "roads", "names": {"kk": "Жолдар", "ru": "Дороги", "en": "Roads"}})
+    );
+    // Routing reaches new reports once the server takes the new rules.
+    app.state
+        .routing_replaced(qala_geodata::workflow::Routing::new(&rules));
+    let id = report(&app, AT.0, AT.1, "litter", "Bins").await;
+    assert_eq!(
+        issue_json(&app, id).await["properties"]["assigned_department"],
+        "roads"
+    );
+}
+
 test_on_every_backend!(
+    concurrent_changes_are_checked_against_the_committed_row,
+    departments_are_replaced_whole_and_rules_name_them,
     the_staff_queue_filters_by_department_and_sorts,
     a_full_life_cycle_is_recorded_in_public,
     every_invalid_transition_is_refused_with_nothing_written,

@@ -31,7 +31,13 @@ impl EventActor {
             user_id: Some(actor.user_id),
             role: actor.role,
             department,
-            name: actor.public_name.clone(),
+            // A blank name is no name; the history keeps at most 200 characters.
+            name: actor
+                .public_name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| n.chars().take(200).collect()),
         }
     }
 }

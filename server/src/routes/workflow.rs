@@ -46,3 +46,34 @@ async fn events(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
 pub fn parse_status_change(body: &[u8]) -> ApiResult<StatusChange> {
     Ok(StatusChange::from_json(body)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_change_body_is_parsed_strictly_into_the_error_shape() {
+        let change = parse_status_change(br#"{"status": "acknowledged", "note": "Seen"}"#).unwrap();
+        assert_eq!(change.note(), Some("Seen"));
+        let status = |body: &[u8]| {
+            parse_status_change(body)
+                .map(|_| ())
+                .map_err(|e| (e.status.as_u16(), e.code))
+        };
+        assert_eq!(
+            status(br#"{"status": "closed", "by": 3}"#),
+            Err((400, "unknown_field"))
+        );
+        assert_eq!(status(b"not json"), Err((400, "invalid_json")));
+        assert_eq!(
+            status(br#"{"status": "fixed"}"#),
+            Err((400, "invalid_status"))
+        );
+        assert_eq!(
+            status(br#"{"status": "duplicate"}"#),
+            Err((422, "invalid_duplicate"))
+        );
+        let long = format!(r#"{{"status": "closed", "note": "{}"}}"#, "a".repeat(2001));
+        assert_eq!(status(long.as_bytes()), Err((422, "too_long")));
+    }
+}
