@@ -13,6 +13,7 @@ pub mod index;
 pub mod issue;
 pub mod layer;
 pub mod store;
+pub mod workflow;
 
 pub use error::{Error, Result, ValidationError};
 pub use geometry::{BBox, LonLat};

@@ -12,10 +12,15 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use qala_geodata::workflow::{Department, RoutingRule};
 use qala_geodata::{LayerName, NewFeature};
 use serde::Deserialize;
 
 use crate::import::{ImportError, parse_layer};
+
+mod departments;
+
+pub use departments::{DepartmentSettings, RoutingSettings};
 
 /// The settings file's name inside a city folder.
 pub const SETTINGS_FILE: &str = "city.toml";
@@ -107,6 +112,15 @@ pub struct CitySettings {
     pub zoom: f64,
     /// How `qala demo` makes synthetic issues.
     pub demo: DemoSettings,
+    /// Where issues that no routing rule names go (required with departments).
+    #[serde(default)]
+    pub fallback_department: Option<String>,
+    /// The departments that work issues.
+    #[serde(default)]
+    pub departments: Vec<DepartmentSettings>,
+    /// Which department a new issue goes to, by category and district.
+    #[serde(default)]
+    pub routing: Vec<RoutingSettings>,
 }
 
 /// The `[demo]` table: where synthetic issues fall and which streets their
@@ -236,6 +250,10 @@ pub struct City {
     /// Each reference layer's features, in [`LayerName::REFERENCE`] order
     /// (a layer without a file has none).
     layers: Vec<(LayerName, Vec<NewFeature>)>,
+    /// The departments, checked.
+    departments: Vec<Department>,
+    /// The routing rules, checked (the fallback as the `*` rule).
+    routing: Vec<RoutingRule>,
 }
 
 #[derive(rust_embed::RustEmbed)]
@@ -318,7 +336,38 @@ impl City {
             };
             layers.push((layer, features));
         }
-        Ok(Self { settings, layers })
+        let district_codes: std::collections::HashSet<&str> = layers
+            .iter()
+            .filter(|(l, _)| *l == LayerName::Districts)
+            .flat_map(|(_, features)| features)
+            .filter_map(|f| f.properties().get("code")?.as_str())
+            .collect();
+        let (departments, routing) = departments::check(
+            &settings.departments,
+            &settings.routing,
+            settings.fallback_department.as_deref(),
+            &district_codes,
+        )
+        .map_err(|message| CityError::Invalid {
+            path: settings_path.clone(),
+            message,
+        })?;
+        Ok(Self {
+            settings,
+            layers,
+            departments,
+            routing,
+        })
+    }
+
+    /// The departments that work the city's issues.
+    pub fn departments(&self) -> &[Department] {
+        &self.departments
+    }
+
+    /// The rules routing new issues to departments (the fallback included).
+    pub fn routing_rules(&self) -> &[RoutingRule] {
+        &self.routing
     }
 
     /// The validated features of a reference layer (none for `issues`).

@@ -59,6 +59,8 @@ fn status_for(code: &str) -> StatusCode {
     match code {
         "invalid_json" | "unknown_field" | "invalid_parameter" | "invalid_status"
         | "unknown_layer" => StatusCode::BAD_REQUEST,
+        // The request is fine; the issue's current status does not allow it.
+        "invalid_transition" => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -109,6 +111,9 @@ impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::Data(e) => e.into(),
+            WriteError::Forbidden(message) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
             WriteError::Task(e) => {
                 tracing::error!(error = %e, "issue write task failed");
                 Self::new(

@@ -92,7 +92,8 @@ impl Params {
     }
 
     /// The issue filters shared by lists, nearby, stats and (later) tiles:
-    /// `status`, `category` (comma-separated lists), `district`, `since`, `until`.
+    /// `status`, `category` (comma-separated lists), `district`, `since`,
+    /// `until`, `assigned_to` (a department code).
     pub fn issue_filter(&mut self) -> ApiResult<IssueFilter> {
         let statuses = self
             .list("status")
@@ -119,7 +120,38 @@ impl Params {
             district_id: self.positive_integer("district")?,
             since,
             until,
+            assigned_to: self.department("assigned_to")?,
         })
+    }
+
+    /// A department code (lower-case letters, digits, `_`).
+    fn department(&mut self, name: &str) -> ApiResult<Option<String>> {
+        let Some(code) = self.text(name) else {
+            return Ok(None);
+        };
+        let ok = !code.is_empty()
+            && code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if ok {
+            Ok(Some(code))
+        } else {
+            Err(ApiError::bad_parameter(
+                name,
+                format!("{name} is a department code (GET /api/v1/departments lists them)"),
+            ))
+        }
+    }
+
+    /// `sort`: `oldest` (the default) or `newest` first, by id (ids grow
+    /// with the time of reporting).
+    pub fn newest_first(&mut self) -> ApiResult<bool> {
+        match self.text("sort").as_deref() {
+            None | Some("oldest") => Ok(false),
+            Some("newest") => Ok(true),
+            Some(_) => Err(ApiError::bad_parameter("sort", "sort is oldest or newest")),
+        }
     }
 
     fn list(&mut self, name: &str) -> Vec<String> {

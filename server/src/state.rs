@@ -6,8 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use parking_lot::RwLock;
+use qala_geodata::account::Actor;
 use qala_geodata::store::{CreatedIssue, IssueRecord};
+use qala_geodata::workflow::{IssueEvent, Routing, StatusChange, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
 use crate::tiling::{TileService, TileSettings};
@@ -33,6 +37,8 @@ pub struct AppState {
     pub tiles: Arc<TileService>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// Which department new issues are assigned to (the city's routing rules).
+    pub routing: Arc<RwLock<Routing>>,
     /// The position in the store's change log read before the index was
     /// loaded (`None` for a store without one): whoever follows the log to
     /// keep this state current starts after it.
@@ -45,6 +51,9 @@ pub enum WriteError {
     /// The store refused or failed (validation, idempotency conflict, database).
     #[error(transparent)]
     Data(#[from] qala_geodata::Error),
+    /// The actor may not make this change (role or scope).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The task that commits the write and applies it panicked or was cancelled.
     #[error("the write task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -64,6 +73,7 @@ impl AppState {
         for layer in LayerName::REFERENCE {
             layers.insert(layer, store.features(layer).await?);
         }
+        let routing = Routing::new(&store.routing_rules().await?);
         let index = SpatialIndex::new(issues, layers);
         let tiles = TileService::new(&index, config.tiles)?;
         tracing::info!(issues = index.issues.len(), "spatial index built");
@@ -72,6 +82,7 @@ impl AppState {
             index: Arc::new(RwLock::new(index)),
             tiles: Arc::new(tiles),
             config: Arc::new(config),
+            routing: Arc::new(RwLock::new(routing)),
             loaded_after_seq,
         })
     }
@@ -89,14 +100,23 @@ impl AppState {
         report: NewIssue,
         idempotency_key: Option<String>,
     ) -> Result<CreatedIssue, WriteError> {
-        let district_id = self
-            .index
-            .read()
-            .district_for(report.location())
-            .map_err(qala_geodata::Error::from)?;
+        let (district_id, department) = {
+            let index = self.index.read();
+            let district_id = index
+                .district_for(report.location())
+                .map_err(qala_geodata::Error::from)?;
+            let code = district_id.and_then(|id| district_code(&index, id));
+            let department = self
+                .routing
+                .read()
+                .department_for(report.category().code, code)
+                .map(str::to_owned);
+            (district_id, department)
+        };
         let state = self.clone();
         let created = tokio::spawn(async move {
-            let record = IssueRecord::new_report(report, district_id);
+            let record =
+                IssueRecord::new_report(report, district_id).with_department(department.as_deref());
             let created = state
                 .store
                 .create_issue(&record, idempotency_key.as_deref())
@@ -110,15 +130,66 @@ impl AppState {
         Ok(created)
     }
 
+    /// Changes an issue's status as `actor`: the role must work issues
+    /// ([`may_change_status`]) and, for staff, the issue must be in their
+    /// scope ([`Actor::covers`]), else [`WriteError::Forbidden`]. The store
+    /// checks the transition against the row it locks, writes the event and
+    /// the issue in one transaction; then index, pyramid and tiles follow
+    /// ([`AppState::issue_committed`]). Runs in a task of its own, like
+    /// [`AppState::report_issue`].
+    pub async fn change_status(
+        &self,
+        issue_id: i64,
+        change: StatusChange,
+        actor: Actor,
+    ) -> Result<(Issue, IssueEvent), WriteError> {
+        if !may_change_status(actor.role) {
+            return Err(WriteError::Forbidden(format!(
+                "a {} may not change an issue's status",
+                actor.role
+            )));
+        }
+        let issue =
+            self.store
+                .issue(issue_id)
+                .await?
+                .ok_or_else(|| qala_geodata::Error::NotFound {
+                    what: "issue",
+                    id: issue_id.to_string(),
+                })?;
+        // The department and district never change with a status, so the
+        // scope read here is the scope at commit.
+        if !actor.covers(issue.assigned_department.as_deref(), issue.district_id) {
+            return Err(WriteError::Forbidden(
+                "this issue is outside your departments and districts".to_owned(),
+            ));
+        }
+        let state = self.clone();
+        let changed = tokio::spawn(async move {
+            let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
+                .unwrap_or_else(Utc::now);
+            let (issue, event) = state
+                .store
+                .change_status(issue_id, &change, &actor, now)
+                .await?;
+            state.issue_committed(&issue);
+            Ok::<_, qala_geodata::Error>((issue, event))
+        })
+        .await??;
+        Ok(changed)
+    }
+
     /// Brings the index, the cluster pyramid and the tile cache, in that
-    /// order, up to date with an issue the store committed. Idempotent: the
-    /// change feed may report this server's own writes again, and an id
-    /// already indexed has nothing new to draw.
+    /// order, up to date with an issue the store committed, new or changed.
+    /// Idempotent: the change feed may report this server's own writes
+    /// again, and an entry already indexed as it is has nothing new to draw.
     pub fn issue_committed(&self, issue: &Issue) {
         let entry = IssueEntry::from(issue);
         let old = self.index.write().issues.upsert(entry.clone());
-        if old.is_none() {
-            self.tiles.issue_added(&entry);
+        match old {
+            None => self.tiles.issue_added(&entry),
+            Some(old) if old != entry => self.tiles.issue_changed(&old, &entry),
+            Some(_) => {}
         }
     }
 
@@ -127,6 +198,12 @@ impl AppState {
     pub fn layer_replaced(&self, layer: LayerName, features: Vec<Feature>) {
         self.index.write().replace_layer(layer, features);
         self.tiles.cache.invalidate_layer(layer);
+    }
+
+    /// Replaces the routing of new issues (after the store's departments
+    /// and rules were replaced).
+    pub fn routing_replaced(&self, routing: Routing) {
+        *self.routing.write() = routing;
     }
 
     /// District id → name, for labelling issues in long exports without
@@ -141,4 +218,14 @@ impl AppState {
                 .collect(),
         )
     }
+}
+
+/// The `code` property of a district feature (routing rules name districts by code).
+pub fn district_code(index: &SpatialIndex, district_id: i64) -> Option<&str> {
+    index
+        .layer(LayerName::Districts)
+        .get(district_id)?
+        .properties
+        .get("code")?
+        .as_str()
 }

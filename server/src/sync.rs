@@ -37,12 +37,12 @@ pub fn spawn(state: AppState, after: i64) {
 async fn apply(state: &AppState, batch: &[Change]) {
     let issue_ids: Vec<i64> = batch
         .iter()
-        .filter(|c| c.kind == ChangeKind::IssueCreated)
+        .filter(|c| matches!(c.kind, ChangeKind::IssueCreated | ChangeKind::IssueUpdated))
         .filter_map(|c| c.entity_id)
         .collect();
     let layers: BTreeSet<LayerName> = batch
         .iter()
-        .filter(|c| c.kind != ChangeKind::IssueCreated)
+        .filter(|c| !matches!(c.kind, ChangeKind::IssueCreated | ChangeKind::IssueUpdated))
         .map(|c| c.layer)
         .collect();
     // The log said these committed: keep trying until they are read, or a

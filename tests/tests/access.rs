@@ -46,7 +46,11 @@ async fn call(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    if method == reqwest::Method::POST {
+    if method == reqwest::Method::POST && path.ends_with("/events") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"status": "acknowledged", "note": "Seen"}"#);
+    } else if method == reqwest::Method::POST {
         let body = report_body(76.944, 43.262, "pothole", "A pothole by the fountain");
         request = request
             .header("content-type", "application/geo+json")
@@ -88,9 +92,19 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
         callers.push((Some(role), Some(token)));
     }
     for (method, pattern, access) in POLICY {
-        let path = concrete(pattern, issue, district);
         let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
         for (role, token) in &callers {
+            // A status change moves its issue on: each caller gets a fresh
+            // pothole (routed to roads, the scoped users' department).
+            let path = if method == reqwest::Method::POST && pattern.ends_with("/events") {
+                let (status, report) = app
+                    .report(&report_body(76.944, 43.262, "pothole", "Another pothole"))
+                    .await;
+                assert_eq!(status, 201, "{report}");
+                concrete(pattern, report["id"].as_i64().unwrap(), district)
+            } else {
+                concrete(pattern, issue, district)
+            };
             let response = call(&app, &method, &path, token.as_deref()).await;
             let status = response.status().as_u16();
             let who = role.map_or("anonymous".to_owned(), |r| r.to_string());

@@ -29,6 +29,7 @@ fn no_demo_tile_with_a_million_issues_exceeds_500_kb_compressed() {
             category: d.category,
             district_id: None,
             created_at: d.created_at,
+            assigned_department: None,
         })
         .collect();
     let mut layers = HashMap::new();

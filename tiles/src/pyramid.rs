@@ -148,6 +148,49 @@ impl ClusterPyramid {
         Ok(())
     }
 
+    /// Moves a point already in the pyramid from group `from` to group `to`
+    /// (an issue whose status changed): the counts per group change, the
+    /// cells and their positions do not. `lon`/`lat` must be the position
+    /// the point was inserted at.
+    ///
+    /// # Errors
+    /// A non-finite coordinate, an unknown group, or a point that is not in
+    /// the pyramid under `from` (nothing is changed then).
+    pub fn change_group(
+        &mut self,
+        id: u64,
+        lon: f64,
+        lat: f64,
+        from: usize,
+        to: usize,
+    ) -> Result<()> {
+        self.check(lon, lat, from)?;
+        self.check(lon, lat, to)?;
+        let keys: Vec<(u32, u32)> = (0..self.levels.len())
+            .map(|z| self.cell_of(self.world_px(lon, lat, z), z))
+            .collect();
+        // Checked on every level first, so a wrong call changes nothing.
+        let present = keys
+            .iter()
+            .zip(&self.levels)
+            .all(|(key, level)| level.get(key).is_some_and(|c| c.groups[from] > 0));
+        if !present {
+            return Err(TileError::InvalidOptions(format!(
+                "point {id} is not in the pyramid under group {from}"
+            )));
+        }
+        for (key, level) in keys.iter().zip(&mut self.levels) {
+            if let Some(cell) = level.get_mut(key) {
+                cell.groups[from] -= 1;
+                cell.groups[to] += 1;
+                if cell.min_id == id {
+                    cell.min_group = to;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The clustered items of a tile, in tile pixels, or `None` above the
     /// clustering zooms. Cells with one point come back as that point.
     pub fn tile(&self, tile: TileId) -> Option<Vec<ClusterItem>> {
@@ -251,6 +294,31 @@ mod tests {
             }
         }
         assert!(pyramid.tile(TileId::new(14, 0, 0).unwrap()).is_none());
+    }
+
+    #[test]
+    fn changing_a_points_group_equals_inserting_it_in_the_new_group() {
+        let groups = vec!["open".to_string(), "resolved".to_string()];
+        let points = [(1, 76.945, 43.255), (2, 76.946, 43.256), (3, 76.90, 43.22)];
+        let mut changed = ClusterPyramid::new(ClusterOptions::default(), groups.clone()).unwrap();
+        let mut fresh = ClusterPyramid::new(ClusterOptions::default(), groups).unwrap();
+        for (id, lon, lat) in points {
+            changed.insert(id, lon, lat, 0).unwrap();
+            fresh.insert(id, lon, lat, usize::from(id != 2)).unwrap();
+        }
+        changed.change_group(1, 76.945, 43.255, 0, 1).unwrap();
+        changed.change_group(3, 76.90, 43.22, 0, 1).unwrap();
+        // Not under group 0 any more: refused, nothing changes.
+        assert!(changed.change_group(3, 76.90, 43.22, 0, 1).is_err());
+        assert!(changed.change_group(9, 10.0, 10.0, 0, 1).is_err());
+        for z in [0, 8, 12, 13] {
+            let tile = TileId::containing(76.945, 43.255, z).unwrap();
+            assert_eq!(
+                format!("{:?}", changed.tile(tile)),
+                format!("{:?}", fresh.tile(tile)),
+                "z{z}"
+            );
+        }
     }
 
     #[test]

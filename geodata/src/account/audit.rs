@@ -69,4 +69,6 @@ pub mod action {
     pub const TOKEN_ISSUED: &str = "token.issued";
     /// A token was revoked.
     pub const TOKEN_REVOKED: &str = "token.revoked";
+    /// An issue's status changed (through the status workflow).
+    pub const ISSUE_STATUS_CHANGED: &str = "issue.status_changed";
 }

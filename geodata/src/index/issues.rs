@@ -165,6 +165,30 @@ impl IssueIndex {
         ids
     }
 
+    /// Like [`IssueIndex::page`], newest (highest id) first: ids below
+    /// `before`, descending.
+    pub fn page_newest(
+        &self,
+        area: Area<'_>,
+        filter: &IssueFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Vec<i64> {
+        let before = before.unwrap_or(i64::MAX);
+        let mut ids: Vec<i64> = self
+            .matching(area, filter)
+            .filter(|e| e.id < before)
+            .map(|e| e.id)
+            .collect();
+        // The `limit` largest in linear time, then only those sorted.
+        if ids.len() > limit {
+            ids.select_nth_unstable_by(limit, |a, b| b.cmp(a));
+            ids.truncate(limit);
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids
+    }
+
     /// All matching issues in `area`, in no particular order.
     pub fn matching<'s>(
         &'s self,
@@ -328,6 +352,7 @@ mod tests {
             category: parse_category("pothole").unwrap(),
             district_id: None,
             created_at: Utc.timestamp_opt(1_700_000_000 + id, 0).unwrap(),
+            assigned_department: None,
         }
     }
 
@@ -479,6 +504,37 @@ mod tests {
         );
         assert_eq!(all, vec![1]);
         assert_eq!(index.get(1).unwrap().status, IssueStatus::Resolved);
+    }
+
+    #[test]
+    fn newest_first_pages_down_from_the_cursor() {
+        let entries = (1..=7).map(|id| entry(id, 76.9, 43.2)).collect();
+        let index = IssueIndex::bulk_load(entries);
+        let all = IssueFilter::default();
+        assert_eq!(
+            index.page_newest(Area::Everywhere, &all, None, 3),
+            vec![7, 6, 5]
+        );
+        assert_eq!(
+            index.page_newest(Area::Everywhere, &all, Some(5), 3),
+            vec![4, 3, 2]
+        );
+        assert_eq!(
+            index.page_newest(Area::Everywhere, &all, Some(2), 3),
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn the_assigned_department_filters() {
+        let mut a = entry(1, 76.9, 43.2);
+        a.assigned_department = Some(crate::issue::filter::department_code("roads"));
+        let index = IssueIndex::bulk_load(vec![a, entry(2, 76.9, 43.2)]);
+        let roads = IssueFilter {
+            assigned_to: Some("roads".into()),
+            ..Default::default()
+        };
+        assert_eq!(index.page(Area::Everywhere, &roads, None, 10), vec![1]);
     }
 
     #[test]

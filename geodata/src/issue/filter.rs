@@ -22,6 +22,27 @@ pub struct IssueEntry {
     pub district_id: Option<i64>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// The department it is assigned to (see [`department_code`]).
+    pub assigned_department: Option<&'static str>,
+}
+
+/// A department code shared by every entry that names it: codes are few
+/// (city data), so each distinct code is allocated once for the life of the
+/// process instead of once per issue among a million.
+pub fn department_code(code: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static CODES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut codes = CODES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = codes.get(code) {
+        return known;
+    }
+    let new: &'static str = Box::leak(code.to_owned().into_boxed_str());
+    codes.insert(new);
+    new
 }
 
 impl From<&Issue> for IssueEntry {
@@ -33,6 +54,7 @@ impl From<&Issue> for IssueEntry {
             category: issue.category,
             district_id: issue.district_id,
             created_at: issue.created_at,
+            assigned_department: issue.assigned_department.as_deref().map(department_code),
         }
     }
 }
@@ -52,6 +74,8 @@ pub struct IssueFilter {
     pub since: Option<DateTime<Utc>>,
     /// Created before.
     pub until: Option<DateTime<Utc>>,
+    /// Only issues assigned to this department.
+    pub assigned_to: Option<String>,
 }
 
 impl IssueFilter {
@@ -62,6 +86,10 @@ impl IssueFilter {
             && self.district_id.is_none_or(|d| e.district_id == Some(d))
             && self.since.is_none_or(|t| e.created_at >= t)
             && self.until.is_none_or(|t| e.created_at < t)
+            && self
+                .assigned_to
+                .as_deref()
+                .is_none_or(|d| e.assigned_department == Some(d))
     }
 }
 

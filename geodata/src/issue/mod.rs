@@ -104,6 +104,14 @@ pub struct Issue {
     pub votes: i64,
     /// Private contact of the reporter: never part of any public output.
     pub reporter_email: Option<String>,
+    /// The department the issue was routed to (see [`crate::workflow::Routing`]).
+    pub assigned_department: Option<String>,
+    /// When staff first acknowledged it.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// When it was last resolved (cleared when reopened).
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The issue this one duplicates (status `duplicate`).
+    pub duplicate_of: Option<i64>,
 }
 
 impl Issue {
@@ -131,6 +139,19 @@ impl Issue {
         p.insert("created_at".into(), json!(format_time(self.created_at)));
         p.insert("updated_at".into(), json!(format_time(self.updated_at)));
         p.insert("votes".into(), json!(self.votes));
+        p.insert(
+            "assigned_department".into(),
+            json!(self.assigned_department),
+        );
+        p.insert(
+            "acknowledged_at".into(),
+            json!(self.acknowledged_at.map(format_time)),
+        );
+        p.insert(
+            "resolved_at".into(),
+            json!(self.resolved_at.map(format_time)),
+        );
+        p.insert("duplicate_of".into(), json!(self.duplicate_of));
         p
     }
 }

@@ -20,6 +20,7 @@ pub struct IssueRecord {
     district_id: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    assigned_department: Option<String>,
 }
 
 impl IssueRecord {
@@ -45,6 +46,7 @@ impl IssueRecord {
             district_id,
             created_at,
             updated_at,
+            assigned_department: None,
         })
     }
 
@@ -59,6 +61,7 @@ impl IssueRecord {
             district_id,
             created_at: now,
             updated_at: now,
+            assigned_department: None,
         }
     }
 
@@ -78,7 +81,20 @@ impl IssueRecord {
             district_id,
             created_at,
             updated_at,
+            assigned_department: None,
         }
+    }
+
+    /// The record routed to `department` (see [`crate::workflow::Routing`]).
+    #[must_use]
+    pub fn with_department(mut self, department: Option<&str>) -> Self {
+        self.assigned_department = department.map(str::to_owned);
+        self
+    }
+
+    /// The department the issue is assigned to.
+    pub fn assigned_department(&self) -> Option<&str> {
+        self.assigned_department.as_deref()
     }
 
     /// The validated report.

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::category::{Category, parse_category};
 use crate::error::{Error, Result, ValidationError};
 use crate::geometry::LonLat;
+use crate::issue::filter::department_code;
 use crate::issue::{Issue, IssueEntry, IssueStatus};
 use crate::layer::{Feature, LayerName};
 
@@ -32,6 +33,10 @@ pub(super) struct IssueRow {
     pub updated_at: DateTime<Utc>,
     pub votes: i64,
     pub reporter_email: Option<String>,
+    pub assigned_department: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub duplicate_of: Option<i64>,
 }
 
 impl IssueRow {
@@ -50,6 +55,10 @@ impl IssueRow {
             updated_at: self.updated_at,
             votes: self.votes,
             reporter_email: self.reporter_email,
+            assigned_department: self.assigned_department,
+            acknowledged_at: self.acknowledged_at,
+            resolved_at: self.resolved_at,
+            duplicate_of: self.duplicate_of,
         })
     }
 }
@@ -63,6 +72,7 @@ pub(super) struct EntryRow<'r> {
     pub status: &'r str,
     pub district_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    pub assigned_department: Option<&'r str>,
 }
 
 impl EntryRow<'_> {
@@ -76,6 +86,7 @@ impl EntryRow<'_> {
             category,
             district_id: self.district_id,
             created_at: self.created_at,
+            assigned_department: self.assigned_department.map(department_code),
         })
     }
 }
@@ -119,4 +130,9 @@ pub(super) fn decode_time(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Error::Corrupt(format!("bad timestamp {s:?}: {e}")))
+}
+
+/// An optional timestamp stored as RFC 3339 text (SQLite).
+pub(super) fn decode_optional_time(s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    s.map(decode_time).transpose()
 }

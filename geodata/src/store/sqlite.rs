@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
-use super::rows::{EntryRow, FeatureRow, IssueRow, decode_time};
+use super::rows::{EntryRow, FeatureRow, IssueRow, decode_optional_time, decode_time};
 use super::{CreatedIssue, ImportMode, IssueRecord, Store, stream_rows};
 use crate::error::{Error, Result};
 use crate::geometry::{geometry_to_json, parse_geometry};
@@ -22,11 +22,11 @@ use crate::layer::{Feature, LayerName, NewFeature};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-const ISSUE_COLUMNS: &str = "id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email";
+const ISSUE_COLUMNS: &str = "id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department, acknowledged_at, resolved_at, duplicate_of";
 
-/// Rows per multi-row INSERT in bulk loads; 12 columns × 80 rows stays under
+/// Rows per multi-row INSERT in bulk loads; 13 columns × 70 rows stays under
 /// SQLite's default limit of 999 bound parameters... of older builds.
-const BULK_ROWS: usize = 80;
+const BULK_ROWS: usize = 70;
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ impl SqliteStore {
     }
 }
 
-fn decode_issue(row: &SqliteRow) -> Result<Issue> {
+pub(super) fn decode_issue(row: &SqliteRow) -> Result<Issue> {
     IssueRow {
         id: row.try_get("id")?,
         category: row.try_get("category")?,
@@ -67,6 +67,10 @@ fn decode_issue(row: &SqliteRow) -> Result<Issue> {
         updated_at: decode_time(row.try_get("updated_at")?)?,
         votes: row.try_get("votes")?,
         reporter_email: row.try_get("reporter_email")?,
+        assigned_department: row.try_get("assigned_department")?,
+        acknowledged_at: decode_optional_time(row.try_get("acknowledged_at")?)?,
+        resolved_at: decode_optional_time(row.try_get("resolved_at")?)?,
+        duplicate_of: row.try_get("duplicate_of")?,
     }
     .decode()
 }
@@ -80,6 +84,7 @@ fn decode_entry(row: &SqliteRow) -> Result<IssueEntry> {
         status: row.try_get("status")?,
         district_id: row.try_get("district_id")?,
         created_at: decode_time(row.try_get("created_at")?)?,
+        assigned_department: row.try_get("assigned_department")?,
     }
     .decode()
 }
@@ -104,8 +109,8 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 async fn insert_issue(conn: &mut sqlx::SqliteConnection, r: &IssueRecord) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO issues (category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
+        "INSERT INTO issues (category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
     )
     .bind(r.category().code)
     .bind(r.report().description())
@@ -117,12 +122,16 @@ async fn insert_issue(conn: &mut sqlx::SqliteConnection, r: &IssueRecord) -> Res
     .bind(format_time(r.created_at()))
     .bind(format_time(r.updated_at()))
     .bind(r.report().reporter_email())
+    .bind(r.assigned_department())
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)
 }
 
-async fn fetch_issue(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<Option<Issue>> {
+pub(super) async fn fetch_issue(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+) -> Result<Option<Issue>> {
     let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = ?");
     let row = sqlx::query(&sql)
         .bind(id)
@@ -192,7 +201,7 @@ impl Store for SqliteStore {
         let mut ids = Vec::with_capacity(records.len());
         for chunk in records.chunks(BULK_ROWS) {
             let mut builder = sqlx::QueryBuilder::new(
-                "INSERT INTO issues (category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email) ",
+                "INSERT INTO issues (category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department) ",
             );
             builder.push_values(chunk, |mut b, r| {
                 b.push_bind(r.category().code)
@@ -205,7 +214,8 @@ impl Store for SqliteStore {
                     .push_bind(format_time(r.created_at()))
                     .push_bind(format_time(r.updated_at()))
                     .push_bind(0_i64)
-                    .push_bind(r.report().reporter_email());
+                    .push_bind(r.report().reporter_email())
+                    .push_bind(r.assigned_department());
             });
             builder.push(" RETURNING id");
             let chunk_ids: Vec<i64> = builder.build_query_scalar().fetch_all(&mut *tx).await?;
@@ -243,7 +253,7 @@ impl Store for SqliteStore {
     async fn issue_entries(&self) -> Result<Vec<IssueEntry>> {
         // Streamed row by row: holding a million decoded rows at once would
         // more than double the memory the index itself needs.
-        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at FROM issues ORDER BY id")
+        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at, assigned_department FROM issues ORDER BY id")
             .fetch(&self.pool);
         let mut entries = Vec::new();
         while let Some(row) = rows.next().await {
@@ -253,8 +263,8 @@ impl Store for SqliteStore {
     }
 
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {
-        const SQL: &str = "SELECT id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email FROM issues ORDER BY id";
-        stream_rows(self.pool.clone(), SQL.to_owned(), None, decode_issue)
+        let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues ORDER BY id");
+        stream_rows(self.pool.clone(), sql, None, decode_issue)
     }
 
     async fn import_features(

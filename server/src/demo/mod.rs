@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 
 use qala_geodata::store::{ImportMode, IssueRecord};
+use qala_geodata::workflow::Routing;
 use qala_geodata::{LayerName, LonLat, NewIssue, SpatialIndex, Store};
 
 use crate::city::City;
 use crate::progress::Progress;
+use crate::state::district_code;
 
 pub mod generator;
 pub mod texts;
@@ -54,6 +56,12 @@ pub async fn load(
         }
     }
 
+    // Departments are city data; every issue is routed as the API routes it.
+    store
+        .replace_departments(city.departments(), city.routing_rules())
+        .await?;
+    let routing = Routing::new(city.routing_rules());
+
     // Districts are assigned the way the API assigns them: point in polygon.
     let districts = SpatialIndex::new(
         Vec::new(),
@@ -71,13 +79,20 @@ pub async fn load(
             None,
         )?;
         let district_id = districts.district_for(location)?;
-        batch.push(IssueRecord::new(
-            report,
-            demo.status,
-            district_id,
-            demo.created_at,
-            demo.updated_at,
-        )?);
+        let department = routing.department_for(
+            demo.category.code,
+            district_id.and_then(|id| district_code(&districts, id)),
+        );
+        batch.push(
+            IssueRecord::new(
+                report,
+                demo.status,
+                district_id,
+                demo.created_at,
+                demo.updated_at,
+            )?
+            .with_department(department),
+        );
         if batch.len() == BATCH {
             store.insert_issues(&batch).await?;
             progress.inc(batch.len() as u64);

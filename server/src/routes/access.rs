@@ -54,6 +54,13 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     ),
     (Method::GET, "/api/v1/categories", Access::Public),
     (Method::GET, "/api/v1/statuses", Access::Public),
+    (Method::GET, "/api/v1/departments", Access::Public),
+    (Method::GET, "/api/v1/issues/{id}/events", Access::Public),
+    (
+        Method::POST,
+        "/api/v1/issues/{id}/events",
+        Access::Roles(super::workflow::CHANGES_STATUS),
+    ),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
     (Method::GET, "/api/v1/audit", Access::Roles(ADMIN)),
     (Method::GET, "/healthz", Access::Public),

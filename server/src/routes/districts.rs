@@ -8,7 +8,7 @@ use qala_geodata::{Area, GroupKey, GroupValue, IssueFilter, LayerName};
 use serde_json::json;
 
 use super::feature_page;
-use super::issues::{issue_page, path_id};
+use super::issues::{Page, issue_page, path_id};
 use crate::error::{ApiError, ApiResult};
 use crate::params::{DEFAULT_LIMIT, Params};
 use crate::state::AppState;
@@ -60,13 +60,18 @@ async fn issues(
     let filter: IssueFilter = params.issue_filter()?;
     let limit = params.limit(DEFAULT_LIMIT)?;
     let cursor = params.cursor()?;
+    let newest_first = params.newest_first()?;
     params.finish()?;
+    let page = Page {
+        cursor,
+        limit,
+        newest_first,
+    };
     issue_page(
         &state,
         Area::Within(&area),
         &filter,
-        cursor,
-        limit,
+        page,
         uri.path(),
         raw.as_deref(),
     )

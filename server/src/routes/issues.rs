@@ -145,18 +145,23 @@ async fn list(
     let filter = params.issue_filter()?;
     let limit = params.limit(DEFAULT_LIMIT)?;
     let cursor = params.cursor()?;
+    let newest_first = params.newest_first()?;
     params.finish()?;
     let area = bbox.map_or(Area::Everywhere, Area::BBox);
-    issue_page(
-        &state,
-        area,
-        &filter,
+    let page = Page {
         cursor,
         limit,
-        uri.path(),
-        raw.as_deref(),
-    )
-    .await
+        newest_first,
+    };
+    issue_page(&state, area, &filter, page, uri.path(), raw.as_deref()).await
+}
+
+/// Which page of a listing: after (or, newest first, before) the cursor id.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Page {
+    pub cursor: Option<i64>,
+    pub limit: usize,
+    pub newest_first: bool,
 }
 
 /// One page of issues as a FeatureCollection; shared by every issue listing.
@@ -164,17 +169,24 @@ pub(super) async fn issue_page(
     state: &AppState,
     area: Area<'_>,
     filter: &IssueFilter,
-    cursor: Option<i64>,
-    limit: usize,
+    page: Page,
     path: &str,
     raw_query: Option<&str>,
 ) -> ApiResult<Response> {
+    let Page {
+        cursor,
+        limit,
+        newest_first,
+    } = page;
     // One more than asked tells whether a next page exists.
-    let mut ids = state
-        .index
-        .read()
-        .issues
-        .page(area, filter, cursor, limit + 1);
+    let mut ids = {
+        let index = state.index.read();
+        if newest_first {
+            index.issues.page_newest(area, filter, cursor, limit + 1)
+        } else {
+            index.issues.page(area, filter, cursor, limit + 1)
+        }
+    };
     let next = (ids.len() > limit).then(|| {
         ids.truncate(limit);
         ids.last().map(|last| with_cursor(path, raw_query, *last))

@@ -78,8 +78,11 @@ async fn features(
             &state,
             area,
             &IssueFilter::default(),
-            cursor,
-            limit,
+            super::issues::Page {
+                cursor,
+                limit,
+                newest_first: false,
+            },
             uri.path(),
             raw.as_deref(),
         )

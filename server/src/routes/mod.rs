@@ -19,6 +19,9 @@ mod meta;
 mod stats;
 mod tiles;
 mod web;
+mod workflow;
+
+pub use workflow::parse_status_change;
 
 /// Media type of GeoJSON (RFC 7946 §12).
 pub const GEOJSON: &str = "application/geo+json";
@@ -34,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .merge(meta::router())
         .merge(tiles::router())
         .merge(web::router())
+        .merge(workflow::router())
         // Deny by default: every route passes the access policy first.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

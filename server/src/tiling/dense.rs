@@ -358,6 +358,7 @@ mod tests {
             category: parse_category("pothole").unwrap(),
             district_id: None,
             created_at: Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap(),
+            assigned_department: None,
         }
     }
 

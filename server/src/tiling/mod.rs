@@ -160,6 +160,39 @@ impl TileService {
             .invalidate(LayerName::Issues, tiles_showing_point(entry));
     }
 
+    /// Records a committed change to an indexed issue (its status): the
+    /// pyramid's counts, then the cached tiles showing it where it was and
+    /// where it is.
+    pub fn issue_changed(&self, old: &IssueEntry, new: &IssueEntry) {
+        if let Some(pyramid) = &self.pyramid {
+            let mut pyramid = pyramid.write();
+            let id = u64::try_from(new.id).unwrap_or(0);
+            let moved = if old.location == new.location {
+                pyramid.change_group(
+                    id,
+                    new.location.lon(),
+                    new.location.lat(),
+                    status_group(old.status),
+                    status_group(new.status),
+                )
+            } else {
+                // Issues do not move today; should one, say so rather than
+                // count it twice.
+                Err(qala_tiles::TileError::InvalidOptions(
+                    "an issue's location changed".to_owned(),
+                ))
+            };
+            if let Err(e) = moved {
+                tracing::error!(error = %e, id = new.id, "issue change not applied to the cluster pyramid");
+            }
+        }
+        let mut tiles = tiles_showing_point(old);
+        if old.location != new.location {
+            tiles.extend(tiles_showing_point(new));
+        }
+        self.cache.invalidate(LayerName::Issues, tiles);
+    }
+
     /// The pyramid (for rendering unfiltered cluster tiles).
     pub(crate) fn pyramid(&self) -> Option<&RwLock<ClusterPyramid>> {
         self.pyramid.as_ref()

@@ -22,6 +22,8 @@ use crate::store::ChangeFeed;
 pub enum ChangeKind {
     /// An issue was created; `entity_id` is its id.
     IssueCreated,
+    /// An issue changed (its status); `entity_id` is its id.
+    IssueUpdated,
     /// A feature was added to a reference layer; `entity_id` is its id.
     FeatureCreated,
     /// Every feature of a layer was deleted (an import in replace mode); the
@@ -33,6 +35,7 @@ impl ChangeKind {
     fn parse(s: &str) -> Result<Self> {
         match s {
             "issue_created" => Ok(Self::IssueCreated),
+            "issue_updated" => Ok(Self::IssueUpdated),
             "feature_created" => Ok(Self::FeatureCreated),
             "layer_replaced" => Ok(Self::LayerReplaced),
             other => Err(Error::Corrupt(format!("unknown change kind {other:?}"))),

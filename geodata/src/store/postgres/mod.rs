@@ -47,6 +47,7 @@ pub(super) mod accounts;
 mod feed;
 mod setup;
 mod wire;
+mod workflow;
 
 use feed::record_changes;
 pub use feed::{Change, ChangeKind};
@@ -58,14 +59,14 @@ const BATCH_ROWS: usize = 10_000;
 /// Bytes of WKB per bulk feature INSERT, for layers of large polygons.
 const BATCH_BYTES: usize = 32 << 20;
 
-const ISSUE_COLUMNS: &str = "id, category, description, ST_X(location) AS lon, ST_Y(location) AS lat, address, status, district_id, created_at, updated_at, votes, reporter_email";
+const ISSUE_COLUMNS: &str = "id, category, description, ST_X(location) AS lon, ST_Y(location) AS lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department, acknowledged_at, resolved_at, duplicate_of";
 const FEATURE_COLUMNS: &str =
     "id, layer, ST_AsBinary(geometry) AS wkb, properties::text AS properties";
 
 /// The PostgreSQL/PostGIS implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PostgresStore {
@@ -82,7 +83,7 @@ impl PostgresStore {
     }
 }
 
-fn decode_issue(row: &PgRow) -> Result<Issue> {
+pub(super) fn decode_issue(row: &PgRow) -> Result<Issue> {
     IssueRow {
         id: row.try_get("id")?,
         category: row.try_get("category")?,
@@ -96,6 +97,10 @@ fn decode_issue(row: &PgRow) -> Result<Issue> {
         updated_at: row.try_get("updated_at")?,
         votes: row.try_get("votes")?,
         reporter_email: row.try_get("reporter_email")?,
+        assigned_department: row.try_get("assigned_department")?,
+        acknowledged_at: row.try_get("acknowledged_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+        duplicate_of: row.try_get("duplicate_of")?,
     }
     .decode()
 }
@@ -109,6 +114,7 @@ fn decode_entry(row: &PgRow) -> Result<IssueEntry> {
         status: row.try_get("status")?,
         district_id: row.try_get("district_id")?,
         created_at: row.try_get("created_at")?,
+        assigned_department: row.try_get("assigned_department")?,
     }
     .decode()
 }
@@ -138,7 +144,7 @@ async fn next_ids(conn: &mut PgConnection, table: &str, n: usize) -> Result<Vec<
     Ok(ids)
 }
 
-async fn fetch_issue(conn: &mut PgConnection, id: i64) -> Result<Option<Issue>> {
+pub(super) async fn fetch_issue(conn: &mut PgConnection, id: i64) -> Result<Option<Issue>> {
     let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE id = $1");
     let row = sqlx::query(&sql)
         .bind(id)
@@ -239,8 +245,8 @@ impl Store for PostgresStore {
                 return Ok(earlier);
             }
             let sql = format!(
-                "INSERT INTO issues (category, description, location, address, status, district_id, created_at, updated_at, votes, reporter_email)
-                 VALUES ($1, $2, ST_SetSRID(ST_MakePoint($3, $4), 4326), $5, $6, $7, $8, $9, 0, $10)
+                "INSERT INTO issues (category, description, location, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department)
+                 VALUES ($1, $2, ST_SetSRID(ST_MakePoint($3, $4), 4326), $5, $6, $7, $8, $9, 0, $10, $11)
                  RETURNING {ISSUE_COLUMNS}"
             );
             let row = sqlx::query(&sql)
@@ -254,6 +260,7 @@ impl Store for PostgresStore {
                 .bind(millis(record.created_at()))
                 .bind(millis(record.updated_at()))
                 .bind(record.report().reporter_email())
+                .bind(record.assigned_department())
                 .fetch_one(&mut *tx)
                 .await?;
             let issue = decode_issue(&row)?;
@@ -310,6 +317,7 @@ impl Store for PostgresStore {
             let mut created = Vec::with_capacity(chunk.len());
             let mut updated = Vec::with_capacity(chunk.len());
             let mut emails = Vec::with_capacity(chunk.len());
+            let mut departments = Vec::with_capacity(chunk.len());
             for r in chunk {
                 categories.push(r.category().code);
                 descriptions.push(r.report().description());
@@ -321,12 +329,13 @@ impl Store for PostgresStore {
                 created.push(millis(r.created_at()));
                 updated.push(millis(r.updated_at()));
                 emails.push(r.report().reporter_email());
+                departments.push(r.assigned_department());
             }
             sqlx::query(
-                "INSERT INTO issues (id, category, description, location, address, status, district_id, created_at, updated_at, votes, reporter_email)
-                 SELECT id, category, description, ST_SetSRID(ST_MakePoint(lon, lat), 4326), address, status, district_id, created_at, updated_at, 0, reporter_email
-                 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::int8[], $9::timestamptz[], $10::timestamptz[], $11::text[])
-                   AS t(id, category, description, lon, lat, address, status, district_id, created_at, updated_at, reporter_email)",
+                "INSERT INTO issues (id, category, description, location, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department)
+                 SELECT id, category, description, ST_SetSRID(ST_MakePoint(lon, lat), 4326), address, status, district_id, created_at, updated_at, 0, reporter_email, assigned_department
+                 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::int8[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[])
+                   AS t(id, category, description, lon, lat, address, status, district_id, created_at, updated_at, reporter_email, assigned_department)",
             )
             .bind(&chunk_ids)
             .bind(&categories)
@@ -339,6 +348,7 @@ impl Store for PostgresStore {
             .bind(&created)
             .bind(&updated)
             .bind(&emails)
+            .bind(&departments)
             .execute(&mut *tx)
             .await?;
             ids.extend(chunk_ids);
@@ -372,7 +382,7 @@ impl Store for PostgresStore {
         // order and writes a tile's points in tree order, so servers on one
         // database (and both stores) give a tile the same bytes and ETag.
         let mut rows = sqlx::query(
-            "SELECT id, category, ST_X(location) AS lon, ST_Y(location) AS lat, status, district_id, created_at FROM issues ORDER BY id",
+            "SELECT id, category, ST_X(location) AS lon, ST_Y(location) AS lat, status, district_id, created_at, assigned_department FROM issues ORDER BY id",
         )
         .fetch(&self.pool);
         let mut entries = Vec::new();

@@ -1,0 +1,235 @@
+//! [`WorkflowStore`] on PostgreSQL: status changes lock the issue rows
+//! (`FOR UPDATE`) and append `issue_updated` to the change log, so other
+//! servers re-read the issue.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgRow};
+
+use super::accounts::append_audit;
+use super::feed::record_changes;
+use super::wire::millis;
+use super::{PostgresStore, fetch_issue};
+use crate::account::Actor;
+use crate::error::Result;
+use crate::issue::Issue;
+use crate::layer::LayerName;
+use crate::store::workflow::{
+    EventRow, WorkflowStore, check_rules, decode_department, decode_rule, found, status_audit,
+};
+use crate::workflow::{
+    Department, EventActor, IssueEvent, RoutingRule, StatusChange, apply, check_transition,
+};
+
+const EVENT_COLUMNS: &str = "id, issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of";
+
+fn decode_event(row: &PgRow) -> Result<IssueEvent> {
+    EventRow {
+        id: row.try_get("id")?,
+        issue_id: row.try_get("issue_id")?,
+        at: row.try_get("at")?,
+        actor_user_id: row.try_get("actor_user_id")?,
+        actor_role: row.try_get("actor_role")?,
+        actor_department: row.try_get("actor_department")?,
+        actor_name: row.try_get("actor_name")?,
+        from_status: row.try_get("from_status")?,
+        to_status: row.try_get("to_status")?,
+        note: row.try_get("note")?,
+        internal_note: row.try_get("internal_note")?,
+        duplicate_of: row.try_get("duplicate_of")?,
+    }
+    .decode()
+}
+
+/// Writes an event; returns it as stored.
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    conn: &mut PgConnection,
+    issue: &Issue,
+    next: &Issue,
+    actor: &EventActor,
+    note: Option<&str>,
+    internal_note: Option<&str>,
+    duplicate_of: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<IssueEvent> {
+    let sql = format!(
+        "INSERT INTO issue_events (issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {EVENT_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(issue.id)
+        .bind(millis(at))
+        .bind(actor.user_id)
+        .bind(actor.role.as_str())
+        .bind(actor.department.as_deref())
+        .bind(actor.name.as_deref())
+        .bind(issue.status.as_str())
+        .bind(next.status.as_str())
+        .bind(note)
+        .bind(internal_note)
+        .bind(duplicate_of)
+        .fetch_one(&mut *conn)
+        .await?;
+    decode_event(&row)
+}
+
+#[async_trait]
+impl WorkflowStore for PostgresStore {
+    async fn replace_departments(
+        &self,
+        departments: &[Department],
+        rules: &[RoutingRule],
+    ) -> Result<()> {
+        check_rules(departments, rules)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM routing_rules")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM departments")
+            .execute(&mut *tx)
+            .await?;
+        for d in departments {
+            sqlx::query(
+                "INSERT INTO departments (code, name_kk, name_ru, name_en) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(d.code())
+            .bind(&d.names().kk)
+            .bind(&d.names().ru)
+            .bind(&d.names().en)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in rules {
+            sqlx::query("INSERT INTO routing_rules (category, district_code, department) VALUES ($1, $2, $3)")
+                .bind(r.category())
+                .bind(r.district_code())
+                .bind(r.department())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn departments(&self) -> Result<Vec<Department>> {
+        let rows =
+            sqlx::query("SELECT code, name_kk, name_ru, name_en FROM departments ORDER BY code")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                decode_department(
+                    row.try_get("code")?,
+                    row.try_get("name_kk")?,
+                    row.try_get("name_ru")?,
+                    row.try_get("name_en")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn routing_rules(&self) -> Result<Vec<RoutingRule>> {
+        let rows = sqlx::query("SELECT category, district_code, department FROM routing_rules ORDER BY category, district_code")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                decode_rule(
+                    row.try_get("category")?,
+                    row.try_get("district_code")?,
+                    row.try_get("department")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn change_status(
+        &self,
+        issue_id: i64,
+        change: &StatusChange,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Issue, IssueEvent)> {
+        let now = millis(now);
+        let mut tx = self.pool.begin().await?;
+        // Both rows locked in id order (two merges the other way round must
+        // not deadlock); the check below then sees statuses nobody else can
+        // change until this commits.
+        let mut ids = vec![issue_id];
+        ids.extend(change.duplicate_of());
+        sqlx::query("SELECT id FROM issues WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        let issue = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
+        let target = match change.duplicate_of() {
+            Some(id) => fetch_issue(&mut tx, id).await?,
+            None => None,
+        };
+        check_transition(&issue, change, target.as_ref(), now)?;
+        let next = apply(&issue, change, now);
+        let who = EventActor::of(actor, issue.assigned_department.as_deref());
+        let event = insert_event(
+            &mut tx,
+            &issue,
+            &next,
+            &who,
+            change.note(),
+            change.internal_note(),
+            change.duplicate_of(),
+            now,
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5 WHERE id = $6",
+        )
+        .bind(next.status.as_str())
+        .bind(next.updated_at)
+        .bind(next.acknowledged_at)
+        .bind(next.resolved_at)
+        .bind(next.duplicate_of)
+        .bind(issue_id)
+        .execute(&mut *tx)
+        .await?;
+        let mut changed = vec![issue_id];
+        if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
+            // The duplicate's supporters now support the issue it duplicates,
+            // whose history records the merge.
+            sqlx::query("UPDATE issues SET votes = votes + $1, updated_at = greatest(updated_at, $2) WHERE id = $3")
+                .bind(issue.votes)
+                .bind(now)
+                .bind(target.id)
+                .execute(&mut *tx)
+                .await?;
+            insert_event(
+                &mut tx,
+                &target,
+                &target,
+                &who,
+                None,
+                None,
+                Some(issue_id),
+                now,
+            )
+            .await?;
+            changed.push(target.id);
+        }
+        append_audit(&mut tx, &status_audit(&issue, &next, change, actor)).await?;
+        record_changes(&mut tx, "issue_updated", LayerName::Issues, &changed).await?;
+        let stored = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
+        tx.commit().await?;
+        Ok((stored, event))
+    }
+
+    async fn issue_events(&self, issue_id: i64) -> Result<Vec<IssueEvent>> {
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM issue_events WHERE issue_id = $1 ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(issue_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_event).collect()
+    }
+}

@@ -1,0 +1,114 @@
+//! The status workflow over HTTP: the city's departments, an issue's public
+//! history, and status changes by staff.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use qala_geodata::account::Role;
+use qala_geodata::workflow::StatusChange;
+use serde_json::json;
+
+use super::issues::path_id;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Largest status change body: two notes of 2,000 Kazakh letters are 8 KB.
+const MAX_BODY_BYTES: usize = 32 * 1024;
+
+/// Who may change a status (scoped staff within their departments or
+/// districts, checked by [`AppState::change_status`]).
+pub(super) const CHANGES_STATUS: &[Role] = &[Role::Staff, Role::Admin, Role::Integration];
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/departments", get(departments))
+        .route(
+            "/api/v1/issues/{id}/events",
+            get(events)
+                .post(change_status)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+}
+
+/// `POST /api/v1/issues/{id}/events`: a status change by staff; `201` with
+/// the public form of the event it wrote.
+async fn change_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let actor = match caller.require(CHANGES_STATUS) {
+        Ok(actor) => actor.clone(),
+        Err(e) => return Ok(e.into_response()),
+    };
+    let id = path_id("issue", &id)?;
+    let body = body.map_err(|rejection| {
+        ApiError::new(rejection.status(), "invalid_body", rejection.body_text())
+    })?;
+    let change = parse_status_change(&body)?;
+    let (_, event) = state.change_status(id, change, actor).await?;
+    Ok((StatusCode::CREATED, Json(event.to_public_json())).into_response())
+}
+
+/// `GET /api/v1/departments`: code and names of each (public).
+async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let departments = state.store.departments().await?;
+    Ok(Json(json!({"departments": departments})))
+}
+
+/// `GET /api/v1/issues/{id}/events`: the public history, oldest first; 404
+/// for an unknown issue.
+async fn events(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = path_id("issue", &id)?;
+    if state.store.issue(id).await?.is_none() {
+        return Err(ApiError::not_found("issue", id));
+    }
+    let events = state.store.issue_events(id).await?;
+    let public: Vec<_> = events.iter().map(|e| e.to_public_json()).collect();
+    Ok(Json(json!({"issue_id": id, "events": public})).into_response())
+}
+
+/// The body of `POST /api/v1/issues/{id}/events`
+/// (`{"status", "note", "internal_note", "duplicate_of"}`, nothing else) as
+/// a validated change: malformed JSON or unknown keys are a 400, broken
+/// rules a 422, in the one error shape.
+pub fn parse_status_change(body: &[u8]) -> ApiResult<StatusChange> {
+    Ok(StatusChange::from_json(body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_change_body_is_parsed_strictly_into_the_error_shape() {
+        let change = parse_status_change(br#"{"status": "acknowledged", "note": "Seen"}"#).unwrap();
+        assert_eq!(change.note(), Some("Seen"));
+        let status = |body: &[u8]| {
+            parse_status_change(body)
+                .map(|_| ())
+                .map_err(|e| (e.status.as_u16(), e.code))
+        };
+        assert_eq!(
+            status(br#"{"status": "closed", "by": 3}"#),
+            Err((400, "unknown_field"))
+        );
+        assert_eq!(status(b"not json"), Err((400, "invalid_json")));
+        assert_eq!(
+            status(br#"{"status": "fixed"}"#),
+            Err((400, "invalid_status"))
+        );
+        assert_eq!(
+            status(br#"{"status": "duplicate"}"#),
+            Err((422, "invalid_duplicate"))
+        );
+        let long = format!(r#"{{"status": "closed", "note": "{}"}}"#, "a".repeat(2001));
+        assert_eq!(status(long.as_bytes()), Err((422, "too_long")));
+    }
+}
