@@ -183,6 +183,32 @@ impl TestApp {
         post_report(&self.client, &self.base, body).await
     }
 
+    /// A user of `role` working for `departments`, added through the store,
+    /// and a fresh API token for them (as `qala user add` + `qala user token`).
+    pub async fn user_with_token(
+        &self,
+        email: &str,
+        role: qala_geodata::account::Role,
+        departments: &[&str],
+    ) -> (qala_geodata::account::User, String) {
+        use qala_geodata::account::{NewUser, TokenSecret};
+        let departments = departments.iter().map(|d| (*d).to_owned()).collect();
+        let user = self
+            .store
+            .create_user(
+                &NewUser::new(email, role, departments, vec![], None, false).unwrap(),
+                None,
+            )
+            .await
+            .unwrap();
+        let secret = TokenSecret::generate().unwrap();
+        self.store
+            .create_token(user.id, &secret.hash(), &secret.label(), None, None)
+            .await
+            .unwrap();
+        (user, secret.expose().to_owned())
+    }
+
     /// Number of issues in the database (not the index): what was really written.
     pub async fn stored_issue_count(&self) -> usize {
         futures::StreamExt::count(self.store.stream_issues()).await

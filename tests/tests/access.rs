@@ -6,7 +6,7 @@
 use std::process::Stdio;
 
 use chrono::{Duration, Utc};
-use qala_geodata::account::{NewUser, Role, TokenSecret, User};
+use qala_geodata::account::{Role, TokenSecret, User};
 use qala_server::routes::access::{Access, POLICY};
 use qala_tests::{Backend, TestApp, TestDatabase, qala_binary, report_body};
 use serde_json::Value;
@@ -14,25 +14,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// A user of `role` (scoped roles work for roads) and a fresh token for them.
 async fn user_with_token(app: &TestApp, email: &str, role: Role) -> (User, String) {
-    let departments = if role.is_scoped() {
-        vec!["roads".to_owned()]
-    } else {
-        vec![]
-    };
-    let user = app
-        .store
-        .create_user(
-            &NewUser::new(email, role, departments, vec![], None, false).unwrap(),
-            None,
-        )
-        .await
-        .unwrap();
-    let secret = TokenSecret::generate().unwrap();
-    app.store
-        .create_token(user.id, &secret.hash(), &secret.label(), None, None)
-        .await
-        .unwrap();
-    (user, secret.expose().to_owned())
+    let departments: &[&str] = if role.is_scoped() { &["roads"] } else { &[] };
+    app.user_with_token(email, role, departments).await
 }
 
 /// A request as `token`'s user (anonymous for `None`).

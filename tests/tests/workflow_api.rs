@@ -2,27 +2,13 @@
 //! move an issue, the public history it leaves, and the audit log.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use qala_geodata::account::{NewUser, Role, TokenSecret};
+use qala_geodata::account::Role;
 use qala_tests::{Backend, TestApp, report_body, test_on_every_backend};
 use serde_json::{Value, json};
 
-/// A user of `role` working for `departments`, and a token for them.
+/// A token of a user of `role` working for `departments`.
 async fn token_for(app: &TestApp, email: &str, role: Role, departments: &[&str]) -> String {
-    let departments = departments.iter().map(|d| (*d).to_owned()).collect();
-    let user = app
-        .store
-        .create_user(
-            &NewUser::new(email, role, departments, vec![], None, false).unwrap(),
-            None,
-        )
-        .await
-        .unwrap();
-    let secret = TokenSecret::generate().unwrap();
-    app.store
-        .create_token(user.id, &secret.hash(), &secret.label(), None, None)
-        .await
-        .unwrap();
-    secret.expose().to_owned()
+    app.user_with_token(email, role, departments).await.1
 }
 
 /// POST a status change as `token` (anonymous for `None`): status and body.
