@@ -16,6 +16,12 @@ pub struct Category {
     pub group: &'static str,
     /// Names by language.
     pub names: CategoryNames,
+    /// The city's response target: an issue of this category still open,
+    /// acknowledged or in progress this many days after it was reported is
+    /// overdue (`GET /api/v1/stats/response` counts them). Short for hazards
+    /// that grow worse by the day (ice, dark streets), longer for repairs
+    /// that need crews and materials.
+    pub target_days: u32,
 }
 
 /// A category's display names.
@@ -35,11 +41,13 @@ const fn category(
     en: &'static str,
     ru: &'static str,
     kk: &'static str,
+    target_days: u32,
 ) -> Category {
     Category {
         code,
         group,
         names: CategoryNames { en, ru, kk },
+        target_days,
     }
 }
 
@@ -54,6 +62,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Road damage / pothole",
         "Яма или повреждение дороги",
         "Жолдағы шұңқыр",
+        14,
     ),
     category(
         "street_light",
@@ -61,6 +70,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Street light not working",
         "Не работает уличный фонарь",
         "Көше шамы жанбайды",
+        3,
     ),
     category(
         "litter",
@@ -68,6 +78,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Litter / waste",
         "Мусор и отходы",
         "Қоқыс",
+        3,
     ),
     category(
         "graffiti",
@@ -75,6 +86,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Graffiti / vandalism",
         "Граффити / вандализм",
         "Граффити / вандализм",
+        14,
     ),
     category(
         "accessibility",
@@ -82,6 +94,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Accessibility barrier",
         "Барьер для маломобильных",
         "Қолжетімділік кедергісі",
+        14,
     ),
     category(
         "trees",
@@ -89,6 +102,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Trees / green space",
         "Деревья и зелёные зоны",
         "Ағаштар мен жасыл аймақтар",
+        30,
     ),
     category(
         "bike_infrastructure",
@@ -96,6 +110,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Bike infrastructure",
         "Велоинфраструктура",
         "Велоинфрақұрылым",
+        30,
     ),
     category(
         "drainage",
@@ -103,6 +118,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Water / drainage / flooding",
         "Вода, ливнёвка, подтопление",
         "Су, нөсер кәрізі, су басу",
+        7,
     ),
     category(
         "snow_ice",
@@ -110,6 +126,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Snow / ice",
         "Снег и гололёд",
         "Қар және көктайғақ",
+        2,
     ),
     category(
         "playground",
@@ -117,6 +134,7 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Playground",
         "Детская площадка",
         "Балалар алаңы",
+        14,
     ),
     category(
         "transit_stop",
@@ -124,8 +142,9 @@ pub static CATEGORIES: [Category; CATEGORY_COUNT] = [
         "Public transport stop",
         "Остановка общественного транспорта",
         "Қоғамдық көлік аялдамасы",
+        7,
     ),
-    category("other", "other", "Other", "Другое", "Басқа"),
+    category("other", "other", "Other", "Другое", "Басқа", 14),
 ];
 
 impl Category {
@@ -190,6 +209,13 @@ mod tests {
         }
         let elsewhere: &'static Category = Box::leak(Box::new(CATEGORIES[0].clone()));
         assert_eq!(elsewhere.index(), None);
+    }
+
+    #[test]
+    fn every_category_has_a_response_target() {
+        assert!(CATEGORIES.iter().all(|c| c.target_days > 0));
+        assert_eq!(parse_category("snow_ice").unwrap().target_days, 2);
+        assert_eq!(parse_category("pothole").unwrap().target_days, 14);
     }
 
     #[test]

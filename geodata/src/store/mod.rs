@@ -22,13 +22,16 @@ mod rows;
 mod sqlite;
 // Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
+mod sqlite_stats;
 mod sqlite_workflow;
+mod stats;
 mod workflow;
 
 pub use accounts::AccountStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;
 pub use sqlite::SqliteStore;
+pub use stats::StatsStore;
 pub use workflow::WorkflowStore;
 
 /// The result of [`Store::create_issue`].
@@ -52,7 +55,7 @@ pub enum ImportMode {
 /// The system of record. Every write commits before it returns, so a caller
 /// that got `Ok` may acknowledge the write.
 #[async_trait]
-pub trait Store: AccountStore + WorkflowStore + Send + Sync + std::fmt::Debug {
+pub trait Store: AccountStore + WorkflowStore + StatsStore + Send + Sync + std::fmt::Debug {
     /// Stores a new report. With an idempotency key seen before for the same
     /// report, returns the earlier issue instead of creating another; for a
     /// different report, fails with [`Error::IdempotencyConflict`].

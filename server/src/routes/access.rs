@@ -41,6 +41,7 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     (Method::GET, "/api/v1/districts", Access::Public),
     (Method::GET, "/api/v1/districts/{id}/issues", Access::Public),
     (Method::GET, "/api/v1/stats/issues", Access::Public),
+    (Method::GET, "/api/v1/stats/response", Access::Public),
     (Method::GET, "/api/v1/layers", Access::Public),
     (
         Method::GET,

@@ -16,6 +16,7 @@ mod districts;
 mod issues;
 mod layers;
 mod meta;
+mod response_stats;
 mod stats;
 mod tiles;
 mod web;
@@ -33,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .merge(issues::router())
         .merge(districts::router())
         .merge(stats::router())
+        .merge(response_stats::router())
         .merge(layers::router())
         .merge(meta::router())
         .merge(tiles::router())

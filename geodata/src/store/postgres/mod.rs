@@ -46,6 +46,7 @@ use crate::layer::{Feature, LayerName, NewFeature};
 pub(super) mod accounts;
 mod feed;
 mod setup;
+mod stats;
 mod wire;
 mod workflow;
 
