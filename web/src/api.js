@@ -66,6 +66,16 @@ export function issue(id) {
   return request(`/api/v1/issues/${encodeURIComponent(id)}`);
 }
 
+/** An issue's public history, oldest first (status changes and merged duplicates). */
+export function issueEvents(id, { signal } = {}) {
+  return request(`/api/v1/issues/${encodeURIComponent(id)}/events`, { signal }).then((body) => body.events);
+}
+
+/** The city's departments: `{code, names: {kk, ru, en}}`. */
+export function departments() {
+  return request('/api/v1/departments').then((body) => body.departments);
+}
+
 /** Issues near a point, nearest first, each with `properties.distance_m`. */
 export function nearby({ lon, lat, radius = 50, category, limit = 5 }) {
   const query = new URLSearchParams({ lon: String(lon), lat: String(lat), radius: String(radius), limit: String(limit) });

@@ -1,9 +1,10 @@
-// An issue in the panel: category, description, status, district, dates and
-// its public history. Opening one also puts `#issue=ID` in the address, so a
-// link to an issue opens it.
+// An issue in the panel: category, description, status, district, department,
+// dates and its public history (each status change with its note, date and
+// department). While it is open it follows changes made by staff. Opening one
+// also puts `#issue=ID` in the address, so a link to an issue opens it.
 
 import * as api from './api.js';
-import { h } from './dom.js';
+import { announce, h } from './dom.js';
 import { categoryName, formatDate, onLang, statusName, t } from './i18n.js';
 import { STATUS_COLOURS, maplibregl } from './map.js';
 
@@ -11,21 +12,39 @@ export function statusBadge(status) {
   return h('span', { class: 'status-badge', style: { '--status-colour': STATUS_COLOURS[status] ?? '#777' } }, statusName(status));
 }
 
+/** How often an open panel asks whether its issue changed (one small request). */
+export const REFRESH_MS = 1000;
+
 /**
- * The public history. Until the server publishes an issue's status events,
- * it is the report and the last change; events, when an endpoint serves
- * them, go in here as `{at, status, note}` entries, newest last.
+ * The public history as timeline entries `{at, text, status, note, by}`,
+ * oldest first: the report, then each event the server published. `department`
+ * names a department code in the reader's language. Without events (an older
+ * server, or the events request failed) the last change stands in for them.
  */
-export function historyEntries(issue, events = []) {
+export function historyEntries(issue, events = [], department = (code) => code) {
   const p = issue.properties;
   const entries = [{ at: p.created_at, text: t('issue.reported'), status: 'open' }];
   for (const event of events) {
-    entries.push({ at: event.at, text: statusName(event.status), status: event.status, note: event.note });
+    const by = [event.by?.department ? department(event.by.department) : null, event.by?.name].filter(Boolean).join(' · ');
+    if (event.kind === 'duplicate_merged') {
+      entries.push({ at: event.at, text: t('issue.merged', { id: event.duplicate }), status: null, note: null, by });
+    } else {
+      const text =
+        event.to_status === 'duplicate' && event.duplicate_of
+          ? t('issue.duplicate_of', { status: statusName(event.to_status), id: event.duplicate_of })
+          : statusName(event.to_status);
+      entries.push({ at: event.at, text, status: event.to_status, note: event.note, by });
+    }
   }
   if (!events.length && p.updated_at && p.updated_at !== p.created_at) {
     entries.push({ at: p.updated_at, text: `${t('issue.updated')}: ${statusName(p.status)}`, status: p.status });
   }
   return entries;
+}
+
+/** Every change of status is an event, so new event ids are what a refresh looks for. */
+function sameEvents(a, b) {
+  return Boolean(a && b) && a.length === b.length && a.every((event, i) => event.id === b[i].id);
 }
 
 export function issueLink(id) {
@@ -45,16 +64,26 @@ function successBanner(issue, reportAnother) {
 }
 
 export class IssuePanel {
-  constructor({ panel, categories, map }) {
+  /** `onChange(issue)` runs when the open issue changed on the server (the map redraws its tiles). */
+  constructor({ panel, categories, map, onChange = null }) {
     this.panel = panel;
     this.categories = categories;
     this.map = map;
+    this.onChange = onChange;
     this.current = null;
+    /** The current issue's public history; null when it could not be read. */
+    this.events = null;
+    /** The departments' promise, and the list once it is in. */
+    this.departments = null;
+    this.departmentList = [];
     this.justReported = false;
+    /** Bumped whenever another issue is shown or the panel closes, so late answers are dropped. */
+    this.seq = 0;
+    this.timer = null;
     /** Set by the resident map: opens a new report from the confirmation. */
     this.reportAnother = null;
     onLang(() => {
-      if (this.current && this.panel.isOpenFor('issue')) this.render(this.current, { focus: false });
+      if (this.current && this.panel.isOpenFor('issue')) this.update();
     });
   }
 
@@ -62,9 +91,20 @@ export class IssuePanel {
     return this.categories.find((c) => c.code === code) ?? { code, names: {} };
   }
 
-  /** Fetches and shows issue `id`. */
+  /** The departments, read once; without them the history names department codes. */
+  loadDepartments() {
+    this.departments ??= api.departments().catch(() => []);
+    return this.departments;
+  }
+
+  departmentName(code) {
+    const department = this.departmentList?.find((d) => d.code === code);
+    return department ? categoryName(department) : code;
+  }
+
+  /** Fetches and shows issue `id` with its history. */
   async show(id, { fly = false } = {}) {
-    this.justReported = false;
+    const seq = this.begin();
     this.current = null;
     this.panel.open({
       title: t('issue.loading', { id }),
@@ -74,18 +114,26 @@ export class IssuePanel {
     });
     history.replaceState(null, '', `#issue=${id}`);
     let issue;
+    let events;
     try {
-      issue = await api.issue(id);
+      // The history is an extra: the issue shows without it if it fails.
+      [issue, events] = await Promise.all([
+        api.issue(id),
+        api.issueEvents(id).catch(() => null),
+        this.loadDepartments().then((list) => (this.departmentList = list)),
+      ]);
     } catch (error) {
-      if (!this.panel.isOpenFor('issue')) return;
+      if (seq !== this.seq || !this.panel.isOpenFor('issue')) return;
       const message = error.status === 404 ? t('issue.not_found', { id }) : t('error.generic', { message: error.message });
       this.panel.setTitle(message);
       this.panel.body.replaceChildren(h('p', { class: 'error', role: 'alert' }, message));
       return;
     }
-    if (!this.panel.isOpenFor('issue')) return;
+    if (seq !== this.seq || !this.panel.isOpenFor('issue')) return;
     this.current = issue;
+    this.events = events;
     this.render(issue, { focus: true });
+    this.watch();
     if (fly && this.map) {
       this.map.flyTo({ center: issue.geometry.coordinates, zoom: Math.max(this.map.getZoom(), 16) });
     }
@@ -101,27 +149,94 @@ export class IssuePanel {
 
   /** Shows an issue the resident has just filed, with the confirmation above it. */
   showReported(issue) {
+    this.begin();
     this.current = issue;
+    this.events = [];
     this.justReported = true;
     history.replaceState(null, '', `#issue=${issue.id}`);
     this.render(issue, { focus: true });
+    this.watch();
+    const seq = this.seq;
+    this.loadDepartments().then((list) => {
+      this.departmentList = list;
+      // The department row named a code until now.
+      if (seq === this.seq && this.panel.isOpenFor('issue')) this.update();
+    });
+  }
+
+  /** Starts showing another issue (or none): stops the refresh of the last one. */
+  begin() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.justReported = false;
+    this.seq += 1;
+    return this.seq;
   }
 
   closed() {
+    this.begin();
     this.marker?.remove();
     this.marker = null;
     this.current = null;
-    this.justReported = false;
+    this.events = null;
     if (location.hash.startsWith('#issue=')) history.replaceState(null, '', location.pathname + location.search);
+  }
+
+  /** Asks again in REFRESH_MS whether the open issue changed. */
+  watch() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.refresh(), REFRESH_MS);
+  }
+
+  /**
+   * One small request a second while an issue is open: its history. Only
+   * when that has a new event is the issue read again and the panel redrawn
+   * (and the map, through `onChange`), so staff's changes reach a resident
+   * who keeps the panel open without a reload. A hidden tab does not ask.
+   */
+  async refresh() {
+    const seq = this.seq;
+    const issue = this.current;
+    if (!issue || !this.panel.isOpenFor('issue')) return;
+    if (!document.hidden) {
+      try {
+        const events = await api.issueEvents(issue.id);
+        if (seq !== this.seq) return;
+        if (!sameEvents(events, this.events)) {
+          const fresh = await api.issue(issue.id);
+          if (seq !== this.seq || !this.panel.isOpenFor('issue')) return;
+          const statusChanged = fresh.properties.status !== issue.properties.status;
+          this.current = fresh;
+          this.events = events;
+          this.update();
+          if (statusChanged) announce(t('issue.status_changed', { id: fresh.id, status: statusName(fresh.properties.status) }));
+          this.onChange?.(fresh);
+        }
+      } catch {
+        // A dropped connection or a restarting server: the next tick asks again.
+      }
+    }
+    if (seq === this.seq && this.panel.isOpenFor('issue')) this.watch();
+  }
+
+  /** Redraws the open issue in place, keeping where the reader had scrolled to. */
+  update() {
+    const scroll = this.panel.body.scrollTop;
+    const hadFocus = this.panel.el.contains(document.activeElement);
+    this.render(this.current, { focus: false });
+    this.panel.body.scrollTop = scroll;
+    // The focused element was replaced: keep the keyboard in the panel.
+    if (hadFocus && !this.panel.el.contains(document.activeElement)) this.panel.title.focus();
   }
 
   render(issue, { focus }) {
     const p = issue.properties;
     const title = t('issue.title', { id: issue.id, category: categoryName(this.category(p.category)) });
     const row = (label, value) => (value ? [h('dt', {}, label), h('dd', {}, value)] : null);
+    const entries = historyEntries(issue, this.events ?? [], (code) => this.departmentName(code));
     const content = h(
       'article',
-      { class: 'issue', 'data-issue-id': issue.id },
+      { class: 'issue', 'data-issue-id': issue.id, 'data-status': p.status },
       this.justReported ? successBanner(issue, this.reportAnother) : null,
       h('p', { class: 'issue-status' }, statusBadge(p.status)),
       h('p', { class: 'issue-description' }, p.description),
@@ -131,6 +246,7 @@ export class IssuePanel {
         row(t('issue.category'), categoryName(this.category(p.category))),
         row(t('issue.district'), p.district ?? t('issue.no_district')),
         row(t('issue.address'), p.address),
+        row(t('issue.department'), p.assigned_department ? this.departmentName(p.assigned_department) : null),
         row(t('issue.reported'), formatDate(p.created_at, true)),
         row(t('issue.updated'), formatDate(p.updated_at, true)),
         row(t('issue.votes'), p.votes ? String(p.votes) : null),
@@ -139,13 +255,14 @@ export class IssuePanel {
       h(
         'ol',
         { class: 'history' },
-        historyEntries(issue).map((entry) =>
+        entries.map((entry) =>
           h(
             'li',
-            { style: { '--status-colour': STATUS_COLOURS[entry.status] ?? '#777' } },
+            { style: { '--status-colour': STATUS_COLOURS[entry.status] ?? '#777' }, 'data-status': entry.status ?? '' },
             h('time', { datetime: entry.at }, formatDate(entry.at, true)),
             ' ',
-            entry.text,
+            h('span', { class: 'history-step' }, entry.text),
+            entry.by ? h('span', { class: 'history-by' }, entry.by) : null,
             entry.note ? h('p', { class: 'note' }, entry.note) : null,
           ),
         ),

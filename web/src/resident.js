@@ -51,7 +51,9 @@ async function main() {
   const redrawBubbles = showClusterBubbles(map, formatNumber);
   onLang(redrawBubbles);
 
-  const issuePanel = new IssuePanel({ panel, categories, map });
+  // When the open issue changes on the server (staff moved it on), the map
+  // reads its tiles again so the issue's colour follows.
+  const issuePanel = new IssuePanel({ panel, categories, map, onChange: () => refreshIssues(map) });
   const reporter = new Reporter({
     map,
     panel,

@@ -1,6 +1,6 @@
 // Starts the real `qala` release binary for the browser tests: a fresh
 // temporary SQLite database, the demo city, a free port read from stdout.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +14,11 @@ export const QALA_BIN = process.env.QALA_BIN ? resolve(process.env.QALA_BIN) : j
 export async function startServer({ timeoutMs = 180_000 } = {}) {
   // While working on the client: test a server that is already running
   // (say, a debug build that reads web/ from disk). It must have the demo data.
-  if (process.env.QALA_TEST_URL) return { url: process.env.QALA_TEST_URL.replace(/\/$/, ''), async stop() {} };
+  // $QALA_TEST_DATABASE names its database for the tests that use the
+  // command line (`qala user add`); without it they skip.
+  if (process.env.QALA_TEST_URL) {
+    return { url: process.env.QALA_TEST_URL.replace(/\/$/, ''), database: process.env.QALA_TEST_DATABASE ?? null, async stop() {} };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'qala-web-'));
   const database = `sqlite://${join(dir, 'qala.db')}`;
   const child = spawn(QALA_BIN, ['--database', database, 'serve', '--demo', '--listen', '127.0.0.1:0'], {
@@ -50,6 +54,7 @@ export async function startServer({ timeoutMs = 180_000 } = {}) {
 
   return {
     url,
+    database,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
@@ -66,4 +71,14 @@ export async function getJson(base, path) {
   const response = await fetch(new URL(path, base));
   if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
   return response.json();
+}
+
+/** Runs `qala --database DATABASE ARGS…` (say, `user add`) and resolves to its stdout. */
+export function qala(database, ...args) {
+  return new Promise((resolveRun, reject) => {
+    execFile(QALA_BIN, ['--database', database, ...args], { env: { ...process.env, QALA_LOG: 'warn' } }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`qala ${args.join(' ')}: ${error.message}\n${stderr}`));
+      else resolveRun(stdout);
+    });
+  });
 }
