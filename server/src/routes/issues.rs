@@ -11,6 +11,7 @@ use qala_geodata::{Area, IssueFilter, IssueStatus, LonLat, NewIssue};
 use serde_json::json;
 
 use super::{feature_page, geojson};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::{DEFAULT_LIMIT, Params, with_cursor};
 use crate::state::AppState;
@@ -122,12 +123,17 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_owned()))
 }
 
-async fn fetch(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn fetch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let id = path_id("issue", &id)?;
     let issue = state
         .store
         .issue(id)
         .await?
+        .filter(|issue| super::moderation::visible_to(&caller, issue))
         .ok_or_else(|| ApiError::not_found("issue", id))?;
     let name = issue
         .district_id
