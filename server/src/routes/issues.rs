@@ -201,6 +201,8 @@ pub(super) async fn issue_page(
     let index = state.index.read();
     let features = issues
         .iter()
+        // Hidden since the index was read: gone, like the rest of it.
+        .filter(|i| i.hidden_at.is_none())
         .map(|i| i.to_feature(i.district_id.and_then(|d| index.district_name(d))))
         .collect();
     Ok(feature_page(features, next.flatten()))
@@ -236,6 +238,7 @@ async fn nearby(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiRe
     let index = state.index.read();
     let features = issues
         .iter()
+        .filter(|issue| issue.hidden_at.is_none())
         .map(|issue| {
             let distance = distances.get(&issue.id).copied().unwrap_or(0.0);
             let mut feature =
