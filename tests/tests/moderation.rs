@@ -189,6 +189,7 @@ async fn a_hidden_issue_is_gone_from_every_public_output(backend: Backend) {
     for token in [&moderator, &staff] {
         let (status, issue) = get_as(&app, &format!("/api/v1/issues/{id}"), token).await;
         assert_eq!((status, issue["id"].as_i64()), (200, Some(id)));
+        assert_eq!(issue["properties"]["hidden"], true);
         let path = format!("/api/v1/issues/{id}/events");
         assert_eq!(get_as(&app, &path, token).await.0, 200);
     }

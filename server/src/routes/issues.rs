@@ -138,7 +138,13 @@ async fn fetch(
     let name = issue
         .district_id
         .and_then(|d| state.index.read().district_name(d).map(str::to_owned));
-    Ok(geojson(issue.to_feature(name.as_deref())))
+    let mut feature = issue.to_feature(name.as_deref());
+    // Only moderators, staff and admins get this far with a hidden issue:
+    // tell them why the public cannot see it.
+    if issue.hidden_at.is_some() {
+        feature["properties"]["hidden"] = json!(true);
+    }
+    Ok(geojson(feature))
 }
 
 async fn list(
