@@ -58,9 +58,11 @@ impl ApiError {
 fn status_for(code: &str) -> StatusCode {
     match code {
         "invalid_json" | "unknown_field" | "invalid_parameter" | "invalid_status"
-        | "unknown_layer" => StatusCode::BAD_REQUEST,
+        | "unknown_layer" | "invalid_action" => StatusCode::BAD_REQUEST,
         // The request is fine; the issue's current status does not allow it.
         "invalid_transition" => StatusCode::CONFLICT,
+        // Likewise: another moderator already hid (or unhid) the issue.
+        "already_hidden" | "not_hidden" => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

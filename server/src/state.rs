@@ -9,7 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use parking_lot::RwLock;
-use qala_geodata::account::Actor;
+use qala_geodata::account::{Actor, Role};
+use qala_geodata::moderation::Moderation;
 use qala_geodata::store::{CreatedIssue, IssueRecord};
 use qala_geodata::workflow::{IssueEvent, Routing, StatusChange, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
@@ -180,17 +181,77 @@ impl AppState {
     }
 
     /// Brings the index, the cluster pyramid and the tile cache, in that
-    /// order, up to date with an issue the store committed, new or changed.
+    /// order, up to date with an issue the store committed, new or changed;
+    /// a hidden issue leaves the index (and so every public output).
     /// Idempotent: the change feed may report this server's own writes
     /// again, and an entry already indexed as it is has nothing new to draw.
+    ///
+    /// The index lock is held until the tiles follow, so that a removal's
+    /// pyramid rebuild ([`TileService::issue_removed`]) never sees an entry
+    /// whose own pyramid update is still to come.
     pub fn issue_committed(&self, issue: &Issue) {
+        let mut index = self.index.write();
+        if issue.hidden_at.is_some() {
+            if let Some(old) = index.issues.remove(issue.id) {
+                self.tiles.issue_removed(&old, &index);
+            }
+            return;
+        }
         let entry = IssueEntry::from(issue);
-        let old = self.index.write().issues.upsert(entry.clone());
+        let old = index.issues.upsert(entry.clone());
         match old {
             None => self.tiles.issue_added(&entry),
             Some(old) if old != entry => self.tiles.issue_changed(&old, &entry),
             Some(_) => {}
         }
+    }
+
+    /// Moderates an issue as `actor` (hide, unhide, redact): moderators
+    /// within scope ([`Actor::covers`]) and admins, else
+    /// [`WriteError::Forbidden`]. The store writes the issue and its audit
+    /// entry in one transaction; then index, pyramid and tiles follow
+    /// ([`AppState::issue_committed`]). Runs in a task of its own, like
+    /// [`AppState::report_issue`].
+    pub async fn moderate(
+        &self,
+        issue_id: i64,
+        moderation: Moderation,
+        actor: Actor,
+    ) -> Result<Issue, WriteError> {
+        if !matches!(actor.role, Role::Moderator | Role::Admin) {
+            return Err(WriteError::Forbidden(format!(
+                "a {} may not moderate issues",
+                actor.role
+            )));
+        }
+        let issue =
+            self.store
+                .issue(issue_id)
+                .await?
+                .ok_or_else(|| qala_geodata::Error::NotFound {
+                    what: "issue",
+                    id: issue_id.to_string(),
+                })?;
+        // Moderation never changes the department or district, so the scope
+        // read here is the scope at commit.
+        if !actor.covers(issue.assigned_department.as_deref(), issue.district_id) {
+            return Err(WriteError::Forbidden(
+                "this issue is outside your departments and districts".to_owned(),
+            ));
+        }
+        let state = self.clone();
+        let moderated = tokio::spawn(async move {
+            let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
+                .unwrap_or_else(Utc::now);
+            let issue = state
+                .store
+                .moderate_issue(issue_id, &moderation, &actor, now)
+                .await?;
+            state.issue_committed(&issue);
+            Ok::<_, qala_geodata::Error>(issue)
+        })
+        .await??;
+        Ok(moderated)
     }
 
     /// Swaps a reference layer committed in the store into the index, then

@@ -209,7 +209,8 @@ impl TestApp {
         (user, secret.expose().to_owned())
     }
 
-    /// Number of issues in the database (not the index): what was really written.
+    /// Number of issues in the database (not the index) that are not hidden:
+    /// what was really written.
     pub async fn stored_issue_count(&self) -> usize {
         futures::StreamExt::count(self.store.stream_issues()).await
     }

@@ -33,6 +33,10 @@ async fn call(
         request = request
             .header("content-type", "application/json")
             .body(r#"{"status": "acknowledged", "note": "Seen"}"#);
+    } else if method == reqwest::Method::POST && path.ends_with("/moderation") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"action": "redact", "reason": "Matrix", "description": "A pothole"}"#);
     } else if method == reqwest::Method::POST {
         let body = report_body(76.944, 43.262, "pothole", "A pothole by the fountain");
         request = request
@@ -77,9 +81,12 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
     for (method, pattern, access) in POLICY {
         let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
         for (role, token) in &callers {
-            // A status change moves its issue on: each caller gets a fresh
-            // pothole (routed to roads, the scoped users' department).
-            let path = if method == reqwest::Method::POST && pattern.ends_with("/events") {
+            // A status change moves its issue on, a moderation changes it:
+            // each caller gets a fresh pothole (routed to roads, the scoped
+            // users' department).
+            let path = if method == reqwest::Method::POST
+                && (pattern.ends_with("/events") || pattern.ends_with("/moderation"))
+            {
                 let (status, report) = app
                     .report(&report_body(76.944, 43.262, "pothole", "Another pothole"))
                     .await;

@@ -71,4 +71,10 @@ pub mod action {
     pub const TOKEN_REVOKED: &str = "token.revoked";
     /// An issue's status changed (through the status workflow).
     pub const ISSUE_STATUS_CHANGED: &str = "issue.status_changed";
+    /// A moderator hid an issue from every public output.
+    pub const ISSUE_HIDDEN: &str = "issue.hidden";
+    /// A moderator made a hidden issue public again.
+    pub const ISSUE_UNHIDDEN: &str = "issue.unhidden";
+    /// A moderator replaced an issue's public description.
+    pub const ISSUE_REDACTED: &str = "issue.redacted";
 }

@@ -108,6 +108,14 @@ impl IssueIndex {
         old.map(|leaf| leaf.entry)
     }
 
+    /// Removes an issue (hidden by a moderator); returns its entry, if it was indexed.
+    pub fn remove(&mut self, id: i64) -> Option<IssueEntry> {
+        let xy = self.positions.remove(&id)?;
+        self.tree
+            .remove_with_selection_function(IssueAt { id, xy })
+            .map(|leaf| leaf.entry)
+    }
+
     /// Number of issues.
     pub fn len(&self) -> usize {
         self.positions.len()

@@ -112,6 +112,8 @@ pub struct Issue {
     pub resolved_at: Option<DateTime<Utc>>,
     /// The issue this one duplicates (status `duplicate`).
     pub duplicate_of: Option<i64>,
+    /// When a moderator hid it: a hidden issue is in no public output.
+    pub hidden_at: Option<DateTime<Utc>>,
 }
 
 impl Issue {

@@ -16,18 +16,21 @@ use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
 mod accounts;
+mod moderation;
 mod postgres;
 mod record;
 mod rows;
 mod sqlite;
 // Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
+mod sqlite_moderation;
 mod sqlite_stats;
 mod sqlite_workflow;
 mod stats;
 mod workflow;
 
 pub use accounts::AccountStore;
+pub use moderation::ModerationStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;
 pub use sqlite::SqliteStore;
@@ -55,7 +58,9 @@ pub enum ImportMode {
 /// The system of record. Every write commits before it returns, so a caller
 /// that got `Ok` may acknowledge the write.
 #[async_trait]
-pub trait Store: AccountStore + WorkflowStore + StatsStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    AccountStore + WorkflowStore + StatsStore + ModerationStore + Send + Sync + std::fmt::Debug
+{
     /// Stores a new report. With an idempotency key seen before for the same
     /// report, returns the earlier issue instead of creating another; for a
     /// different report, fails with [`Error::IdempotencyConflict`].
@@ -74,10 +79,12 @@ pub trait Store: AccountStore + WorkflowStore + StatsStore + Send + Sync + std::
     /// Issues by id, in the order of `ids` (missing ids are skipped).
     async fn issues_by_id(&self, ids: &[i64]) -> Result<Vec<Issue>>;
 
-    /// What the index needs of every issue, to build it at start.
+    /// What the index needs of every issue not hidden by a moderator, to
+    /// build it at start.
     async fn issue_entries(&self) -> Result<Vec<IssueEntry>>;
 
-    /// Every issue, ascending by id, streamed (constant memory).
+    /// Every issue not hidden by a moderator, ascending by id, streamed
+    /// (constant memory): what exports publish.
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>>;
 
     /// Validated features into a reference layer in one transaction; returns

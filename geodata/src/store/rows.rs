@@ -37,6 +37,7 @@ pub(super) struct IssueRow {
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub duplicate_of: Option<i64>,
+    pub hidden_at: Option<DateTime<Utc>>,
 }
 
 impl IssueRow {
@@ -59,6 +60,7 @@ impl IssueRow {
             acknowledged_at: self.acknowledged_at,
             resolved_at: self.resolved_at,
             duplicate_of: self.duplicate_of,
+            hidden_at: self.hidden_at,
         })
     }
 }

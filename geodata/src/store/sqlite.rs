@@ -22,7 +22,7 @@ use crate::layer::{Feature, LayerName, NewFeature};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-const ISSUE_COLUMNS: &str = "id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department, acknowledged_at, resolved_at, duplicate_of";
+const ISSUE_COLUMNS: &str = "id, category, description, lon, lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department, acknowledged_at, resolved_at, duplicate_of, hidden_at";
 
 /// Rows per multi-row INSERT in bulk loads; 13 columns × 70 rows stays under
 /// SQLite's default limit of 999 bound parameters... of older builds.
@@ -71,6 +71,7 @@ pub(super) fn decode_issue(row: &SqliteRow) -> Result<Issue> {
         acknowledged_at: decode_optional_time(row.try_get("acknowledged_at")?)?,
         resolved_at: decode_optional_time(row.try_get("resolved_at")?)?,
         duplicate_of: row.try_get("duplicate_of")?,
+        hidden_at: decode_optional_time(row.try_get("hidden_at")?)?,
     }
     .decode()
 }
@@ -253,7 +254,7 @@ impl Store for SqliteStore {
     async fn issue_entries(&self) -> Result<Vec<IssueEntry>> {
         // Streamed row by row: holding a million decoded rows at once would
         // more than double the memory the index itself needs.
-        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at, assigned_department FROM issues ORDER BY id")
+        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at, assigned_department FROM issues WHERE hidden_at IS NULL ORDER BY id")
             .fetch(&self.pool);
         let mut entries = Vec::new();
         while let Some(row) = rows.next().await {
@@ -263,7 +264,7 @@ impl Store for SqliteStore {
     }
 
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {
-        let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues ORDER BY id");
+        let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE hidden_at IS NULL ORDER BY id");
         stream_rows(self.pool.clone(), sql, None, decode_issue)
     }
 

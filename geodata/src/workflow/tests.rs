@@ -25,6 +25,7 @@ fn issue(id: i64, status: IssueStatus) -> Issue {
         acknowledged_at: None,
         resolved_at: None,
         duplicate_of: None,
+        hidden_at: None,
     }
 }
 

@@ -62,6 +62,11 @@ pub static POLICY: &[(Method, &str, Access)] = &[
         "/api/v1/issues/{id}/events",
         Access::Roles(super::workflow::CHANGES_STATUS),
     ),
+    (
+        Method::POST,
+        "/api/v1/issues/{id}/moderation",
+        Access::Roles(super::moderation::MODERATES),
+    ),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
     (Method::GET, "/api/v1/audit", Access::Roles(ADMIN)),
     (Method::GET, "/healthz", Access::Public),

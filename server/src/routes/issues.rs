@@ -11,6 +11,7 @@ use qala_geodata::{Area, IssueFilter, IssueStatus, LonLat, NewIssue};
 use serde_json::json;
 
 use super::{feature_page, geojson};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::{DEFAULT_LIMIT, Params, with_cursor};
 use crate::state::AppState;
@@ -122,17 +123,28 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_owned()))
 }
 
-async fn fetch(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn fetch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let id = path_id("issue", &id)?;
     let issue = state
         .store
         .issue(id)
         .await?
+        .filter(|issue| super::moderation::visible_to(&caller, issue))
         .ok_or_else(|| ApiError::not_found("issue", id))?;
     let name = issue
         .district_id
         .and_then(|d| state.index.read().district_name(d).map(str::to_owned));
-    Ok(geojson(issue.to_feature(name.as_deref())))
+    let mut feature = issue.to_feature(name.as_deref());
+    // Only moderators, staff and admins get this far with a hidden issue:
+    // tell them why the public cannot see it.
+    if issue.hidden_at.is_some() {
+        feature["properties"]["hidden"] = json!(true);
+    }
+    Ok(geojson(feature))
 }
 
 async fn list(
@@ -195,6 +207,8 @@ pub(super) async fn issue_page(
     let index = state.index.read();
     let features = issues
         .iter()
+        // Hidden since the index was read: gone, like the rest of it.
+        .filter(|i| i.hidden_at.is_none())
         .map(|i| i.to_feature(i.district_id.and_then(|d| index.district_name(d))))
         .collect();
     Ok(feature_page(features, next.flatten()))
@@ -230,6 +244,7 @@ async fn nearby(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiRe
     let index = state.index.read();
     let features = issues
         .iter()
+        .filter(|issue| issue.hidden_at.is_none())
         .map(|issue| {
             let distance = distances.get(&issue.id).copied().unwrap_or(0.0);
             let mut feature =

@@ -16,6 +16,7 @@ mod districts;
 mod issues;
 mod layers;
 mod meta;
+mod moderation;
 mod response_stats;
 mod stats;
 mod tiles;
@@ -40,6 +41,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tiles::router())
         .merge(web::router())
         .merge(workflow::router())
+        .merge(moderation::router())
         // Deny by default: every route passes the access policy first.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -63,10 +63,16 @@ async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json
 }
 
 /// `GET /api/v1/issues/{id}/events`: the public history, oldest first; 404
-/// for an unknown issue.
-async fn events(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+/// for an unknown issue (or a hidden one, to the public).
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let id = path_id("issue", &id)?;
-    if state.store.issue(id).await?.is_none() {
+    let issue = state.store.issue(id).await?;
+    // A hidden issue's history is as gone as the issue, to the public.
+    if !issue.is_some_and(|issue| super::moderation::visible_to(&caller, &issue)) {
         return Err(ApiError::not_found("issue", id));
     }
     let events = state.store.issue_events(id).await?;

@@ -118,18 +118,7 @@ impl TileService {
         let pyramid = if settings.single_point_zoom == 0 {
             None
         } else {
-            let groups = IssueStatus::ALL
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect();
-            let mut pyramid = ClusterPyramid::new(cluster_options.clone(), groups)?;
-            for e in index
-                .issues
-                .matching(qala_geodata::Area::Everywhere, &Default::default())
-            {
-                insert(&mut pyramid, e)?;
-            }
-            Some(RwLock::new(pyramid))
+            Some(RwLock::new(build_pyramid(&cluster_options, index)?))
         };
         Ok(Self {
             pyramid,
@@ -193,10 +182,47 @@ impl TileService {
         self.cache.invalidate(LayerName::Issues, tiles);
     }
 
+    /// Records an issue gone from the index (hidden by a moderator): the
+    /// pyramid is rebuilt from `index` (a cell keeps its smallest id, not
+    /// every id, so a point cannot be taken out of it; moderation is rare),
+    /// then the cached tiles that showed the issue are dropped. The caller
+    /// holds the index lock across this, so no write lands in between.
+    pub fn issue_removed(&self, entry: &IssueEntry, index: &SpatialIndex) {
+        if let Some(pyramid) = &self.pyramid {
+            match build_pyramid(&self.cluster_options, index) {
+                Ok(rebuilt) => *pyramid.write() = rebuilt,
+                Err(e) => {
+                    tracing::error!(error = %e, id = entry.id, "cluster pyramid not rebuilt after a removal");
+                }
+            }
+        }
+        self.cache
+            .invalidate(LayerName::Issues, tiles_showing_point(entry));
+    }
+
     /// The pyramid (for rendering unfiltered cluster tiles).
     pub(crate) fn pyramid(&self) -> Option<&RwLock<ClusterPyramid>> {
         self.pyramid.as_ref()
     }
+}
+
+/// A pyramid of every issue in the index.
+fn build_pyramid(
+    options: &ClusterOptions,
+    index: &SpatialIndex,
+) -> qala_tiles::Result<ClusterPyramid> {
+    let groups = IssueStatus::ALL
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    let mut pyramid = ClusterPyramid::new(options.clone(), groups)?;
+    for e in index
+        .issues
+        .matching(qala_geodata::Area::Everywhere, &Default::default())
+    {
+        insert(&mut pyramid, e)?;
+    }
+    Ok(pyramid)
 }
 
 fn insert(pyramid: &mut ClusterPyramid, e: &IssueEntry) -> qala_tiles::Result<()> {

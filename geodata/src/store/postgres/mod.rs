@@ -45,6 +45,7 @@ use crate::layer::{Feature, LayerName, NewFeature};
 // `accounts::append_audit` in their own transactions.
 pub(super) mod accounts;
 mod feed;
+mod moderation;
 mod setup;
 mod stats;
 mod wire;
@@ -60,7 +61,7 @@ const BATCH_ROWS: usize = 10_000;
 /// Bytes of WKB per bulk feature INSERT, for layers of large polygons.
 const BATCH_BYTES: usize = 32 << 20;
 
-const ISSUE_COLUMNS: &str = "id, category, description, ST_X(location) AS lon, ST_Y(location) AS lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department, acknowledged_at, resolved_at, duplicate_of";
+const ISSUE_COLUMNS: &str = "id, category, description, ST_X(location) AS lon, ST_Y(location) AS lat, address, status, district_id, created_at, updated_at, votes, reporter_email, assigned_department, acknowledged_at, resolved_at, duplicate_of, hidden_at";
 const FEATURE_COLUMNS: &str =
     "id, layer, ST_AsBinary(geometry) AS wkb, properties::text AS properties";
 
@@ -102,6 +103,7 @@ pub(super) fn decode_issue(row: &PgRow) -> Result<Issue> {
         acknowledged_at: row.try_get("acknowledged_at")?,
         resolved_at: row.try_get("resolved_at")?,
         duplicate_of: row.try_get("duplicate_of")?,
+        hidden_at: row.try_get("hidden_at")?,
     }
     .decode()
 }
@@ -383,7 +385,7 @@ impl Store for PostgresStore {
         // order and writes a tile's points in tree order, so servers on one
         // database (and both stores) give a tile the same bytes and ETag.
         let mut rows = sqlx::query(
-            "SELECT id, category, ST_X(location) AS lon, ST_Y(location) AS lat, status, district_id, created_at, assigned_department FROM issues ORDER BY id",
+            "SELECT id, category, ST_X(location) AS lon, ST_Y(location) AS lat, status, district_id, created_at, assigned_department FROM issues WHERE hidden_at IS NULL ORDER BY id",
         )
         .fetch(&self.pool);
         let mut entries = Vec::new();
@@ -396,7 +398,7 @@ impl Store for PostgresStore {
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {
         stream_rows(
             self.pool.clone(),
-            format!("SELECT {ISSUE_COLUMNS} FROM issues ORDER BY id"),
+            format!("SELECT {ISSUE_COLUMNS} FROM issues WHERE hidden_at IS NULL ORDER BY id"),
             None,
             decode_issue,
         )

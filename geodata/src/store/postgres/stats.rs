@@ -25,7 +25,8 @@ fn decode_response(row: &PgRow) -> Result<ResponseRow> {
 
 impl StatsStore for PostgresStore {
     fn response_rows(&self) -> BoxStream<'static, Result<ResponseRow>> {
-        let sql = format!("SELECT {RESPONSE_COLUMNS} FROM issues ORDER BY id");
+        let sql =
+            format!("SELECT {RESPONSE_COLUMNS} FROM issues WHERE hidden_at IS NULL ORDER BY id");
         stream_rows(self.pool.clone(), sql, None, decode_response)
     }
 }
