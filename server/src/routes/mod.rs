@@ -17,6 +17,7 @@ mod issues;
 mod layers;
 mod meta;
 mod response_stats;
+mod session;
 mod stats;
 mod tiles;
 mod web;
@@ -31,6 +32,7 @@ pub const GEOJSON: &str = "application/geo+json";
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(account::router())
+        .merge(session::router())
         .merge(issues::router())
         .merge(districts::router())
         .merge(stats::router())
