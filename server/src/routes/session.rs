@@ -110,12 +110,7 @@ async fn login(
             .public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"));
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        session.expose(),
-        SESSION_HOURS * 3600,
-        if secure { "; Secure" } else { "" }
-    );
+    let cookie = session_cookie(session.expose(), secure);
     let mut response = Json(json!({
         "csrf_token": csrf.expose(),
         "user": user_json(&user.actor(), &user.email),
@@ -152,6 +147,17 @@ fn user_json(actor: &Actor, email: &str) -> serde_json::Value {
     })
 }
 
+/// The `Set-Cookie` value of a new session: script cannot read it
+/// (`HttpOnly`), other sites cannot make the browser send it (`Strict`), and
+/// over HTTPS it never travels in clear (`Secure`).
+fn session_cookie(id: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 fn set_cookie(headers: &mut HeaderMap, cookie: &str) {
     // A session id is base64url and the rest is ASCII: always a valid value.
     if let Ok(value) = HeaderValue::from_str(cookie) {
@@ -171,4 +177,19 @@ fn too_many_attempts(seconds: u64) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_secure_exactly_when_asked() {
+        let plain = session_cookie("qala_x", false);
+        assert_eq!(
+            plain,
+            "qala_session=qala_x; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"
+        );
+        assert_eq!(session_cookie("qala_x", true), format!("{plain}; Secure"));
+    }
 }
