@@ -93,6 +93,7 @@ on_every_backend!(
     a_failed_write_appends_no_audit_entry,
     the_audit_log_refuses_update_and_delete,
     role_changes_keep_scopes_consistent,
+    a_session_acts_until_expired_revoked_or_its_user_disabled,
 );
 
 fn new_user(email: &str, role: Role, departments: &[&str], districts: &[i64]) -> NewUser {
@@ -447,5 +448,109 @@ mod cases {
             store.set_role(9999, Role::Admin, None).await.unwrap_err(),
             Error::NotFound { .. }
         ));
+    }
+
+    pub async fn a_session_acts_until_expired_revoked_or_its_user_disabled(b: &Backend) {
+        let store = b.store.as_ref();
+        let now = Utc::now();
+        let staff = add(store, "staff@city.kz", Role::Staff).await;
+        let (none, _) = store
+            .login_candidate("STAFF@city.kz")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(none.id, staff.id);
+        store
+            .set_password(
+                staff.id,
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+                None,
+            )
+            .await
+            .unwrap();
+        let (_, hash) = store
+            .login_candidate("staff@city.kz")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(hash.unwrap().starts_with("$argon2id$"));
+        assert!(
+            store
+                .login_candidate("nobody@city.kz")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let session = TokenSecret::generate().unwrap();
+        let csrf = TokenSecret::generate().unwrap();
+        let expires = now + Duration::hours(1);
+        store
+            .create_session(staff.id, &session.hash(), &csrf.hash(), expires)
+            .await
+            .unwrap();
+        let live = store
+            .actor_by_session(&session.hash(), now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(live.actor, staff.actor());
+        assert_eq!(live.csrf_hash, csrf.hash());
+        assert!(
+            store
+                .actor_by_session(&session.hash(), expires)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .actor_by_session(&csrf.hash(), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        assert!(store.revoke_session(&session.hash()).await.unwrap());
+        assert!(!store.revoke_session(&session.hash()).await.unwrap());
+        assert!(
+            store
+                .actor_by_session(&session.hash(), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let other = TokenSecret::generate().unwrap();
+        store
+            .create_session(staff.id, &other.hash(), &csrf.hash(), expires)
+            .await
+            .unwrap();
+        assert_eq!(store.revoke_sessions_of(staff.id).await.unwrap(), 1);
+        assert!(
+            store
+                .actor_by_session(&other.hash(), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let actions: Vec<String> = store
+            .audit(&AuditFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                action::USER_ADDED,
+                action::USER_PASSWORD_SET,
+                action::SESSION_LOGIN,
+                action::SESSION_LOGOUT,
+                action::SESSION_LOGIN,
+            ]
+        );
     }
 }

@@ -1,5 +1,15 @@
 //! Who is calling: the [`Caller`] of a request, from its
-//! `Authorization: Bearer qala_…` header.
+//! `Authorization: Bearer qala_…` header or, without one, its web session
+//! cookie (`qala_session`, set by `POST /api/v1/login`).
+//!
+//! A cookie is sent by the browser on its own, also on requests another
+//! site makes it send; so a cookie-authenticated unsafe request (POST, PUT,
+//! PATCH, DELETE) must also carry the session's CSRF token in
+//! `X-CSRF-Token`, which other sites cannot read. Without it a route that
+//! needs a role is `403 csrf_failed`, and a public route runs anonymously.
+//! A cookie that is unknown, expired or revoked is ignored (browsers keep
+//! sending stale cookies to public pages); routes that need a role then
+//! answer 401 as for any anonymous caller.
 //!
 //! No header is an anonymous caller (a resident without an account). A
 //! header that is there but malformed, or a token that is unknown, revoked or
@@ -12,7 +22,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use qala_geodata::account::{Actor, Role, TokenHash};
@@ -24,6 +34,16 @@ use crate::error::ApiError;
 const CHALLENGE: &str = "Bearer realm=\"qala\"";
 /// The challenge when credentials were sent but do not work.
 const CHALLENGE_INVALID: &str = "Bearer realm=\"qala\", error=\"invalid_token\"";
+
+/// The name of the web session cookie.
+pub const SESSION_COOKIE: &str = "qala_session";
+/// The header that carries a session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The session a request was authenticated by (a request extension, for
+/// logout). Holds only the hash of the session id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionAuth(pub TokenHash);
 
 /// Who a request runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +66,9 @@ pub enum AuthError {
     /// A signed-in user whose role may not do this.
     #[error("a {0} may not do this")]
     Forbidden(Role),
+    /// A cookie-authenticated unsafe request without the session's CSRF token.
+    #[error("this request needs the session's X-CSRF-Token header")]
+    CsrfFailed,
     /// The token could not be checked (the database failed).
     #[error(transparent)]
     Data(#[from] qala_geodata::Error),
@@ -62,6 +85,10 @@ impl IntoResponse for AuthError {
             Self::InvalidCredentials(_) => (
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
                 Some(CHALLENGE_INVALID),
+            ),
+            Self::CsrfFailed => (
+                ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", message),
+                None,
             ),
             Self::Forbidden(_) => (
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
@@ -81,10 +108,17 @@ impl IntoResponse for AuthError {
 }
 
 impl Caller {
-    /// Resolves the caller from a request's headers.
-    pub async fn resolve(store: &dyn AccountStore, headers: &HeaderMap) -> Result<Self, AuthError> {
+    /// Resolves the caller from a request's method and headers, with the
+    /// session it came through (cookie callers). `public`: the route admits
+    /// anyone, so a failed CSRF check runs it anonymously instead of 403.
+    pub async fn resolve(
+        store: &dyn AccountStore,
+        method: &Method,
+        headers: &HeaderMap,
+        public: bool,
+    ) -> Result<(Self, Option<SessionAuth>), AuthError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Ok(Self::Anonymous);
+            return Self::from_cookie(store, method, headers, public).await;
         };
         let token = bearer_token(value).ok_or(AuthError::InvalidCredentials(
             "malformed Authorization header: expected \"Bearer qala_…\"",
@@ -95,10 +129,34 @@ impl Caller {
             )
         })?;
         match store.actor_by_token_hash(&hash, Utc::now()).await? {
-            Some(actor) => Ok(Self::User(actor)),
+            Some(actor) => Ok((Self::User(actor), None)),
             None => Err(AuthError::InvalidCredentials(
                 "this token is unknown, revoked or expired, or its user is disabled",
             )),
+        }
+    }
+
+    async fn from_cookie(
+        store: &dyn AccountStore,
+        method: &Method,
+        headers: &HeaderMap,
+        public: bool,
+    ) -> Result<(Self, Option<SessionAuth>), AuthError> {
+        let Some(hash) = session_cookie(headers).and_then(|id| TokenHash::parse(id).ok()) else {
+            return Ok((Self::Anonymous, None));
+        };
+        let Some(session) = store.actor_by_session(&hash, Utc::now()).await? else {
+            return Ok((Self::Anonymous, None));
+        };
+        let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let csrf_ok = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|token| TokenHash::of(token).matches(session.csrf_hash.as_str()));
+        match (safe || csrf_ok, public) {
+            (true, _) => Ok((Self::User(session.actor), Some(SessionAuth(hash)))),
+            (false, true) => Ok((Self::Anonymous, None)),
+            (false, false) => Err(AuthError::CsrfFailed),
         }
     }
 
@@ -130,6 +188,18 @@ fn bearer_token(value: &HeaderValue) -> Option<&str> {
         .then_some(token)
 }
 
+/// The value of the `qala_session` cookie, if the request has one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+}
+
 /// The caller the access layer resolved; a handler takes `Caller` as an
 /// argument. Without the layer (a route outside the policy, which the layer
 /// never lets through) there is no caller, and the request is refused.
@@ -158,6 +228,18 @@ mod tests {
         assert_eq!(token("Bearer"), None);
         assert_eq!(token("Bearer "), None);
         assert_eq!(token("Bearer a b"), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; qala_session=qala_x ; b=2"),
+        );
+        assert_eq!(session_cookie(&headers), Some("qala_x"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("qala_sessionx=1"));
+        assert_eq!(session_cookie(&headers), None);
     }
 
     #[test]

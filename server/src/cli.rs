@@ -192,9 +192,13 @@ async fn serve(
     // On stdout, and flushed, so scripts and tests can read the chosen port.
     println!("qala listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // With the peer's address: login throttling counts per address.
+    axum::serve(
+        listener,
+        crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

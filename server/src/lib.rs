@@ -11,10 +11,12 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod params;
+pub mod password;
 pub mod progress;
 pub mod routes;
 pub mod state;
 pub mod sync;
+pub mod throttle;
 pub mod tiling;
 
 pub use routes::app;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub tiles: Arc<TileService>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// Failed web logins, per account and address (in memory).
+    pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     /// Which department new issues are assigned to (the city's routing rules).
     pub routing: Arc<RwLock<Routing>>,
     /// The position in the store's change log read before the index was
@@ -83,6 +85,7 @@ impl AppState {
             index: Arc::new(RwLock::new(index)),
             tiles: Arc::new(tiles),
             config: Arc::new(config),
+            login_throttle: Arc::default(),
             routing: Arc::new(RwLock::new(routing)),
             loaded_after_seq,
         })

@@ -69,6 +69,12 @@ pub mod action {
     pub const TOKEN_ISSUED: &str = "token.issued";
     /// A token was revoked.
     pub const TOKEN_REVOKED: &str = "token.revoked";
+    /// A user's password was set (the hash is never recorded).
+    pub const USER_PASSWORD_SET: &str = "user.password_set";
+    /// A user signed in on the web (the session id is never recorded).
+    pub const SESSION_LOGIN: &str = "session.login";
+    /// A user signed out on the web.
+    pub const SESSION_LOGOUT: &str = "session.logout";
     /// An issue's status changed (through the status workflow).
     pub const ISSUE_STATUS_CHANGED: &str = "issue.status_changed";
     /// A moderator hid an issue from every public output.

@@ -61,6 +61,61 @@ pub trait AccountStore: Send + Sync {
 
     /// Audit entries matching `filter`, ascending by id.
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+
+    /// Stores a user's password as an argon2id PHC string (hashed by the
+    /// caller, off the async runtime); audited as `user.password_set`
+    /// without the hash.
+    async fn set_password(&self, user_id: i64, phc: &str, by: Option<i64>) -> Result<()>;
+
+    /// The user with this email and their password hash (`None` inside: no
+    /// password set), for web login only.
+    async fn login_candidate(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
+
+    /// Opens a session for `user_id` by the hashes of its id and CSRF token;
+    /// audited as `session.login` (never the id or either hash).
+    async fn create_session(
+        &self,
+        user_id: i64,
+        session: &TokenHash,
+        csrf: &TokenHash,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Who a presented session id acts as at `now`, with the session's CSRF
+    /// token hash: `None` if unknown, revoked, expired or the user disabled.
+    async fn actor_by_session(
+        &self,
+        session: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionActor>>;
+
+    /// Revokes one session (logout), audited as `session.logout`; `false`
+    /// if it was unknown or already revoked.
+    async fn revoke_session(&self, session: &TokenHash) -> Result<bool>;
+
+    /// Revokes every live session of a user; returns how many. Disabling a
+    /// user does this in the same transaction.
+    async fn revoke_sessions_of(&self, user_id: i64) -> Result<u64>;
+}
+
+/// A live session's actor and the hash of its CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionActor {
+    /// Who the session acts as.
+    pub actor: Actor,
+    /// SHA-256 of the session's CSRF token.
+    pub csrf_hash: TokenHash,
+}
+
+/// The entry for a session opened or closed: the user only.
+pub(crate) fn session_entry(action: &'static str, user_id: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: Some(user_id),
+        action,
+        target: format!("user:{user_id}"),
+        before: None,
+        after: None,
+    }
 }
 
 /// The error for an email that is already some user's.

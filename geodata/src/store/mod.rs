@@ -29,7 +29,7 @@ mod sqlite_workflow;
 mod stats;
 mod workflow;
 
-pub use accounts::AccountStore;
+pub use accounts::{AccountStore, SessionActor};
 pub use moderation::ModerationStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;

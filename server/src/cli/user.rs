@@ -42,6 +42,13 @@ pub enum UserCommand {
         /// The user's email.
         email: String,
     },
+    /// Set a user's web login password, read from standard input (one
+    /// line; 12 to 1024 characters). Never pass it as an argument: argv is
+    /// visible to other users of the machine.
+    Password {
+        /// The user's email.
+        email: String,
+    },
     /// Issue an API token; it is printed once, on standard output.
     Token {
         /// The user's email.
@@ -117,11 +124,18 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
                 );
             }
         }
+        UserCommand::Password { email } => {
+            let user = find(store, &email).await?;
+            let password = read_password()?;
+            let phc = crate::password::hash(password).await?;
+            store.set_password(user.id, &phc, None).await?;
+            eprintln!("set the password of user {} <{}>", user.id, user.email);
+        }
         UserCommand::Disable { email } => {
             let user = find(store, &email).await?;
             store.set_disabled(user.id, true, None).await?;
             eprintln!(
-                "disabled user {} <{}>; their tokens no longer work",
+                "disabled user {} <{}>; their tokens and sessions no longer work",
                 user.id, user.email
             );
         }
@@ -163,6 +177,18 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
         }
     }
     Ok(())
+}
+
+/// The password on standard input: its first line, without the line end.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    crate::password::check_length(password)?;
+    Ok(password.to_owned())
 }
 
 async fn find(store: &dyn Store, email: &str) -> anyhow::Result<qala_geodata::account::User> {

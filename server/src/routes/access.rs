@@ -68,6 +68,10 @@ pub static POLICY: &[(Method, &str, Access)] = &[
         Access::Roles(super::moderation::MODERATES),
     ),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
+    // Login needs no CSRF token (it proves the password instead); logout
+    // without one runs anonymously and only clears the cookie.
+    (Method::POST, "/api/v1/login", Access::Public),
+    (Method::POST, "/api/v1/logout", Access::Public),
     (Method::GET, "/api/v1/audit", Access::Roles(ADMIN)),
     (Method::GET, "/healthz", Access::Public),
     (Method::GET, "/tiles/{layers}/{z}/{x}/{y}", Access::Public),
@@ -129,10 +133,21 @@ pub async fn enforce(State(state): State<AppState>, mut request: Request, next: 
             .into_response();
         }
     };
-    let caller = match Caller::resolve(state.store.as_ref(), request.headers()).await {
-        Ok(caller) => caller,
+    let public = access == Access::Public;
+    let resolved = Caller::resolve(
+        state.store.as_ref(),
+        request.method(),
+        request.headers(),
+        public,
+    )
+    .await;
+    let (caller, session) = match resolved {
+        Ok(resolved) => resolved,
         Err(e) => return e.into_response(),
     };
+    if let Some(session) = session {
+        request.extensions_mut().insert(session);
+    }
     if let Access::Roles(roles) = access
         && let Err(e) = caller.require(roles)
     {

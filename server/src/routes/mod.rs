@@ -18,6 +18,7 @@ mod layers;
 mod meta;
 mod moderation;
 mod response_stats;
+mod session;
 mod stats;
 mod tiles;
 mod web;
@@ -32,6 +33,7 @@ pub const GEOJSON: &str = "application/geo+json";
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(account::router())
+        .merge(session::router())
         .merge(issues::router())
         .merge(districts::router())
         .merge(stats::router())

@@ -12,7 +12,8 @@ use crate::account::{
 };
 use crate::error::{Error, Result};
 use crate::store::accounts::{
-    AccountStore, email_taken, scope_required, token_entry, token_is_live, user_entry,
+    AccountStore, SessionActor, email_taken, scope_required, session_entry, token_entry,
+    token_is_live, user_entry,
 };
 
 const USER_COLUMNS: &str = "id, email, display_name, show_name, role, disabled, created_at";
@@ -214,6 +215,9 @@ impl AccountStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
         let after = fetch_user(&mut tx, user_id).await?;
+        if disabled {
+            revoke_all_sessions(&mut tx, user_id).await?;
+        }
         let entry = user_entry(action::USER_DISABLED, by, Some(&before), &after);
         append_audit(&mut tx, &entry).await?;
         tx.commit().await?;
@@ -375,4 +379,132 @@ impl AccountStore for PostgresStore {
             })
             .collect()
     }
+
+    async fn set_password(&self, user_id: i64, phc: &str, by: Option<i64>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let user = fetch_user(&mut tx, user_id).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(phc)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let entry = NewAuditEntry {
+            actor: by,
+            action: action::USER_PASSWORD_SET,
+            target: format!("user:{}", user.id),
+            before: None,
+            after: None,
+        };
+        append_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn login_candidate(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
+        let mut conn = self.pool.acquire().await?;
+        let sql =
+            format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = $1");
+        let row = sqlx::query(&sql)
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&mut *conn)
+            .await?;
+        match row {
+            Some(row) => {
+                let hash: Option<String> = row.try_get("password_hash")?;
+                Ok(Some((decode_user(&mut conn, &row).await?, hash)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn create_session(
+        &self,
+        user_id: i64,
+        session: &TokenHash,
+        csrf: &TokenHash,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session.as_str())
+        .bind(user_id)
+        .bind(csrf.as_str())
+        .bind(Utc::now())
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut tx, &session_entry(action::SESSION_LOGIN, user_id)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn actor_by_session(
+        &self,
+        session: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionActor>> {
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query(
+            "SELECT s.id_hash, s.csrf_hash, s.expires_at, s.revoked_at, u.id, u.email,
+                    u.display_name, u.show_name, u.role, u.disabled, u.created_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = $1",
+        )
+        .bind(session.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored = TokenHash::from_stored(row.try_get("id_hash")?);
+        let live = token_is_live(
+            optional_time(&row, "expires_at")?,
+            optional_time(&row, "revoked_at")?,
+            row.try_get("disabled")?,
+            now,
+        );
+        if !session.matches(stored.as_str()) || !live {
+            return Ok(None);
+        }
+        let csrf_hash = TokenHash::from_stored(row.try_get("csrf_hash")?);
+        let actor = decode_user(&mut conn, &row).await?.actor();
+        Ok(Some(SessionActor { actor, csrf_hash }))
+    }
+
+    async fn revoke_session(&self, session: &TokenHash) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let user_id: Option<i64> = sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = $1
+             WHERE id_hash = $2 AND revoked_at IS NULL RETURNING user_id",
+        )
+        .bind(Utc::now())
+        .bind(session.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = user_id else {
+            return Ok(false);
+        };
+        append_audit(&mut tx, &session_entry(action::SESSION_LOGOUT, user_id)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_sessions_of(&self, user_id: i64) -> Result<u64> {
+        let mut conn = self.pool.acquire().await?;
+        revoke_all_sessions(&mut conn, user_id).await
+    }
+}
+
+/// Revokes every live session of a user, inside the caller's transaction
+/// when there is one (disabling a user).
+async fn revoke_all_sessions(conn: &mut PgConnection, user_id: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(Utc::now())
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
 }
