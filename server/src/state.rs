@@ -153,25 +153,10 @@ impl AppState {
                 actor.role
             )));
         }
-        let issue =
-            self.store
-                .issue(issue_id)
-                .await?
-                .ok_or_else(|| qala_geodata::Error::NotFound {
-                    what: "issue",
-                    id: issue_id.to_string(),
-                })?;
-        // The department and district never change with a status, so the
-        // scope read here is the scope at commit.
-        if !actor.covers(issue.assigned_department.as_deref(), issue.district_id) {
-            return Err(WriteError::Forbidden(
-                "this issue is outside your departments and districts".to_owned(),
-            ));
-        }
+        self.check_scope(issue_id, &actor).await?;
         let state = self.clone();
         let changed = tokio::spawn(async move {
-            let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
-                .unwrap_or_else(Utc::now);
+            let now = now_millis();
             let (issue, event) = state
                 .store
                 .change_status(issue_id, &change, &actor, now)
@@ -227,25 +212,10 @@ impl AppState {
                 actor.role
             )));
         }
-        let issue =
-            self.store
-                .issue(issue_id)
-                .await?
-                .ok_or_else(|| qala_geodata::Error::NotFound {
-                    what: "issue",
-                    id: issue_id.to_string(),
-                })?;
-        // Moderation never changes the department or district, so the scope
-        // read here is the scope at commit.
-        if !actor.covers(issue.assigned_department.as_deref(), issue.district_id) {
-            return Err(WriteError::Forbidden(
-                "this issue is outside your departments and districts".to_owned(),
-            ));
-        }
+        self.check_scope(issue_id, &actor).await?;
         let state = self.clone();
         let moderated = tokio::spawn(async move {
-            let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
-                .unwrap_or_else(Utc::now);
+            let now = now_millis();
             let issue = state
                 .store
                 .moderate_issue(issue_id, &moderation, &actor, now)
@@ -255,6 +225,27 @@ impl AppState {
         })
         .await??;
         Ok(moderated)
+    }
+
+    /// Refuses an actor whose scope does not cover the issue (404 for an
+    /// unknown issue). Status changes and moderation never change an issue's
+    /// department or district, so the scope read here is the scope at commit.
+    async fn check_scope(&self, issue_id: i64, actor: &Actor) -> Result<(), WriteError> {
+        let issue =
+            self.store
+                .issue(issue_id)
+                .await?
+                .ok_or_else(|| qala_geodata::Error::NotFound {
+                    what: "issue",
+                    id: issue_id.to_string(),
+                })?;
+        if actor.covers(issue.assigned_department.as_deref(), issue.district_id) {
+            Ok(())
+        } else {
+            Err(WriteError::Forbidden(
+                "this issue is outside your departments and districts".to_owned(),
+            ))
+        }
     }
 
     /// Swaps a reference layer committed in the store into the index, then
@@ -292,4 +283,10 @@ pub fn district_code(index: &SpatialIndex, district_id: i64) -> Option<&str> {
         .properties
         .get("code")?
         .as_str()
+}
+
+/// Now, to the millisecond both stores keep, so that what a write returns
+/// equals what a later read gives.
+fn now_millis() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
 }
