@@ -149,31 +149,21 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let state =
-            qala_server::AppState::load(Arc::clone(&store), qala_server::ServerConfig::default())
-                .await
-                .unwrap();
-        // As `qala serve` does: follow the change log where there is one.
-        if let Some(seq) = state.loaded_after_seq {
-            qala_server::sync::spawn(state.clone(), seq);
-        }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = qala_server::app(state.clone());
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-        });
+        let (state, base) = serve(Arc::clone(&store)).await;
         Self {
-            base: format!("http://{addr}"),
+            base,
             store,
             state,
             client: reqwest::Client::new(),
             database,
         }
+    }
+
+    /// The base URL of a second server on this app's database, following
+    /// its change log as another replica would.
+    pub async fn follower(&self) -> String {
+        let store = qala_geodata::connect(&self.database.url).await.unwrap();
+        serve(store).await.1
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -220,6 +210,44 @@ impl TestApp {
     pub async fn stored_issue_count(&self) -> usize {
         futures::StreamExt::count(self.store.stream_issues()).await
     }
+}
+
+/// A server over `store` on 127.0.0.1:0, as `qala serve` runs it: the
+/// change log followed where there is one, the peer address known.
+async fn serve(store: Arc<dyn Store>) -> (qala_server::AppState, String) {
+    let state = qala_server::AppState::load(store, qala_server::ServerConfig::default())
+        .await
+        .unwrap();
+    if let Some(seq) = state.loaded_after_seq {
+        qala_server::sync::spawn(state.clone(), seq);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = qala_server::app(state.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    (state, format!("http://{addr}"))
+}
+
+/// Polls `condition` every 20 ms until it holds (how long that took) or
+/// `limit` passes (`None`).
+pub async fn within(
+    limit: std::time::Duration,
+    mut condition: impl AsyncFnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if condition().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
 }
 
 /// GET a URL: status and JSON body (`null` when the body is not JSON).

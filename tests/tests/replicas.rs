@@ -3,10 +3,12 @@
 //! caught up on, and an unreachable database is a 503 while index reads go on.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qala_tests::mvt::{decode, tile_of};
-use qala_tests::{Backend, Proxy, ServerProcess, TestDatabase, get_json, post_report, report_body};
+use qala_tests::{
+    Backend, Proxy, ServerProcess, TestDatabase, get_json, post_report, report_body, within,
+};
 
 async fn create(client: &reqwest::Client, base: &str, lon: f64, lat: f64, what: &str) -> i64 {
     let (status, created) =
@@ -38,18 +40,6 @@ async fn knows(client: &reqwest::Client, base: &str, id: i64, lon: f64, lat: f64
         .get("issues")
         .is_some_and(|f| f.iter().any(|f| f.id == Some(id as u64)));
     in_nearby && in_tile
-}
-
-/// Polls a condition until it holds or `limit` passes; returns how long it took.
-async fn within(limit: Duration, mut condition: impl AsyncFnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if condition().await {
-            return Some(start.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
 }
 
 #[tokio::test]
