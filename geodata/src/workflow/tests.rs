@@ -270,7 +270,7 @@ fn a_change_is_parsed_strictly_and_notes_are_bounded() {
         StatusChange::from_json(br#"{"note":"x"}"#)
             .unwrap_err()
             .code,
-        "invalid_json"
+        "nothing_to_change"
     );
     assert_eq!(
         StatusChange::from_json(br#"{"status":"open","actor":1}"#)
@@ -312,6 +312,9 @@ fn the_public_event_has_no_internal_note_and_no_user() {
         note: Some("On our list".into()),
         internal_note: Some("SECRET-MARKER".into()),
         duplicate_of: None,
+        department_change: None,
+        category_change: None,
+        moved: false,
     };
     let text = event.to_public_json().to_string();
     assert!(
