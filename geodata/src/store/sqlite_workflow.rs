@@ -170,7 +170,8 @@ impl WorkflowStore for SqliteStore {
             }
         }
         let who = EventActor::of(actor, issue.assigned_department.as_deref());
-        let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+        let event =
+            insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
         sqlx::query(
             "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ?,
                  category = ?, lon = ?, lat = ?, district_id = ?, assigned_department = ? WHERE id = ?",

@@ -57,7 +57,7 @@ pub(super) fn check_rules(departments: &[Department], rules: &[RoutingRule]) -> 
         if !departments.iter().any(|d| d.code() == rule.department()) {
             return Err(Error::Invalid(
                 crate::workflow::unknown_department(rule.department())
-                .context(format_args!("routing rule {i}")),
+                    .context(format_args!("routing rule {i}")),
             ));
         }
     }
@@ -122,9 +122,10 @@ pub(crate) fn change_audits(
             })
         }));
     } else if before.assigned_department != after.assigned_department {
-        entries.push(entry(action::ISSUE_REROUTED, &|issue| {
-            json!({"assigned_department": issue.assigned_department})
-        }));
+        entries.push(entry(
+            action::ISSUE_REROUTED,
+            &|issue| json!({"assigned_department": issue.assigned_department}),
+        ));
     }
     entries
 }
@@ -177,7 +178,12 @@ impl<'a> NewEvent<'a> {
     }
 
     /// The event recording `duplicate` merged into `target`.
-    pub fn merge(target: &'a Issue, duplicate: i64, actor: &'a EventActor, at: DateTime<Utc>) -> Self {
+    pub fn merge(
+        target: &'a Issue,
+        duplicate: i64,
+        actor: &'a EventActor,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             issue_id: target.id,
             at,

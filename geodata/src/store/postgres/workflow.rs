@@ -182,7 +182,8 @@ impl WorkflowStore for PostgresStore {
             }
         }
         let who = EventActor::of(actor, issue.assigned_department.as_deref());
-        let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+        let event =
+            insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
         sqlx::query(
             "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5,
                  category = $6, location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_id = $9,
