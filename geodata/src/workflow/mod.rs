@@ -183,4 +183,6 @@ pub fn apply(issue: &Issue, change: &IssueChange, now: DateTime<Utc>) -> Issue {
 }
 
 #[cfg(test)]
+mod amend_tests;
+#[cfg(test)]
 mod tests;
