@@ -79,9 +79,14 @@ impl LiveHub {
         }
     }
 
-    /// Tells every listener of a committed change (nobody listening is fine).
+    /// Tells every listener of a committed change.
     pub fn publish(&self, issue: &Issue) {
-        let _ = self.sender.send(LiveEvent::of(issue));
+        self.send(LiveEvent::of(issue));
+    }
+
+    /// Sends an event to every listener (nobody listening is fine).
+    pub fn send(&self, event: LiveEvent) {
+        let _ = self.sender.send(event);
     }
 
     /// A new listener, or `None` when the server holds as many as it may.

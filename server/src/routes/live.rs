@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::ApiError;
@@ -57,21 +57,82 @@ async fn live(State(state): State<AppState>) -> Response {
     response
 }
 
+/// What a listener is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Message {
+    /// An issue changed: its public JSON.
+    Issue(std::sync::Arc<str>),
+    /// Changes were missed: reload everything.
+    Resync,
+}
+
 /// The listener's events until the client goes (the stream is dropped, and
 /// with it the connection slot) or the server shuts down.
 fn events(listener: Listener) -> impl Stream<Item = Result<Event, Infallible>> {
+    messages(listener).map(|message| {
+        Ok(match message {
+            Message::Issue(data) => Event::default().event("issue").data(&*data),
+            Message::Resync => Event::default().event("resync").data("{}"),
+        })
+    })
+}
+
+fn messages(listener: Listener) -> impl Stream<Item = Message> {
     futures::stream::unfold(listener, |mut listener| async move {
         if *listener.closing.borrow() {
             return None;
         }
-        let event = tokio::select! {
+        let message = tokio::select! {
             received = listener.events.recv() => match received {
-                Ok(change) => Event::default().event("issue").data(&*change.data),
-                Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+                Ok(change) => Message::Issue(change.data),
+                // The broadcast kept the newest events; the next ones follow.
+                Err(RecvError::Lagged(_)) => Message::Resync,
                 Err(RecvError::Closed) => return None,
             },
             _ = listener.closing.changed() => return None,
         };
-        Some((Ok(event), listener))
+        Some((message, listener))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{LiveEvent, LiveHub};
+
+    fn event(id: i64) -> LiveEvent {
+        LiveEvent {
+            id,
+            data: format!("{{\"id\":{id}}}").into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listener_that_falls_behind_is_told_to_resync_then_hears_the_rest() {
+        let hub = LiveHub::new(1);
+        let listener = hub.subscribe().unwrap();
+        for id in 0..5_000 {
+            hub.send(event(id));
+        }
+        let mut stream = std::pin::pin!(messages(listener));
+        assert_eq!(stream.next().await, Some(Message::Resync));
+        assert!(matches!(stream.next().await, Some(Message::Issue(_))));
+    }
+
+    #[tokio::test]
+    async fn listeners_are_counted_and_a_closing_server_ends_their_streams() {
+        let hub = LiveHub::new(1);
+        let listener = hub.subscribe().unwrap();
+        assert!(hub.subscribe().is_none(), "one listener at most");
+        let mut stream = Box::pin(messages(listener));
+        hub.send(event(7));
+        assert_eq!(
+            stream.next().await,
+            Some(Message::Issue("{\"id\":7}".into()))
+        );
+        hub.close();
+        assert_eq!(stream.next().await, None);
+        drop(stream);
+        assert!(hub.subscribe().is_some(), "the slot came back");
+    }
 }
