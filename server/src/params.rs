@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use qala_geodata::category::parse_category;
-use qala_geodata::issue::parse_time;
 use qala_geodata::index::issues::VotesKey;
+use qala_geodata::issue::parse_time;
 use qala_geodata::workflow::RESERVED_CODE;
 use qala_geodata::{BBox, IssueFilter, IssueStatus};
 
@@ -335,7 +335,10 @@ mod tests {
         assert_eq!(p.issue_filter().unwrap().assigned_to, None);
         let mut p = Params::parse(Some("assigned_to=roads")).unwrap();
         assert!(!p.assigned_to_me());
-        assert_eq!(p.issue_filter().unwrap().assigned_to.as_deref(), Some("roads"));
+        assert_eq!(
+            p.issue_filter().unwrap().assigned_to.as_deref(),
+            Some("roads")
+        );
     }
 
     #[test]

@@ -186,7 +186,9 @@ impl AppState {
                 match state.store.issue(original).await {
                     Ok(Some(original)) => state.issue_committed(&original),
                     Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, original, "re-reading a merged issue failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, original, "re-reading a merged issue failed")
+                    }
                 }
             }
             Ok::<_, qala_geodata::Error>((issue, event))

@@ -27,7 +27,11 @@ struct Live {
 
 impl Live {
     async fn open(client: &reqwest::Client, base: &str) -> Self {
-        let response = client.get(format!("{base}/api/v1/live")).send().await.unwrap();
+        let response = client
+            .get(format!("{base}/api/v1/live"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 200);
         assert_eq!(
             response.headers()["content-type"].to_str().unwrap(),
@@ -138,7 +142,14 @@ async fn a_listener_hears_reports_status_changes_and_hides_with_public_fields_on
     let removed = live.wait_for("issue", |v| v["removed"] == true).await;
     assert_eq!(removed, json!({"id": id, "removed": true}));
 
-    for private in [DESCRIPTION, EMAIL, INTERNAL, "Live test", "user_id", "roads@"] {
+    for private in [
+        DESCRIPTION,
+        EMAIL,
+        INTERNAL,
+        "Live test",
+        "user_id",
+        "roads@",
+    ] {
         assert!(!live.seen.contains(private), "{private} in {}", live.seen);
     }
 }
@@ -191,7 +202,11 @@ async fn live_connections_are_capped_and_given_back(backend: Backend) {
     });
     let client = reqwest::Client::new();
     let first = Live::open(&client, &base).await;
-    let refused = client.get(format!("{base}/api/v1/live")).send().await.unwrap();
+    let refused = client
+        .get(format!("{base}/api/v1/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status().as_u16(), 503);
     assert_eq!(refused.headers()["retry-after"], "30");
     let body: Value = refused.json().await.unwrap();
@@ -200,7 +215,11 @@ async fn live_connections_are_capped_and_given_back(backend: Backend) {
     // A client that goes gives its slot back.
     drop(first);
     let back = within(PATIENCE, async || {
-        let response = client.get(format!("{base}/api/v1/live")).send().await.unwrap();
+        let response = client
+            .get(format!("{base}/api/v1/live"))
+            .send()
+            .await
+            .unwrap();
         response.status().as_u16() == 200
     })
     .await;

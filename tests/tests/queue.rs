@@ -192,7 +192,13 @@ async fn a_staff_queue_lists_only_its_scope_with_counts(backend: Backend) {
     move_to(&app, &staff, e, "in_progress").await;
     move_to(&app, &staff, f, "acknowledged").await;
 
-    let (status, page) = get_as(&app, &app.base, "/api/v1/issues?assigned_to=me", Some(&staff)).await;
+    let (status, page) = get_as(
+        &app,
+        &app.base,
+        "/api/v1/issues?assigned_to=me",
+        Some(&staff),
+    )
+    .await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(ids(&page), mine);
     assert!(others.iter().all(|o| !ids(&page).contains(o)));
@@ -285,7 +291,10 @@ async fn the_queue_pages_oldest_newest_and_by_votes(backend: Backend) {
         me,
     )
     .await;
-    assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("cursor")));
+    assert_eq!(
+        (status, bad["error"]["field"].as_str()),
+        (400, Some("cursor"))
+    );
 
     // A duplicate's votes move to its original, and the queue's order
     // follows at once on the server that made the change (which loaded
@@ -322,16 +331,36 @@ async fn who_may_ask_for_their_own_queue(backend: Backend) {
     assert_eq!(body["error"]["code"], "unauthorized");
 
     let moderator = token_for(&app, "mod@city.kz", Role::Moderator, &[], &[1]).await;
-    let (status, _) = get_as(&app, &app.base, "/api/v1/issues?assigned_to=me", Some(&moderator)).await;
+    let (status, _) = get_as(
+        &app,
+        &app.base,
+        "/api/v1/issues?assigned_to=me",
+        Some(&moderator),
+    )
+    .await;
     assert_eq!(status, 200);
-    for role in [Role::Admin, Role::Planner, Role::Resident, Role::Integration] {
+    for role in [
+        Role::Admin,
+        Role::Planner,
+        Role::Resident,
+        Role::Integration,
+    ] {
         let token = token_for(&app, &format!("{role}@city.kz"), role, &[], &[]).await;
-        let (status, body) = get_as(&app, &app.base, "/api/v1/issues?assigned_to=me", Some(&token)).await;
+        let (status, body) = get_as(
+            &app,
+            &app.base,
+            "/api/v1/issues?assigned_to=me",
+            Some(&token),
+        )
+        .await;
         assert_eq!(status, 400, "{role}: {body}");
         assert_eq!(body["error"]["code"], "invalid_parameter");
         assert_eq!(body["error"]["field"], "assigned_to");
         assert!(
-            body["error"]["message"].as_str().unwrap().contains("assigned_to=CODE"),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("assigned_to=CODE"),
             "{body}"
         );
     }
@@ -361,7 +390,13 @@ async fn hidden_issues_leave_the_queue_and_its_counts(backend: Backend) {
     .await;
     // Hidden means not in the index: not in any list, staff's included
     // (staff open a hidden issue by its id: GET /api/v1/issues/{id}).
-    let (_, page) = get_as(&app, &app.base, "/api/v1/issues?assigned_to=me", Some(&staff)).await;
+    let (_, page) = get_as(
+        &app,
+        &app.base,
+        "/api/v1/issues?assigned_to=me",
+        Some(&staff),
+    )
+    .await;
     assert_eq!(ids(&page), mine[1..].to_vec());
     assert_eq!(page["counts"]["total"], 4);
     let (status, _) = get_as(

@@ -168,7 +168,7 @@ async fn list(
     if me {
         match own_scope(&caller) {
             Ok(scope) => filter.scope = Some(scope),
-            Err(refusal) => return Ok(refusal),
+            Err(refusal) => return Ok(*refusal),
         }
     }
     let area = bbox.map_or(Area::Everywhere, Area::BBox);
@@ -184,25 +184,27 @@ async fn list(
 /// The departments and districts of a signed-in scoped caller (staff,
 /// moderator): what `assigned_to=me` lists. Anonymous callers must sign in
 /// (401); roles without a scope are told to name a department (400).
-fn own_scope(caller: &Caller) -> Result<Scope, Response> {
+fn own_scope(caller: &Caller) -> Result<Scope, Box<Response>> {
     // The same 401 (with its `WWW-Authenticate` challenge) as every route
     // that needs a signed-in caller.
     let actor = caller
         .actor()
-        .ok_or_else(|| AuthError::SignInRequired.into_response())?;
+        .ok_or_else(|| Box::new(AuthError::SignInRequired.into_response()))?;
     let scope = Scope {
         departments: actor.departments.clone(),
         districts: actor.districts.clone(),
     };
     if !actor.role.is_scoped() || scope.is_empty() {
-        return Err(ApiError::bad_parameter(
-            "assigned_to",
-            format!(
-                "assigned_to=me lists the issues of the caller's departments and districts, and a {} has none: name a department (assigned_to=CODE)",
-                actor.role
-            ),
-        )
-        .into_response());
+        return Err(Box::new(
+            ApiError::bad_parameter(
+                "assigned_to",
+                format!(
+                    "assigned_to=me lists the issues of the caller's departments and districts, and a {} has none: name a department (assigned_to=CODE)",
+                    actor.role
+                ),
+            )
+            .into_response(),
+        ));
     }
     Ok(scope)
 }
