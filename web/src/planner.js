@@ -12,7 +12,7 @@ import {
 } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 import { IssuesTable } from './issues-table.js';
-import { createMap, fitCity, maplibregl, setIssueFilters } from './map.js';
+import { createMap, fitCity, followLive, maplibregl, setIssueFilters } from './map.js';
 import { groupCategories } from './report.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -340,6 +340,8 @@ async function main() {
     map.setPaintProperty(id, 'circle-stroke-width', 0.75);
   }
 
+  // The points follow changes as they happen; the counts on refresh.
+  followLive(map);
   const planner = new Planner({ map, categories, statuses });
   window.qalaPlanner = planner;
   onLang(() => planner.relabel());
