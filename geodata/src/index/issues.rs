@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use geo::{BoundingRect, Distance, Geodesic, Intersects};
+use geo::{BoundingRect, Intersects};
 use rstar::{AABB, Envelope, RTree, RTreeObject, SelectionFunction};
 
 use qala_tiles::mercator::lonlat_to_world;
 
+use super::counts::IssueCounts;
 use super::{Area, GroupKey, GroupValue};
 use crate::geometry::{BBox, LonLat};
 use crate::issue::{IssueEntry, IssueFilter};
@@ -58,12 +59,6 @@ impl SelectionFunction<IssueLeaf> for IssueAt {
     }
 }
 
-/// Metres in one degree of latitude at its shortest (at the equator); using
-/// the shortest makes the search box a little too big, never too small.
-const MIN_METRES_PER_DEGREE_LAT: f64 = 110_574.0;
-/// Metres in one degree of longitude at the equator.
-const METRES_PER_DEGREE_LON_EQUATOR: f64 = 111_320.0;
-
 /// The issues layer: an R-tree whose leaves are the entries themselves, and
 /// each issue's position by id.
 ///
@@ -76,6 +71,7 @@ const METRES_PER_DEGREE_LON_EQUATOR: f64 = 111_320.0;
 pub struct IssueIndex {
     tree: RTree<IssueLeaf, IssueTreeParams>,
     positions: BTreeMap<i64, [f64; 2]>,
+    counts: IssueCounts,
 }
 
 /// Nodes of 6 to 16 children instead of rstar's default 3 to 6. A dense
@@ -96,9 +92,14 @@ impl IssueIndex {
     /// Builds the index in one pass (bulk loading makes a better tree than repeated inserts).
     pub fn bulk_load(entries: Vec<IssueEntry>) -> Self {
         let positions = entries.iter().map(|e| (e.id, e.xy())).collect();
+        let mut counts = IssueCounts::default();
+        for e in &entries {
+            counts.add(e);
+        }
         Self {
             tree: RTree::bulk_load_with_params(entries.into_iter().map(IssueLeaf::from).collect()),
             positions,
+            counts,
         }
     }
 
@@ -108,6 +109,10 @@ impl IssueIndex {
             self.tree
                 .remove_with_selection_function(IssueAt { id: entry.id, xy })
         });
+        if let Some(old) = &old {
+            self.counts.remove(&old.entry);
+        }
+        self.counts.add(&entry);
         self.tree.insert(IssueLeaf::from(entry));
         old.map(|leaf| leaf.entry)
     }
@@ -115,9 +120,12 @@ impl IssueIndex {
     /// Removes an issue (hidden by a moderator); returns its entry, if it was indexed.
     pub fn remove(&mut self, id: i64) -> Option<IssueEntry> {
         let xy = self.positions.remove(&id)?;
-        self.tree
+        let old = self
+            .tree
             .remove_with_selection_function(IssueAt { id, xy })
-            .map(|leaf| leaf.entry)
+            .map(|leaf| leaf.entry)?;
+        self.counts.remove(&old);
+        Some(old)
     }
 
     /// Number of issues.
@@ -263,7 +271,9 @@ impl IssueIndex {
     }
 
     /// Matching issues within `radius_m` metres (geodesic, WGS84 ellipsoid) of
-    /// `center`, nearest first, at most `limit`, with their distance in metres.
+    /// `center`, nearest first (ties by id), at most `limit`, with their
+    /// distance in metres: a best-first search ([`super::nearest`]) that
+    /// measures little more than the `limit` nearest.
     pub fn nearby(
         &self,
         center: LonLat,
@@ -271,30 +281,43 @@ impl IssueIndex {
         filter: &IssueFilter,
         limit: usize,
     ) -> Vec<(&IssueEntry, f64)> {
-        let origin = center.point();
-        let mut found: Vec<(&IssueEntry, f64)> = search_box(center, radius_m)
-            .envelopes()
-            .into_iter()
-            .flat_map(|env| self.tree.locate_in_envelope_intersecting(env))
-            .map(|leaf| &leaf.entry)
-            .filter(|e| filter.matches(e))
-            .map(|e| (e, Geodesic.distance(origin, e.location.point())))
-            .filter(|(_, d)| *d <= radius_m)
-            .collect();
-        // Ties broken by id so that equal distances come back in a stable order.
-        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
-        found.truncate(limit);
-        found
+        super::nearest::k_nearest(
+            self.tree.root(),
+            center,
+            radius_m,
+            limit,
+            |leaf: &IssueLeaf| {
+                filter
+                    .matches(&leaf.entry)
+                    .then_some((leaf.entry.id, leaf.entry.location))
+            },
+        )
+        .into_iter()
+        .map(|(leaf, metres)| (&leaf.entry, metres))
+        .collect()
     }
 
-    /// Counts of matching issues grouped by `keys` (in that order).
+    /// Counts of matching issues grouped by `keys` (in that order): from
+    /// the kept counts when they answer the filter (no time or department
+    /// filter), else by a walk over the issues, only over the box of the
+    /// district's issues when the filter names a district.
     pub fn count_by(
         &self,
         filter: &IssueFilter,
         keys: &[GroupKey],
     ) -> BTreeMap<Vec<GroupValue>, u64> {
+        if IssueCounts::answer(filter) {
+            return self.counts.count_by(filter, keys);
+        }
+        let area = match filter.district_id {
+            Some(district) => match self.counts.extent(Some(district)) {
+                Some(bbox) => Area::BBox(bbox),
+                None => return BTreeMap::new(),
+            },
+            None => Area::Everywhere,
+        };
         let mut counts = BTreeMap::new();
-        for e in self.matching(Area::Everywhere, filter) {
+        for e in self.matching(area, filter) {
             let key = keys
                 .iter()
                 .map(|k| match k {
@@ -309,51 +332,13 @@ impl IssueIndex {
     }
 }
 
-/// A lon/lat box that contains every point within `radius_m` of `center`.
-fn search_box(center: LonLat, radius_m: f64) -> BBox {
-    let dlat = radius_m / MIN_METRES_PER_DEGREE_LAT;
-    let south = (center.lat() - dlat).max(-90.0);
-    let north = (center.lat() + dlat).min(90.0);
-    // Longitude degrees shrink with cos(lat); the box's widest need is at
-    // the latitude closest to a pole.
-    let widest_lat = south.abs().max(north.abs()).to_radians();
-    let metres_per_degree_lon = METRES_PER_DEGREE_LON_EQUATOR * widest_lat.cos();
-    let dlon = if metres_per_degree_lon <= 1.0 {
-        180.0
-    } else {
-        radius_m / metres_per_degree_lon
-    };
-    if dlon >= 180.0 {
-        return BBox {
-            west: -180.0,
-            south,
-            east: 180.0,
-            north,
-        };
-    }
-    let wrap = |lon: f64| {
-        if lon < -180.0 {
-            lon + 360.0
-        } else if lon > 180.0 {
-            lon - 360.0
-        } else {
-            lon
-        }
-    };
-    BBox {
-        west: wrap(center.lon() - dlon),
-        south,
-        east: wrap(center.lon() + dlon),
-        north,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::category::parse_category;
     use crate::issue::IssueStatus;
     use chrono::{TimeZone, Utc};
+    use geo::{Distance, Geodesic};
     use rand::{Rng, SeedableRng};
 
     fn entry(id: i64, lon: f64, lat: f64) -> IssueEntry {
@@ -397,6 +382,100 @@ mod tests {
         let got: Vec<(i64, f64)> = found.iter().map(|(e, d)| (e.id, *d)).collect();
         assert!(!expected.is_empty());
         assert_eq!(got, expected);
+    }
+
+    /// What nearby must answer, measured the slow way: every matching
+    /// issue's distance, those within the radius sorted by (distance, id).
+    fn brute_nearby(
+        entries: &[IssueEntry],
+        center: LonLat,
+        radius_m: f64,
+        filter: &IssueFilter,
+        limit: usize,
+    ) -> Vec<(i64, f64)> {
+        let mut all: Vec<(i64, f64)> = entries
+            .iter()
+            .filter(|e| filter.matches(e))
+            .map(|e| (e.id, Geodesic.distance(center.point(), e.location.point())))
+            .filter(|(_, d)| *d <= radius_m)
+            .collect();
+        all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        all.truncate(limit);
+        all
+    }
+
+    #[test]
+    fn k_nearest_equals_brute_force_with_ties_filters_edges_antimeridian_and_poles() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let statuses = [
+            IssueStatus::Open,
+            IssueStatus::Resolved,
+            IssueStatus::Closed,
+        ];
+        // Clusters around a city, the antimeridian and the north pole; many
+        // issues share a position (ties broken by id).
+        let hubs = [
+            (76.93, 43.25),
+            (179.999, -16.5),
+            (-179.999, -16.5),
+            (45.0, 89.99),
+        ];
+        let mut entries = Vec::new();
+        for id in 1..=6_000 {
+            let (lon, lat) = if id % 7 == 0 {
+                let twin: &IssueEntry = &entries[rng.random_range(0..entries.len())];
+                (twin.location.lon(), twin.location.lat())
+            } else {
+                let (hl, ht) = hubs[rng.random_range(0..hubs.len())];
+                let lon: f64 = hl + rng.random_range(-0.02..0.02);
+                let lon = (lon + 540.0).rem_euclid(360.0) - 180.0;
+                (lon, (ht + rng.random_range(-0.01..0.01_f64)).min(90.0))
+            };
+            let mut e = entry(id, lon, lat);
+            e.status = statuses[rng.random_range(0..statuses.len())];
+            entries.push(e);
+        }
+        let index = IssueIndex::bulk_load(entries.clone());
+        for round in 0..300 {
+            let pick = &entries[rng.random_range(0..entries.len())];
+            // On an issue (distance 0 and its twins), or near one.
+            let center = if round % 3 == 0 {
+                pick.location
+            } else {
+                let lon = pick.location.lon() + rng.random_range(-0.005..0.005);
+                LonLat::new(
+                    (lon + 540.0).rem_euclid(360.0) - 180.0,
+                    (pick.location.lat() + rng.random_range(-0.005..0.005_f64)).clamp(-90.0, 90.0),
+                )
+                .unwrap()
+            };
+            let filter = if round % 4 == 0 {
+                IssueFilter {
+                    statuses: vec![statuses[round % 3]],
+                    ..IssueFilter::default()
+                }
+            } else {
+                IssueFilter::default()
+            };
+            let radius = [1.0, 50.0, 500.0, 5_000.0][round % 4];
+            let limit = [1, 10, 50, usize::MAX][(round / 4) % 4];
+            let expected = brute_nearby(&entries, center, radius, &filter, limit);
+            let got: Vec<(i64, f64)> = index
+                .nearby(center, radius, &filter, limit)
+                .iter()
+                .map(|(e, d)| (e.id, *d))
+                .collect();
+            assert_eq!(
+                got, expected,
+                "round {round}: {center:?} r={radius} k={limit}"
+            );
+        }
+        // A radius exactly at an issue's distance takes it.
+        let center = LonLat::new(76.93, 43.25).unwrap();
+        let (id, d) = brute_nearby(&entries, center, 5_000.0, &IssueFilter::default(), 5)[4];
+        let got = index.nearby(center, d, &IssueFilter::default(), usize::MAX);
+        assert!(got.iter().any(|(e, m)| e.id == id && *m == d));
+        assert!(got.iter().all(|(_, m)| *m <= d));
     }
 
     #[test]

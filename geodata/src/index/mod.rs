@@ -21,8 +21,10 @@ use crate::geometry::{BBox, LonLat};
 use crate::issue::{IssueEntry, IssueStatus};
 use crate::layer::{Feature, LayerName};
 
+mod counts;
 pub mod issues;
 pub mod layers;
+mod nearest;
 
 pub use issues::IssueIndex;
 pub use layers::{LayerIndex, LayerSummary};

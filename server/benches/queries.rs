@@ -1,0 +1,112 @@
+//! In-process query benchmarks over the demo city with 1,000,000 issues
+//! (`cargo bench -p qala-server --bench queries`): the work a request does
+//! in the index once it is parsed, measured where users crowd it — nearby at
+//! the densest 100 m cell of the demo data.
+//!
+//! Issues are the demo generator's (seed 42, as `qala demo`), kept in memory
+//! only: no database is involved.
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+// A benchmark that cannot build its data has nothing to measure: it stops.
+#![allow(clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use qala_geodata::{Feature, IssueEntry, IssueFilter, LayerName, LonLat, SpatialIndex};
+use qala_server::city::City;
+use qala_server::demo::generator;
+
+const ISSUES: usize = 1_000_000;
+
+/// The demo city's index with [`ISSUES`] issues, as a server builds it at start.
+fn demo_index() -> SpatialIndex {
+    let city = City::almaty().expect("the demo city loads");
+    // Feature ids are unique across layers, as the stores assign them.
+    let mut next_id = 0;
+    let layers: HashMap<LayerName, Vec<Feature>> = city
+        .layers()
+        .map(|(layer, features)| {
+            let features = features
+                .iter()
+                .map(|f| Feature {
+                    id: {
+                        next_id += 1;
+                        next_id
+                    },
+                    layer,
+                    geometry: f.geometry().clone(),
+                    properties: f.properties().clone(),
+                })
+                .collect();
+            (layer, features)
+        })
+        .collect();
+    let districts = SpatialIndex::new(Vec::new(), layers.clone());
+    let entries = generator::issues(&city, ISSUES, 42)
+        .zip(1..)
+        .map(|(issue, id)| {
+            let location = LonLat::new(issue.lon, issue.lat).expect("demo positions are valid");
+            IssueEntry {
+                id,
+                location,
+                status: issue.status,
+                category: issue.category,
+                district_id: districts.district_for(location).ok().flatten(),
+                created_at: issue.created_at,
+                assigned_department: None,
+                votes: 0,
+            }
+        })
+        .collect();
+    SpatialIndex::new(entries, layers)
+}
+
+/// The centre of the 100 m cell (roughly: 0.001° of latitude by 0.0013° of
+/// longitude at Almaty) holding the most issues.
+fn densest_point(index: &SpatialIndex) -> LonLat {
+    let mut cells: HashMap<(i64, i64), u32> = HashMap::new();
+    for e in index
+        .issues
+        .matching(qala_geodata::Area::Everywhere, &IssueFilter::default())
+    {
+        let key = (
+            (e.location.lon() / 0.0013).floor() as i64,
+            (e.location.lat() / 0.001).floor() as i64,
+        );
+        *cells.entry(key).or_default() += 1;
+    }
+    let ((x, y), _) = cells
+        .into_iter()
+        .max_by_key(|(key, n)| (*n, *key))
+        .expect("the demo has issues");
+    LonLat::new((x as f64 + 0.5) * 0.0013, (y as f64 + 0.5) * 0.001).expect("inside the city")
+}
+
+fn queries(c: &mut Criterion) {
+    let index = demo_index();
+    let dense = densest_point(&index);
+    let all = IssueFilter::default();
+    let open = IssueFilter {
+        statuses: vec![qala_geodata::IssueStatus::Open],
+        ..IssueFilter::default()
+    };
+    let in_500m = index.issues.nearby(dense, 500.0, &all, usize::MAX).len();
+    eprintln!("densest point {dense:?}: {in_500m} issues within 500 m");
+
+    let mut group = c.benchmark_group("nearby_1m_densest");
+    group.bench_function("k10_500m", |b| {
+        b.iter(|| index.issues.nearby(dense, 500.0, &all, 10))
+    });
+    group.bench_function("k10_500m_open_only", |b| {
+        b.iter(|| index.issues.nearby(dense, 500.0, &open, 10))
+    });
+    group.bench_function("k50_5km", |b| {
+        b.iter(|| index.issues.nearby(dense, 5_000.0, &all, 50))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, queries);
+criterion_main!(benches);
