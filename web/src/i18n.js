@@ -2,6 +2,8 @@
 // and format them. Category and district names are not here: the API sends
 // them in all three languages, so the catalogue stays the single source.
 
+import { STAFF_STRINGS } from './strings/staff.js';
+
 export const LANGS = ['en', 'ru', 'kk'];
 const STORAGE_KEY = 'qala.lang';
 
@@ -433,6 +435,7 @@ export const STRINGS = {
     'export.done': 'Жүктелген өтініштер: {n}.',
   },
 };
+for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code]);
 
 let current = detect();
 

@@ -42,6 +42,29 @@ export function historyEntries(issue, events = [], department = (code) => code) 
   return entries;
 }
 
+/**
+ * The timeline of `historyEntries` as a list: each step with its date, who
+ * acted and the public note. The resident panel and the staff view show
+ * the same history through this one function.
+ */
+export function historyList(entries) {
+  return h(
+    'ol',
+    { class: 'history' },
+    entries.map((entry) =>
+      h(
+        'li',
+        { style: { '--status-colour': STATUS_COLOURS[entry.status] ?? '#777' }, 'data-status': entry.status ?? '' },
+        h('time', { datetime: entry.at }, formatDate(entry.at, true)),
+        ' ',
+        h('span', { class: 'history-step' }, entry.text),
+        entry.by ? h('span', { class: 'history-by' }, entry.by) : null,
+        entry.note ? h('p', { class: 'note' }, entry.note) : null,
+      ),
+    ),
+  );
+}
+
 /** Every change of status is an event, so new event ids are what a refresh looks for. */
 function sameEvents(a, b) {
   return Boolean(a && b) && a.length === b.length && a.every((event, i) => event.id === b[i].id);
@@ -252,21 +275,7 @@ export class IssuePanel {
         row(t('issue.votes'), p.votes ? String(p.votes) : null),
       ),
       h('h3', {}, t('issue.history')),
-      h(
-        'ol',
-        { class: 'history' },
-        entries.map((entry) =>
-          h(
-            'li',
-            { style: { '--status-colour': STATUS_COLOURS[entry.status] ?? '#777' }, 'data-status': entry.status ?? '' },
-            h('time', { datetime: entry.at }, formatDate(entry.at, true)),
-            ' ',
-            h('span', { class: 'history-step' }, entry.text),
-            entry.by ? h('span', { class: 'history-by' }, entry.by) : null,
-            entry.note ? h('p', { class: 'note' }, entry.note) : null,
-          ),
-        ),
-      ),
+      historyList(entries),
       h('p', {}, h('a', { href: `/#issue=${issue.id}`, class: 'permalink' }, t('issue.permalink'))),
     );
     this.panel.open({ title, content, owner: 'issue', onClose: () => this.closed(), focus });
