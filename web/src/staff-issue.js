@@ -178,9 +178,10 @@ export class IssueDetail {
     this.onChanged?.(this.issue);
   }
 
+  /** After a language switch: the open issue again, or the hint (a failure's message stays as it was). */
   relabel() {
     if (this.issue) this.render();
-    else if (!this.title.textContent || this.seq === 0) this.title.textContent = t('detail.none');
+    else if (!this.body.childElementCount) this.title.textContent = t('detail.none');
   }
 
   render() {
