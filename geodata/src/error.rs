@@ -38,6 +38,15 @@ impl ValidationError {
         self.message = Cow::Owned(format!("{prefix}: {}", self.message));
         self
     }
+
+    /// The same rule, blamed on another input field (a rule shared by two
+    /// request shapes, e.g. `outside_city` for a report's `geometry` and a
+    /// correction's `location`).
+    #[must_use]
+    pub fn with_field(mut self, field: &'static str) -> Self {
+        self.field = Some(Cow::Borrowed(field));
+        self
+    }
 }
 
 /// Everything that can go wrong in the geodata crate.

@@ -63,6 +63,8 @@ fn status_for(code: &str) -> StatusCode {
         "invalid_transition" => StatusCode::CONFLICT,
         // Likewise: another moderator already hid (or unhid) the issue.
         "already_hidden" | "not_hidden" => StatusCode::CONFLICT,
+        // The issue changed between the server's read and its commit.
+        "conflict" => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -12,7 +12,7 @@ use parking_lot::RwLock;
 use qala_geodata::account::{Actor, Role};
 use qala_geodata::moderation::Moderation;
 use qala_geodata::store::{CreatedIssue, IssueRecord};
-use qala_geodata::workflow::{IssueEvent, Routing, StatusChange, may_change_status};
+use qala_geodata::workflow::{Amendment, IssueChange, IssueEvent, Routing, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
 use crate::tiling::{TileService, TileSettings};
@@ -134,32 +134,56 @@ impl AppState {
         Ok(created)
     }
 
-    /// Changes an issue's status as `actor`: the role must work issues
-    /// ([`may_change_status`]) and, for staff, the issue must be in their
-    /// scope ([`Actor::covers`]), else [`WriteError::Forbidden`]. The store
-    /// checks the transition against the row it locks, writes the event and
-    /// the issue in one transaction; then index, pyramid and tiles follow
-    /// ([`AppState::issue_committed`]). Runs in a task of its own, like
-    /// [`AppState::report_issue`].
+    /// Changes an issue as `actor`: its status, its department (a
+    /// re-route), its category or location (a correction), or several at
+    /// once, as one event. The role must work issues
+    /// ([`may_change_status`]) and, for staff, the issue as read now must
+    /// be in their scope ([`Actor::covers`]), else
+    /// [`WriteError::Forbidden`]. A correction gets its district (a moved
+    /// location: `outside_city` outside every district) and department
+    /// (the routing rules, as for a report) here, from the index and the
+    /// routing ([`Amendment::new`]). The store checks the amendment against
+    /// the row it locks (`conflict` if the department, district, category
+    /// or location changed since this read, so neither the scope check nor
+    /// the placement acts on a stale issue), writes the event, the audit
+    /// entries and the issue in one transaction; then index, pyramid and
+    /// tiles follow ([`AppState::issue_committed`]), at the new place too.
+    /// Runs in a task of its own, like [`AppState::report_issue`].
     pub async fn change_status(
         &self,
         issue_id: i64,
-        change: StatusChange,
+        change: IssueChange,
         actor: Actor,
     ) -> Result<(Issue, IssueEvent), WriteError> {
         if !may_change_status(actor.role) {
             return Err(WriteError::Forbidden(format!(
-                "a {} may not change an issue's status",
+                "a {} may not change, re-route or correct issues",
                 actor.role
             )));
         }
-        self.check_scope(issue_id, &actor).await?;
+        let issue = self.issue_in_scope(issue_id, &actor).await?;
+        let amendment = {
+            let index = self.index.read();
+            let routing = self.routing.read();
+            Amendment::new(
+                change,
+                &issue,
+                |at| index.district_for(at),
+                |category, district_id| {
+                    let code = district_id.and_then(|id| district_code(&index, id));
+                    routing
+                        .department_for(category.code, code)
+                        .map(str::to_owned)
+                },
+            )
+            .map_err(qala_geodata::Error::from)?
+        };
         let state = self.clone();
         let changed = tokio::spawn(async move {
             let now = now_millis();
             let (issue, event) = state
                 .store
-                .change_status(issue_id, &change, &actor, now)
+                .change_status(issue_id, &amendment, &actor, now)
                 .await?;
             state.issue_committed(&issue);
             Ok::<_, qala_geodata::Error>((issue, event))
@@ -189,7 +213,7 @@ impl AppState {
         let old = index.issues.upsert(entry.clone());
         match old {
             None => self.tiles.issue_added(&entry),
-            Some(old) if old != entry => self.tiles.issue_changed(&old, &entry),
+            Some(old) if old != entry => self.tiles.issue_changed(&old, &entry, &index),
             Some(_) => {}
         }
     }
@@ -212,7 +236,7 @@ impl AppState {
                 actor.role
             )));
         }
-        self.check_scope(issue_id, &actor).await?;
+        self.issue_in_scope(issue_id, &actor).await?;
         let state = self.clone();
         let moderated = tokio::spawn(async move {
             let now = now_millis();
@@ -227,10 +251,12 @@ impl AppState {
         Ok(moderated)
     }
 
-    /// Refuses an actor whose scope does not cover the issue (404 for an
-    /// unknown issue). Status changes and moderation never change an issue's
-    /// department or district, so the scope read here is the scope at commit.
-    async fn check_scope(&self, issue_id: i64, actor: &Actor) -> Result<(), WriteError> {
+    /// The issue as stored now, if `actor`'s scope covers it (else
+    /// [`WriteError::Forbidden`]; 404 for an unknown issue). A re-route or
+    /// correction may change the department or district after this read:
+    /// [`AppState::change_status`] has the store refuse a row that changed
+    /// since (`conflict`); moderation acts on the scope as read here.
+    async fn issue_in_scope(&self, issue_id: i64, actor: &Actor) -> Result<Issue, WriteError> {
         let issue =
             self.store
                 .issue(issue_id)
@@ -240,7 +266,7 @@ impl AppState {
                     id: issue_id.to_string(),
                 })?;
         if actor.covers(issue.assigned_department.as_deref(), issue.district_id) {
-            Ok(())
+            Ok(issue)
         } else {
             Err(WriteError::Forbidden(
                 "this issue is outside your departments and districts".to_owned(),

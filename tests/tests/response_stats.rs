@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use qala_geodata::account::{Actor, NewUser, Role};
-use qala_geodata::workflow::StatusChange;
+use qala_geodata::workflow::{Amendment, StatusChange};
 use qala_geodata::{IssueRecord, IssueStatus, LonLat, NewIssue};
 use qala_tests::{Backend, TestApp, test_on_every_backend};
 use serde_json::Value;
@@ -49,6 +49,10 @@ async fn seed(app: &TestApp, actor: &Actor, seeds: &[Seed]) {
     for (id, s) in ids.into_iter().zip(seeds) {
         for (status, hours) in s.moves {
             let change = StatusChange::new(*status, None, None, None).unwrap();
+            // Straight to the store, to backdate the change; the amendment
+            // rests on the row as it is.
+            let issue = app.store.issue(id).await.unwrap().unwrap();
+            let change = Amendment::new(change, &issue, |_| Ok(None), |_, _| None).unwrap();
             app.store
                 .change_status(id, &change, actor, s.created + Duration::hours(*hours))
                 .await

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use qala_geodata::account::{Actor, NewUser, Role};
-use qala_geodata::workflow::StatusChange;
+use qala_geodata::workflow::{Amendment, StatusChange};
 use qala_geodata::{IssueStatus, Store};
 use qala_server::error::ApiError;
 use qala_server::state::WriteError;
@@ -51,6 +51,13 @@ fn staff(departments: &[&str], districts: &[i64]) -> Actor {
 
 fn change(status: IssueStatus, note: Option<&str>) -> StatusChange {
     StatusChange::new(status, note.map(str::to_owned), None, None).unwrap()
+}
+
+/// A status change resolved against the issue as stored now, for calling
+/// the store directly (with a time of the test's choosing).
+async fn as_read(store: &Arc<dyn Store>, id: i64, status: IssueStatus) -> Amendment {
+    let issue = store.issue(id).await.unwrap().unwrap();
+    Amendment::new(change(status, None), &issue, |_| Ok(None), |_, _| None).unwrap()
 }
 
 async fn report(app: &TestApp, lon: f64, lat: f64, category: &str, what: &str) -> i64 {
@@ -323,21 +330,22 @@ async fn every_invalid_transition_is_refused_with_nothing_written(backend: Backe
         IssueStatus::Resolved,
     ] {
         store
-            .change_status(id, &change(s, None), &admin, t0)
+            .change_status(id, &as_read(store, id, s).await, &admin, t0)
             .await
             .unwrap();
     }
     let before = snapshot(&app, id).await;
     let late = t0 + chrono::Duration::days(30) + chrono::Duration::milliseconds(1);
+    let reopen = as_read(store, id, IssueStatus::Open).await;
     let e = store
-        .change_status(id, &change(IssueStatus::Open, None), &admin, late)
+        .change_status(id, &reopen, &admin, late)
         .await
         .unwrap_err();
     assert_eq!(api_error(WriteError::Data(e)), (409, "invalid_transition"));
     assert_eq!(snapshot(&app, id).await, before);
     let in_time = t0 + chrono::Duration::days(30);
     store
-        .change_status(id, &change(IssueStatus::Open, None), &admin, in_time)
+        .change_status(id, &reopen, &admin, in_time)
         .await
         .unwrap();
 

@@ -83,4 +83,10 @@ pub mod action {
     pub const ISSUE_UNHIDDEN: &str = "issue.unhidden";
     /// A moderator replaced an issue's public description.
     pub const ISSUE_REDACTED: &str = "issue.redacted";
+    /// Staff re-routed an issue to another department (with a public note).
+    pub const ISSUE_REROUTED: &str = "issue.rerouted";
+    /// Staff corrected an issue's category or location (district and
+    /// department recomputed); `before` keeps the old position, which no
+    /// public output shows.
+    pub const ISSUE_CORRECTED: &str = "issue.corrected";
 }

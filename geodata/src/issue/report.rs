@@ -246,11 +246,21 @@ mod tests {
 
     #[test]
     fn unknown_properties_are_rejected() {
-        let e = NewIssue::from_json(&body(
-            json!({"category": "pothole", "description": "x", "status": "resolved"}),
-        ))
-        .unwrap_err();
-        assert_eq!(e.code, "unknown_field");
+        // Mass assignment: a report cannot set what staff decide (status,
+        // routing, district, the history's fields).
+        for key in [
+            "status",
+            "department",
+            "assigned_department",
+            "district_id",
+            "duplicate_of",
+            "acknowledged_at",
+        ] {
+            let mut properties = json!({"category": "pothole", "description": "x"});
+            properties[key] = json!("resolved");
+            let e = NewIssue::from_json(&body(properties)).unwrap_err();
+            assert_eq!(e.code, "unknown_field", "{key}");
+        }
     }
 
     #[test]

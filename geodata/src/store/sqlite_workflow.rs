@@ -10,16 +10,15 @@ use super::rows::decode_time;
 use super::sqlite::fetch_issue;
 use super::sqlite_accounts::append_audit;
 use super::workflow::{
-    EventRow, WorkflowStore, check_rules, decode_department, decode_rule, found, status_audit,
+    EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
+    decode_department, decode_rule, found,
 };
 use crate::account::Actor;
 use crate::error::Result;
 use crate::issue::{Issue, format_time};
 use crate::workflow::{
-    Department, EventActor, IssueEvent, RoutingRule, StatusChange, apply, check_transition,
+    Amendment, Department, EventActor, IssueEvent, RoutingRule, unknown_department,
 };
-
-const EVENT_COLUMNS: &str = "id, issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of";
 
 fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
     EventRow {
@@ -35,38 +34,38 @@ fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
         note: row.try_get("note")?,
         internal_note: row.try_get("internal_note")?,
         duplicate_of: row.try_get("duplicate_of")?,
+        from_department: row.try_get("from_department")?,
+        to_department: row.try_get("to_department")?,
+        from_category: row.try_get("from_category")?,
+        to_category: row.try_get("to_category")?,
+        moved: row.try_get("moved")?,
     }
     .decode()
 }
 
 /// Writes an event; returns it as stored.
-#[allow(clippy::too_many_arguments)]
-async fn insert_event(
-    conn: &mut sqlx::SqliteConnection,
-    issue: &Issue,
-    next: &Issue,
-    actor: &EventActor,
-    note: Option<&str>,
-    internal_note: Option<&str>,
-    duplicate_of: Option<i64>,
-    at: DateTime<Utc>,
-) -> Result<IssueEvent> {
+async fn insert_event(conn: &mut sqlx::SqliteConnection, e: &NewEvent<'_>) -> Result<IssueEvent> {
     let sql = format!(
-        "INSERT INTO issue_events (issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {EVENT_COLUMNS}"
+        "INSERT INTO issue_events (issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of, from_department, to_department, from_category, to_category, moved)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {EVENT_COLUMNS}"
     );
     let row = sqlx::query(&sql)
-        .bind(issue.id)
-        .bind(format_time(at))
-        .bind(actor.user_id)
-        .bind(actor.role.as_str())
-        .bind(actor.department.as_deref())
-        .bind(actor.name.as_deref())
-        .bind(issue.status.as_str())
-        .bind(next.status.as_str())
-        .bind(note)
-        .bind(internal_note)
-        .bind(duplicate_of)
+        .bind(e.issue_id)
+        .bind(format_time(e.at))
+        .bind(e.actor.user_id)
+        .bind(e.actor.role.as_str())
+        .bind(e.actor.department.as_deref())
+        .bind(e.actor.name.as_deref())
+        .bind(e.from_status)
+        .bind(e.to_status)
+        .bind(e.note)
+        .bind(e.internal_note)
+        .bind(e.duplicate_of)
+        .bind(e.from_department)
+        .bind(e.to_department)
+        .bind(e.from_category)
+        .bind(e.to_category)
+        .bind(e.moved)
         .fetch_one(&mut *conn)
         .await?;
     decode_event(&row)
@@ -147,40 +146,46 @@ impl WorkflowStore for SqliteStore {
     async fn change_status(
         &self,
         issue_id: i64,
-        change: &StatusChange,
+        amendment: &Amendment,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(Issue, IssueEvent)> {
+        let change = amendment.change();
         // IMMEDIATE takes the write lock before the row is read: the check
-        // below sees the status no other writer can change until commit.
+        // below sees the row no other writer can change until commit.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let issue = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
         let target = match change.duplicate_of() {
             Some(id) => fetch_issue(&mut tx, id).await?,
             None => None,
         };
-        check_transition(&issue, change, target.as_ref(), now)?;
-        let next = apply(&issue, change, now);
+        let next = amendment.check(&issue, target.as_ref(), now)?;
+        if let Some(code) = change.department() {
+            let known = sqlx::query("SELECT 1 FROM departments WHERE code = ?")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                return Err(unknown_department(code).into());
+            }
+        }
         let who = EventActor::of(actor, issue.assigned_department.as_deref());
-        let event = insert_event(
-            &mut tx,
-            &issue,
-            &next,
-            &who,
-            change.note(),
-            change.internal_note(),
-            change.duplicate_of(),
-            now,
-        )
-        .await?;
+        let event =
+            insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
         sqlx::query(
-            "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ? WHERE id = ?",
+            "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ?,
+                 category = ?, lon = ?, lat = ?, district_id = ?, assigned_department = ? WHERE id = ?",
         )
         .bind(next.status.as_str())
         .bind(format_time(next.updated_at))
         .bind(next.acknowledged_at.map(format_time))
         .bind(next.resolved_at.map(format_time))
         .bind(next.duplicate_of)
+        .bind(next.category.code)
+        .bind(next.location.lon())
+        .bind(next.location.lat())
+        .bind(next.district_id)
+        .bind(next.assigned_department.as_deref())
         .bind(issue_id)
         .execute(&mut *tx)
         .await?;
@@ -195,19 +200,11 @@ impl WorkflowStore for SqliteStore {
             .bind(target.id)
             .execute(&mut *tx)
             .await?;
-            insert_event(
-                &mut tx,
-                &target,
-                &target,
-                &who,
-                None,
-                None,
-                Some(issue_id),
-                now,
-            )
-            .await?;
+            insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
         }
-        append_audit(&mut tx, &status_audit(&issue, &next, change, actor)).await?;
+        for entry in change_audits(&issue, &next, change, actor) {
+            append_audit(&mut tx, &entry).await?;
+        }
         let stored = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
         tx.commit().await?;
         Ok((stored, event))

@@ -1,4 +1,4 @@
-//! A recorded status change and its public form.
+//! A recorded change (status, re-route, correction) and its public form.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -42,7 +42,8 @@ impl EventActor {
     }
 }
 
-/// One entry of an issue's history: a status change, or (`from == to` with
+/// One entry of an issue's history: a change of its status, department,
+/// category or location (any of them, one event), or (`from == to` with
 /// `duplicate_of` set) another issue merged into this one as its duplicate,
 /// where `duplicate_of` names that other issue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,13 @@ pub struct IssueEvent {
     /// For a change to `duplicate`: the issue this one duplicates; for a
     /// merge (`from == to`): the duplicate merged into this one.
     pub duplicate_of: Option<i64>,
+    /// The department before and after, when this event re-routed the issue.
+    pub department_change: Option<(Option<String>, Option<String>)>,
+    /// The category code before and after, when this event corrected it.
+    pub category_change: Option<(String, String)>,
+    /// Whether this event corrected the location. Where it was is kept
+    /// only in the audit log: a resident's first pin may be their home.
+    pub moved: bool,
 }
 
 impl IssueEvent {
@@ -74,8 +82,25 @@ impl IssueEvent {
         self.from_status == self.to_status && self.duplicate_of.is_some()
     }
 
-    /// The public form: no internal note, no user id; who acted is their
-    /// role, department and (only if they opted in) name.
+    /// The kind the public form gives: `duplicate_merged`,
+    /// `status_changed` when the status changed, else `rerouted` when only
+    /// the department changed, else `corrected`.
+    pub fn kind(&self) -> &'static str {
+        if self.is_merge() {
+            "duplicate_merged"
+        } else if self.from_status != self.to_status {
+            "status_changed"
+        } else if self.category_change.is_none() && !self.moved {
+            "rerouted"
+        } else {
+            "corrected"
+        }
+    }
+
+    /// The public form: no internal note, no user id, no old position; who
+    /// acted is their role, department and (only if they opted in) name.
+    /// `department` (`{"from", "to"}`), `category` (`{"from", "to"}`) and
+    /// `moved: true` appear only when they changed.
     pub fn to_public_json(&self) -> Value {
         let mut v = json!({
             "id": self.id,
@@ -86,15 +111,23 @@ impl IssueEvent {
                 "name": self.actor.name,
             },
         });
+        v["kind"] = json!(self.kind());
         if self.is_merge() {
-            v["kind"] = json!("duplicate_merged");
             v["duplicate"] = json!(self.duplicate_of);
-        } else {
-            v["kind"] = json!("status_changed");
-            v["from_status"] = json!(self.from_status.as_str());
-            v["to_status"] = json!(self.to_status.as_str());
-            v["note"] = json!(self.note);
-            v["duplicate_of"] = json!(self.duplicate_of);
+            return v;
+        }
+        v["from_status"] = json!(self.from_status.as_str());
+        v["to_status"] = json!(self.to_status.as_str());
+        v["note"] = json!(self.note);
+        v["duplicate_of"] = json!(self.duplicate_of);
+        if let Some((from, to)) = &self.department_change {
+            v["department"] = json!({"from": from, "to": to});
+        }
+        if let Some((from, to)) = &self.category_change {
+            v["category"] = json!({"from": from, "to": to});
+        }
+        if self.moved {
+            v["moved"] = json!(true);
         }
         v
     }

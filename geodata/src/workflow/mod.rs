@@ -1,6 +1,8 @@
 //! The status workflow: which status may follow which (one table,
-//! [`TRANSITIONS`]), a validated [`StatusChange`], the recorded
-//! [`IssueEvent`] and its public form, and routing new issues to a
+//! [`TRANSITIONS`]), a validated [`IssueChange`] (a status change, a
+//! re-route, a correction of category or location, or several at once),
+//! the [`Amendment`] the server resolves it into, the recorded
+//! [`IssueEvent`] and its public form, and routing issues to a
 //! [`Department`].
 
 use chrono::{DateTime, Duration, Utc};
@@ -8,11 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 use crate::error::ValidationError;
 use crate::issue::{Issue, IssueStatus};
 
+mod amend;
 mod change;
 mod event;
 mod routing;
 
-pub use change::{MAX_NOTE_CHARS, StatusChange};
+pub use amend::{Amendment, Placement};
+pub use change::{ChangeParts, IssueChange, MAX_NOTE_CHARS, StatusChange};
 pub use event::{EventActor, IssueEvent};
 pub use routing::{Department, DepartmentNames, FALLBACK_CATEGORY, Routing, RoutingRule};
 
@@ -50,9 +54,10 @@ pub const TRANSITIONS: [(IssueStatus, IssueStatus, Requirement); 11] = [
     (Resolved, Open, Requirement::ReopenWindow),
 ];
 
-/// Whether a role may change statuses at all: staff (within their scope,
-/// see [`crate::account::Actor::covers`]), admins and integrations (the city's
-/// own systems). Residents, moderators and planners may not.
+/// Whether a role may change statuses (and re-route or correct issues) at
+/// all: staff (within their scope, see [`crate::account::Actor::covers`]),
+/// admins and integrations (the city's own systems). Residents, moderators
+/// and planners may not.
 pub fn may_change_status(role: crate::account::Role) -> bool {
     use crate::account::Role;
     matches!(role, Role::Staff | Role::Admin | Role::Integration)
@@ -64,6 +69,15 @@ pub fn requirement(from: IssueStatus, to: IssueStatus) -> Option<Requirement> {
         .iter()
         .find(|(f, t, _)| *f == from && *t == to)
         .map(|(_, _, r)| *r)
+}
+
+/// The refusal of a department code no department has (422).
+pub(crate) fn unknown_department(code: &str) -> ValidationError {
+    ValidationError::new(
+        "unknown_department",
+        "department",
+        format!("no department has the code {code:?}; GET /api/v1/departments lists them"),
+    )
 }
 
 fn invalid_transition(from: IssueStatus, to: IssueStatus, why: &str) -> ValidationError {
@@ -78,7 +92,8 @@ fn invalid_transition(from: IssueStatus, to: IssueStatus, why: &str) -> Validati
     )
 }
 
-/// Checks `change` against `issue` as it is now. `target` is the issue
+/// Checks the status part of `change` (none: nothing to check) against
+/// `issue` as it is now. `target` is the issue
 /// `change.duplicate_of()` names, as read in the same transaction (`None`
 /// if it does not exist). Errors: `invalid_transition` (the server's 409)
 /// when the table forbids it or the reopen window has passed;
@@ -86,11 +101,14 @@ fn invalid_transition(from: IssueStatus, to: IssueStatus, why: &str) -> Validati
 /// detail.
 pub fn check_transition(
     issue: &Issue,
-    change: &StatusChange,
+    change: &IssueChange,
     target: Option<&Issue>,
     now: DateTime<Utc>,
 ) -> Result<(), ValidationError> {
-    let (from, to) = (issue.status, change.status());
+    let Some(to) = change.status() else {
+        return Ok(());
+    };
+    let from = issue.status;
     match requirement(from, to) {
         None => Err(invalid_transition(from, to, "")),
         Some(Requirement::None) => Ok(()),
@@ -140,14 +158,19 @@ pub fn check_transition(
     }
 }
 
-/// The issue after an allowed `change` at `now`: status and `updated_at`,
-/// the first `acknowledged_at`, `resolved_at` (cleared on reopening) and
-/// `duplicate_of`.
-pub fn apply(issue: &Issue, change: &StatusChange, now: DateTime<Utc>) -> Issue {
+/// The issue after the status part of an allowed `change` at `now`:
+/// `updated_at` and, when the status changes, the status, the first
+/// `acknowledged_at`, `resolved_at` (cleared on reopening) and
+/// `duplicate_of`. (A re-route or correction is placed by
+/// [`Amendment::check`].)
+pub fn apply(issue: &Issue, change: &IssueChange, now: DateTime<Utc>) -> Issue {
     let mut next = issue.clone();
-    next.status = change.status();
     next.updated_at = now.max(issue.updated_at);
-    match change.status() {
+    let Some(status) = change.status() else {
+        return next;
+    };
+    next.status = status;
+    match status {
         Acknowledged => {
             next.acknowledged_at.get_or_insert(now);
         }
@@ -159,5 +182,7 @@ pub fn apply(issue: &Issue, change: &StatusChange, now: DateTime<Utc>) -> Issue 
     next
 }
 
+#[cfg(test)]
+mod amend_tests;
 #[cfg(test)]
 mod tests;

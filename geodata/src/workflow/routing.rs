@@ -34,7 +34,7 @@ pub struct Department {
     names: DepartmentNames,
 }
 
-fn check_code(code: &str, field: &'static str) -> Result<(), ValidationError> {
+pub(super) fn check_code(code: &str, field: &'static str) -> Result<(), ValidationError> {
     let ok = !code.is_empty()
         && code.len() <= MAX_CODE_CHARS
         && code

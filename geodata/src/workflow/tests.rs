@@ -4,11 +4,11 @@ use super::*;
 use crate::category::parse_category;
 use crate::geometry::LonLat;
 
-fn at(ms: i64) -> DateTime<Utc> {
+pub(super) fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(1_767_225_600_000 + ms).unwrap()
 }
 
-fn issue(id: i64, status: IssueStatus) -> Issue {
+pub(super) fn issue(id: i64, status: IssueStatus) -> Issue {
     Issue {
         id,
         category: parse_category("pothole").unwrap(),
@@ -29,11 +29,11 @@ fn issue(id: i64, status: IssueStatus) -> Issue {
     }
 }
 
-fn change(status: IssueStatus) -> StatusChange {
+pub(super) fn change(status: IssueStatus) -> StatusChange {
     StatusChange::new(status, None, None, None).unwrap()
 }
 
-fn code(r: Result<(), crate::ValidationError>) -> &'static str {
+pub(super) fn code(r: Result<(), crate::ValidationError>) -> &'static str {
     r.map(|()| "ok").unwrap_or_else(|e| e.code)
 }
 
@@ -258,7 +258,7 @@ fn a_change_is_parsed_strictly_and_notes_are_bounded() {
     .unwrap();
     assert_eq!(
         (c.status(), c.duplicate_of(), c.internal_note()),
-        (IssueStatus::Duplicate, Some(4), Some("see 4"))
+        (Some(IssueStatus::Duplicate), Some(4), Some("see 4"))
     );
     assert_eq!(
         StatusChange::from_json(br#"{"status":"done"}"#)
@@ -270,7 +270,7 @@ fn a_change_is_parsed_strictly_and_notes_are_bounded() {
         StatusChange::from_json(br#"{"note":"x"}"#)
             .unwrap_err()
             .code,
-        "invalid_json"
+        "nothing_to_change"
     );
     assert_eq!(
         StatusChange::from_json(br#"{"status":"open","actor":1}"#)
@@ -312,6 +312,9 @@ fn the_public_event_has_no_internal_note_and_no_user() {
         note: Some("On our list".into()),
         internal_note: Some("SECRET-MARKER".into()),
         duplicate_of: None,
+        department_change: None,
+        category_change: None,
+        moved: false,
     };
     let text = event.to_public_json().to_string();
     assert!(

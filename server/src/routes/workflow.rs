@@ -1,5 +1,5 @@
 //! The status workflow over HTTP: the city's departments, an issue's public
-//! history, and status changes by staff.
+//! history, and changes by staff (status, re-route, correction).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use qala_geodata::account::Role;
-use qala_geodata::workflow::StatusChange;
+use qala_geodata::workflow::IssueChange;
 use serde_json::json;
 
 use super::issues::path_id;
@@ -17,11 +17,11 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// Largest status change body: two notes of 2,000 Kazakh letters are 8 KB.
+/// Largest change body: two notes of 2,000 Kazakh letters are 8 KB.
 const MAX_BODY_BYTES: usize = 32 * 1024;
 
-/// Who may change a status (scoped staff within their departments or
-/// districts, checked by [`AppState::change_status`]).
+/// Who may change a status, re-route or correct (scoped staff within their
+/// departments or districts, checked by [`AppState::change_status`]).
 pub(super) const CHANGES_STATUS: &[Role] = &[Role::Staff, Role::Admin, Role::Integration];
 
 pub(super) fn router() -> Router<AppState> {
@@ -35,8 +35,9 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-/// `POST /api/v1/issues/{id}/events`: a status change by staff; `201` with
-/// the public form of the event it wrote.
+/// `POST /api/v1/issues/{id}/events`: a change by staff (status,
+/// department, category, location: any of them, one event); `201` with the
+/// public form of the event it wrote.
 async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,12 +81,12 @@ async fn events(
     Ok(Json(json!({"issue_id": id, "events": public})).into_response())
 }
 
-/// The body of `POST /api/v1/issues/{id}/events`
-/// (`{"status", "note", "internal_note", "duplicate_of"}`, nothing else) as
-/// a validated change: malformed JSON or unknown keys are a 400, broken
-/// rules a 422, in the one error shape.
-pub fn parse_status_change(body: &[u8]) -> ApiResult<StatusChange> {
-    Ok(StatusChange::from_json(body)?)
+/// The body of `POST /api/v1/issues/{id}/events` (`{"status", "note",
+/// "internal_note", "duplicate_of", "department", "category", "location":
+/// {"lon", "lat"}}`, nothing else) as a validated change: malformed JSON
+/// or unknown keys are a 400, broken rules a 422, in the one error shape.
+pub fn parse_status_change(body: &[u8]) -> ApiResult<IssueChange> {
+    Ok(IssueChange::from_json(body)?)
 }
 
 #[cfg(test)]
@@ -116,5 +117,38 @@ mod tests {
         );
         let long = format!(r#"{{"status": "closed", "note": "{}"}}"#, "a".repeat(2001));
         assert_eq!(status(long.as_bytes()), Err((422, "too_long")));
+        assert_eq!(
+            status(br#"{"note": "Nothing else"}"#),
+            Err((422, "nothing_to_change"))
+        );
+        assert_eq!(
+            status(br#"{"department": "roads"}"#),
+            Err((422, "note_required"))
+        );
+        assert_eq!(
+            status(br#"{"department": "Roads!", "note": "x"}"#),
+            Err((422, "unknown_department"))
+        );
+        assert_eq!(
+            status(br#"{"category": "ufo", "note": "x"}"#),
+            Err((422, "unknown_category"))
+        );
+        assert_eq!(
+            status(br#"{"location": {"lon": 200, "lat": 43}, "note": "x"}"#),
+            Err((422, "invalid_coordinate"))
+        );
+        assert_eq!(
+            status(br#"{"location": {"lon": 76.9, "lat": 43.2, "alt": 1}, "note": "x"}"#),
+            Err((400, "unknown_field"))
+        );
+        let both = parse_status_change(
+            br#"{"status": "acknowledged", "department": "roads", "category": "litter",
+                 "location": {"lon": 76.9, "lat": 43.2}, "note": "Moved"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (both.department(), both.category().map(|c| c.code)),
+            (Some("roads"), Some("litter"))
+        );
     }
 }

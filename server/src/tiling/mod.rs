@@ -149,34 +149,39 @@ impl TileService {
             .invalidate(LayerName::Issues, tiles_showing_point(entry));
     }
 
-    /// Records a committed change to an indexed issue (its status): the
-    /// pyramid's counts, then the cached tiles showing it where it was and
-    /// where it is.
-    pub fn issue_changed(&self, old: &IssueEntry, new: &IssueEntry) {
+    /// Records a committed change to an indexed issue (status, category,
+    /// department, location): the pyramid's counts, then the cached tiles
+    /// showing it where it was and where it is. A moved issue (a corrected
+    /// location) rebuilds the pyramid from `index`, which already holds it
+    /// at its new place: a cell keeps its smallest id, not every id, so a
+    /// point cannot be taken out of its old cells (corrections are rare).
+    /// The caller holds the index lock across this.
+    pub fn issue_changed(&self, old: &IssueEntry, new: &IssueEntry, index: &SpatialIndex) {
+        let moved = old.location != new.location;
         if let Some(pyramid) = &self.pyramid {
-            let mut pyramid = pyramid.write();
-            let id = u64::try_from(new.id).unwrap_or(0);
-            let moved = if old.location == new.location {
-                pyramid.change_group(
+            if moved {
+                match build_pyramid(&self.cluster_options, index) {
+                    Ok(rebuilt) => *pyramid.write() = rebuilt,
+                    Err(e) => {
+                        tracing::error!(error = %e, id = new.id, "cluster pyramid not rebuilt after a move");
+                    }
+                }
+            } else if old.status != new.status {
+                let id = u64::try_from(new.id).unwrap_or(0);
+                let changed = pyramid.write().change_group(
                     id,
                     new.location.lon(),
                     new.location.lat(),
                     status_group(old.status),
                     status_group(new.status),
-                )
-            } else {
-                // Issues do not move today; should one, say so rather than
-                // count it twice.
-                Err(qala_tiles::TileError::InvalidOptions(
-                    "an issue's location changed".to_owned(),
-                ))
-            };
-            if let Err(e) = moved {
-                tracing::error!(error = %e, id = new.id, "issue change not applied to the cluster pyramid");
+                );
+                if let Err(e) = changed {
+                    tracing::error!(error = %e, id = new.id, "issue change not applied to the cluster pyramid");
+                }
             }
         }
         let mut tiles = tiles_showing_point(old);
-        if old.location != new.location {
+        if moved {
             tiles.extend(tiles_showing_point(new));
         }
         self.cache.invalidate(LayerName::Issues, tiles);

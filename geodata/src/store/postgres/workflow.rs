@@ -1,6 +1,7 @@
-//! [`WorkflowStore`] on PostgreSQL: status changes lock the issue rows
-//! (`FOR UPDATE`) and append `issue_updated` to the change log, so other
-//! servers re-read the issue.
+//! [`WorkflowStore`] on PostgreSQL: changes (status, re-route, correction)
+//! lock the issue rows (`FOR UPDATE`) and append `issue_updated` to the
+//! change log, so other servers re-read the issue (and move it in their
+//! index and tiles).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,13 +17,12 @@ use crate::error::Result;
 use crate::issue::Issue;
 use crate::layer::LayerName;
 use crate::store::workflow::{
-    EventRow, WorkflowStore, check_rules, decode_department, decode_rule, found, status_audit,
+    EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
+    decode_department, decode_rule, found,
 };
 use crate::workflow::{
-    Department, EventActor, IssueEvent, RoutingRule, StatusChange, apply, check_transition,
+    Amendment, Department, EventActor, IssueEvent, RoutingRule, unknown_department,
 };
-
-const EVENT_COLUMNS: &str = "id, issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of";
 
 fn decode_event(row: &PgRow) -> Result<IssueEvent> {
     EventRow {
@@ -38,38 +38,38 @@ fn decode_event(row: &PgRow) -> Result<IssueEvent> {
         note: row.try_get("note")?,
         internal_note: row.try_get("internal_note")?,
         duplicate_of: row.try_get("duplicate_of")?,
+        from_department: row.try_get("from_department")?,
+        to_department: row.try_get("to_department")?,
+        from_category: row.try_get("from_category")?,
+        to_category: row.try_get("to_category")?,
+        moved: row.try_get("moved")?,
     }
     .decode()
 }
 
 /// Writes an event; returns it as stored.
-#[allow(clippy::too_many_arguments)]
-async fn insert_event(
-    conn: &mut PgConnection,
-    issue: &Issue,
-    next: &Issue,
-    actor: &EventActor,
-    note: Option<&str>,
-    internal_note: Option<&str>,
-    duplicate_of: Option<i64>,
-    at: DateTime<Utc>,
-) -> Result<IssueEvent> {
+async fn insert_event(conn: &mut PgConnection, e: &NewEvent<'_>) -> Result<IssueEvent> {
     let sql = format!(
-        "INSERT INTO issue_events (issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {EVENT_COLUMNS}"
+        "INSERT INTO issue_events (issue_id, at, actor_user_id, actor_role, actor_department, actor_name, from_status, to_status, note, internal_note, duplicate_of, from_department, to_department, from_category, to_category, moved)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING {EVENT_COLUMNS}"
     );
     let row = sqlx::query(&sql)
-        .bind(issue.id)
-        .bind(millis(at))
-        .bind(actor.user_id)
-        .bind(actor.role.as_str())
-        .bind(actor.department.as_deref())
-        .bind(actor.name.as_deref())
-        .bind(issue.status.as_str())
-        .bind(next.status.as_str())
-        .bind(note)
-        .bind(internal_note)
-        .bind(duplicate_of)
+        .bind(e.issue_id)
+        .bind(millis(e.at))
+        .bind(e.actor.user_id)
+        .bind(e.actor.role.as_str())
+        .bind(e.actor.department.as_deref())
+        .bind(e.actor.name.as_deref())
+        .bind(e.from_status)
+        .bind(e.to_status)
+        .bind(e.note)
+        .bind(e.internal_note)
+        .bind(e.duplicate_of)
+        .bind(e.from_department)
+        .bind(e.to_department)
+        .bind(e.from_category)
+        .bind(e.to_category)
+        .bind(e.moved)
         .fetch_one(&mut *conn)
         .await?;
     decode_event(&row)
@@ -148,14 +148,15 @@ impl WorkflowStore for PostgresStore {
     async fn change_status(
         &self,
         issue_id: i64,
-        change: &StatusChange,
+        amendment: &Amendment,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(Issue, IssueEvent)> {
+        let change = amendment.change();
         let now = millis(now);
         let mut tx = self.pool.begin().await?;
         // Both rows locked in id order (two merges the other way round must
-        // not deadlock); the check below then sees statuses nobody else can
+        // not deadlock); the check below then sees rows nobody else can
         // change until this commits.
         let mut ids = vec![issue_id];
         ids.extend(change.duplicate_of());
@@ -168,28 +169,36 @@ impl WorkflowStore for PostgresStore {
             Some(id) => fetch_issue(&mut tx, id).await?,
             None => None,
         };
-        check_transition(&issue, change, target.as_ref(), now)?;
-        let next = apply(&issue, change, now);
+        let next = amendment.check(&issue, target.as_ref(), now)?;
+        if let Some(code) = change.department() {
+            // Departments are replaced as a whole by `replace_departments`;
+            // the key share lock keeps this one until the commit.
+            let known = sqlx::query("SELECT 1 FROM departments WHERE code = $1 FOR KEY SHARE")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                return Err(unknown_department(code).into());
+            }
+        }
         let who = EventActor::of(actor, issue.assigned_department.as_deref());
-        let event = insert_event(
-            &mut tx,
-            &issue,
-            &next,
-            &who,
-            change.note(),
-            change.internal_note(),
-            change.duplicate_of(),
-            now,
-        )
-        .await?;
+        let event =
+            insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
         sqlx::query(
-            "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5 WHERE id = $6",
+            "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5,
+                 category = $6, location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_id = $9,
+                 assigned_department = $10 WHERE id = $11",
         )
         .bind(next.status.as_str())
         .bind(next.updated_at)
         .bind(next.acknowledged_at)
         .bind(next.resolved_at)
         .bind(next.duplicate_of)
+        .bind(next.category.code)
+        .bind(next.location.lon())
+        .bind(next.location.lat())
+        .bind(next.district_id)
+        .bind(next.assigned_department.as_deref())
         .bind(issue_id)
         .execute(&mut *tx)
         .await?;
@@ -203,20 +212,12 @@ impl WorkflowStore for PostgresStore {
                 .bind(target.id)
                 .execute(&mut *tx)
                 .await?;
-            insert_event(
-                &mut tx,
-                &target,
-                &target,
-                &who,
-                None,
-                None,
-                Some(issue_id),
-                now,
-            )
-            .await?;
+            insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
             changed.push(target.id);
         }
-        append_audit(&mut tx, &status_audit(&issue, &next, change, actor)).await?;
+        for entry in change_audits(&issue, &next, change, actor) {
+            append_audit(&mut tx, &entry).await?;
+        }
         record_changes(&mut tx, "issue_updated", LayerName::Issues, &changed).await?;
         let stored = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
         tx.commit().await?;
