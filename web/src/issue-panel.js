@@ -17,11 +17,13 @@ export const REFRESH_MS = 1000;
 
 /**
  * The public history as timeline entries `{at, text, status, note, by}`,
- * oldest first: the report, then each event the server published. `department`
- * names a department code in the reader's language. Without events (an older
- * server, or the events request failed) the last change stands in for them.
+ * oldest first: the report, then each event the server published (a status
+ * change, a re-route to another department, a corrected category or
+ * location, or several in one). `department` and `category` name a code in
+ * the reader's language. Without events (an older server, or the events
+ * request failed) the last change stands in for them.
  */
-export function historyEntries(issue, events = [], department = (code) => code) {
+export function historyEntries(issue, events = [], department = (code) => code, category = (code) => code) {
   const p = issue.properties;
   const entries = [{ at: p.created_at, text: t('issue.reported'), status: 'open' }];
   for (const event of events) {
@@ -29,11 +31,18 @@ export function historyEntries(issue, events = [], department = (code) => code) 
     if (event.kind === 'duplicate_merged') {
       entries.push({ at: event.at, text: t('issue.merged', { id: event.duplicate }), status: null, note: null, by });
     } else {
-      const text =
-        event.to_status === 'duplicate' && event.duplicate_of
-          ? t('issue.duplicate_of', { status: statusName(event.to_status), id: event.duplicate_of })
-          : statusName(event.to_status);
-      entries.push({ at: event.at, text, status: event.to_status, note: event.note, by });
+      const parts = [];
+      if (event.kind !== 'rerouted' && event.kind !== 'corrected') {
+        parts.push(
+          event.to_status === 'duplicate' && event.duplicate_of
+            ? t('issue.duplicate_of', { status: statusName(event.to_status), id: event.duplicate_of })
+            : statusName(event.to_status),
+        );
+      }
+      if (event.department) parts.push(t('issue.rerouted', { department: event.department.to ? department(event.department.to) : '—' }));
+      if (event.category) parts.push(t('issue.recategorised', { category: category(event.category.to) }));
+      if (event.moved) parts.push(t('issue.moved'));
+      entries.push({ at: event.at, text: parts.join(' · '), status: event.to_status, note: event.note, by });
     }
   }
   if (!events.length && p.updated_at && p.updated_at !== p.created_at) {
@@ -256,7 +265,12 @@ export class IssuePanel {
     const p = issue.properties;
     const title = t('issue.title', { id: issue.id, category: categoryName(this.category(p.category)) });
     const row = (label, value) => (value ? [h('dt', {}, label), h('dd', {}, value)] : null);
-    const entries = historyEntries(issue, this.events ?? [], (code) => this.departmentName(code));
+    const entries = historyEntries(
+      issue,
+      this.events ?? [],
+      (code) => this.departmentName(code),
+      (code) => categoryName(this.category(code)),
+    );
     const content = h(
       'article',
       { class: 'issue', 'data-issue-id': issue.id, 'data-status': p.status },

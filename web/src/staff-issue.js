@@ -191,7 +191,12 @@ export class IssueDetail {
     this.title.textContent = t('issue.title', { id: issue.id, category: categoryName(this.category(p.category)) });
     const row = (label, text) => (text ? [h('dt', {}, label), h('dd', {}, text)] : null);
     const role = this.user.role;
-    const entries = historyEntries(issue, this.events ?? [], (code) => this.departmentName(code));
+    const entries = historyEntries(
+      issue,
+      this.events ?? [],
+      (code) => this.departmentName(code),
+      (code) => categoryName(this.category(code)),
+    );
     this.body.replaceChildren(
       h(
         'article',

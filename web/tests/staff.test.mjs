@@ -5,8 +5,9 @@
 // acknowledges it and moves it on to "in progress" with public and internal
 // notes; a resident who keeps the issue open in another browser context sees
 // each public note and the new status without a reload, never the internal
-// note. Also: a wrong password, a moderator hiding an issue and logging out,
-// the planner's login, and a phone.
+// note. Also: a re-route (the issue leaves the queue, the resident sees who
+// has it now), a wrong password, a moderator hiding an issue and logging
+// out, the planner's login, and a phone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DESKTOP, PHONE, launchBrowser, mapIdle, openPage, panelState, screenshot, waitForBadge } from './browser.mjs';
@@ -130,6 +131,52 @@ describe('staff view', { skip: NEEDS_DATABASE }, () => {
       const refused = new RegExp(`status of 422 .*/api/v1/issues/${id}/events\\)$`);
       assert.equal(desk.errors.filter((e) => refused.test(e)).length, 1, desk.errors.join('\n'));
       assert.deepEqual(desk.errors.filter((e) => !refused.test(e)), [], 'staff: no other console errors');
+    } finally {
+      await resident.context.close();
+      await desk.context.close();
+    }
+  });
+
+  test('staff re-route an issue with a note: it leaves their queue, and the resident sees who has it now', async () => {
+    const { departments } = (await send(server.url, '/api/v1/departments')).body;
+    const green = departments.find((d) => d.code === 'green_spaces');
+    assert.ok(green, 'the demo city has a green spaces department');
+    const { id } = await report(server.url, { description: 'Staff view: a pothole on a park path' });
+    const resident = await openPage(browser, `${server.url}/?lang=en#issue=${id}`);
+    const desk = await openPage(browser, `${server.url}/staff?lang=en&sort=newest#issue=${id}`, { login: staff });
+    const { page } = desk;
+    try {
+      await detailStatus(page, id, 'open');
+      await page.locator(`#queue-list li[data-issue-id="${id}"]`).waitFor();
+      const form = page.locator('#reroute-form');
+      const options = await form.locator('#reroute-department option').evaluateAll((os) => os.map((o) => o.value));
+      assert.ok(options.includes('green_spaces') && !options.includes('roads'), 'any department but its own');
+
+      // Without a note the server refuses, and says so in the page.
+      await form.locator('#reroute-department').selectOption('green_spaces');
+      await form.getByRole('button', { name: 'Re-route' }).click();
+      await form.locator('#reroute-error').waitFor();
+      assert.equal(await form.locator('#reroute-error').getAttribute('data-code'), 'note_required');
+      assert.equal((await send(server.url, `/api/v1/issues/${id}`)).body.properties.assigned_department, 'roads', 'nothing changed');
+
+      const note = 'The path belongs to the park: the green spaces department mends it';
+      await page.locator('#reroute-note').fill(note);
+      await page.locator('#reroute-form').getByRole('button', { name: 'Re-route' }).click();
+      await page.waitForFunction(
+        (name) => document.querySelector('#detail-flash')?.textContent.includes(name) && document.querySelector('#issue-detail .facts')?.textContent.includes(name),
+        green.names.en,
+      );
+      assert.equal((await send(server.url, `/api/v1/issues/${id}`)).body.properties.assigned_department, 'green_spaces');
+      // It is no longer the roads department's: the queue, read again, has it no more.
+      await page.waitForFunction((issueId) => !document.querySelector(`#queue-list li[data-issue-id="${issueId}"]`), id);
+
+      // The resident's panel, without a reload: the step names the new department, with the note.
+      await resident.page.waitForFunction(() => document.querySelectorAll('#panel .history li').length === 2, null, { timeout: 15_000, polling: 100 });
+      const [, rerouted] = (await panelState(resident.page)).steps;
+      assert.deepEqual(rerouted, { status: 'open', step: `Passed to ${green.names.en}`, by: departments.find((d) => d.code === 'roads').names.en, note });
+      assert.deepEqual(resident.errors, [], 'resident: no console errors');
+      const refused = new RegExp(`status of 422 .*/api/v1/issues/${id}/events\\)$`);
+      assert.deepEqual(desk.errors.filter((e) => !refused.test(e)), [], 'staff: no console errors but the refusal');
     } finally {
       await resident.context.close();
       await desk.context.close();
