@@ -147,6 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
                 },
                 public_url,
+                ..ServerConfig::default()
             };
             serve(store, listen, config).await
         }
@@ -181,6 +182,7 @@ async fn serve(
     config: ServerConfig,
 ) -> anyhow::Result<()> {
     let state = AppState::load(store, config).await?;
+    let live = std::sync::Arc::clone(&state.live);
     // Writes made through other servers on the same database reach this one.
     if let Some(seq) = state.loaded_after_seq {
         crate::sync::spawn(state.clone(), seq);
@@ -197,7 +199,12 @@ async fn serve(
         listener,
         crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Live streams never end on their own: end them, or the shutdown
+        // would wait for every open map to close.
+        live.close();
+    })
     .await?;
     Ok(())
 }

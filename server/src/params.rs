@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use qala_geodata::category::parse_category;
+use qala_geodata::index::issues::VotesKey;
 use qala_geodata::issue::parse_time;
+use qala_geodata::workflow::RESERVED_CODE;
 use qala_geodata::{BBox, IssueFilter, IssueStatus};
 
 use crate::error::{ApiError, ApiResult};
@@ -13,6 +15,46 @@ use crate::error::{ApiError, ApiResult};
 pub const MAX_LIMIT: usize = 1000;
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 100;
+
+/// The order of an issue list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Oldest (lowest id) first.
+    Oldest,
+    /// Newest first.
+    Newest,
+    /// Most votes first, ties oldest first.
+    Votes,
+}
+
+/// Where the next page of an issue list starts. Opaque to clients: an id
+/// for `oldest`/`newest`, `VOTES.ID` (the last issue's votes and id) for
+/// `votes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// After (or, newest first, before) this id.
+    Id(i64),
+    /// After this place in the votes order.
+    Votes(VotesKey),
+}
+
+impl Cursor {
+    fn parse_votes(text: &str) -> Option<Self> {
+        let (votes, id) = text.split_once('.')?;
+        let votes = votes.parse::<u16>().ok()?;
+        let id = id.parse::<i64>().ok().filter(|id| *id > 0)?;
+        Some(Self::Votes(VotesKey { votes, id }))
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "{id}"),
+            Self::Votes(key) => write!(f, "{}.{}", key.votes, key.id),
+        }
+    }
+}
 
 /// The parameters of one request, consumed as they are read.
 #[derive(Debug)]
@@ -121,6 +163,7 @@ impl Params {
             since,
             until,
             assigned_to: self.department("assigned_to")?,
+            scope: None,
         })
     }
 
@@ -129,7 +172,8 @@ impl Params {
         let Some(code) = self.text(name) else {
             return Ok(None);
         };
-        let ok = !code.is_empty()
+        let ok = code != RESERVED_CODE
+            && !code.is_empty()
             && code.len() <= 64
             && code
                 .bytes()
@@ -139,19 +183,50 @@ impl Params {
         } else {
             Err(ApiError::bad_parameter(
                 name,
-                format!("{name} is a department code (GET /api/v1/departments lists them)"),
+                format!(
+                    "{name} is a department code (GET /api/v1/departments lists them); {name}=me only on GET /api/v1/issues"
+                ),
             ))
         }
     }
 
-    /// `sort`: `oldest` (the default) or `newest` first, by id (ids grow
-    /// with the time of reporting).
-    pub fn newest_first(&mut self) -> ApiResult<bool> {
-        match self.text("sort").as_deref() {
-            None | Some("oldest") => Ok(false),
-            Some("newest") => Ok(true),
-            Some(_) => Err(ApiError::bad_parameter("sort", "sort is oldest or newest")),
+    /// Takes `assigned_to=me` (the caller's own queue, which only the
+    /// route can resolve); any other `assigned_to` stays for
+    /// [`Params::issue_filter`], which refuses `me`.
+    pub fn assigned_to_me(&mut self) -> bool {
+        if self.values.get("assigned_to").map(String::as_str) == Some(RESERVED_CODE) {
+            self.values.remove("assigned_to");
+            true
+        } else {
+            false
         }
+    }
+
+    /// `sort`: `oldest` (the default) or `newest` first, by id (ids grow
+    /// with the time of reporting), or `votes` (most first, ties oldest first).
+    pub fn sort(&mut self) -> ApiResult<Sort> {
+        match self.text("sort").as_deref() {
+            None | Some("oldest") => Ok(Sort::Oldest),
+            Some("newest") => Ok(Sort::Newest),
+            Some("votes") => Ok(Sort::Votes),
+            Some(_) => Err(ApiError::bad_parameter(
+                "sort",
+                "sort is oldest, newest or votes",
+            )),
+        }
+    }
+
+    /// `cursor` of a list in `sort` order: what a `next` link carried.
+    pub fn sorted_cursor(&mut self, sort: Sort) -> ApiResult<Option<Cursor>> {
+        if sort != Sort::Votes {
+            return Ok(self.cursor()?.map(Cursor::Id));
+        }
+        let Some(text) = self.text("cursor") else {
+            return Ok(None);
+        };
+        Cursor::parse_votes(&text)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_parameter("cursor", "cursor is the one a next link gave"))
     }
 
     fn list(&mut self, name: &str) -> Vec<String> {
@@ -190,14 +265,14 @@ impl ApiError {
 }
 
 /// Rebuilds a request's query with a new `cursor`, for `next` links.
-pub fn with_cursor(path: &str, raw_query: Option<&str>, cursor: i64) -> String {
+pub fn with_cursor(path: &str, raw_query: Option<&str>, cursor: &str) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes()) {
         if key != "cursor" {
             query.append_pair(&key, &value);
         }
     }
-    query.append_pair("cursor", &cursor.to_string());
+    query.append_pair("cursor", cursor);
     format!("{path}?{}", query.finish())
 }
 
@@ -238,11 +313,40 @@ mod tests {
     }
 
     #[test]
+    fn votes_cursors_read_back_what_they_wrote_and_nothing_else() {
+        let key = Cursor::Votes(VotesKey { votes: 12, id: 345 });
+        let mut p = Params::parse(Some(&format!("cursor={key}"))).unwrap();
+        assert_eq!(p.sorted_cursor(Sort::Votes).unwrap(), Some(key));
+        for bad in ["12", "12.0", "x.3", "70000.3", "1.-2", ".5"] {
+            let mut p = Params::parse(Some(&format!("cursor={bad}"))).unwrap();
+            assert!(p.sorted_cursor(Sort::Votes).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn me_is_no_department_outside_the_queue() {
+        let mut p = Params::parse(Some("assigned_to=me")).unwrap();
+        assert_eq!(
+            p.issue_filter().unwrap_err().field.as_deref(),
+            Some("assigned_to")
+        );
+        let mut p = Params::parse(Some("assigned_to=me")).unwrap();
+        assert!(p.assigned_to_me());
+        assert_eq!(p.issue_filter().unwrap().assigned_to, None);
+        let mut p = Params::parse(Some("assigned_to=roads")).unwrap();
+        assert!(!p.assigned_to_me());
+        assert_eq!(
+            p.issue_filter().unwrap().assigned_to.as_deref(),
+            Some("roads")
+        );
+    }
+
+    #[test]
     fn next_links_keep_the_filters_and_replace_the_cursor() {
         let link = with_cursor(
             "/api/v1/issues",
             Some("status=open&cursor=5&bbox=1%2C2%2C3%2C4"),
-            9,
+            "9",
         );
         assert_eq!(
             link,

@@ -15,16 +15,29 @@ use qala_geodata::store::{CreatedIssue, IssueRecord};
 use qala_geodata::workflow::{Amendment, IssueChange, IssueEvent, Routing, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
+use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::tiling::{TileService, TileSettings};
 
 /// Server settings beyond the database.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// How tiles are made and cached.
     pub tiles: TileSettings,
     /// The URL clients reach this server at (for absolute links in TileJSON
     /// and the style); when absent, taken from the request's `Host`.
     pub public_url: Option<String>,
+    /// Live connections (`GET /api/v1/live`) held at once at most.
+    pub live_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            tiles: TileSettings::default(),
+            public_url: None,
+            live_connections: MAX_LIVE_CONNECTIONS,
+        }
+    }
 }
 
 /// Shared application state (cheap to clone).
@@ -42,6 +55,8 @@ pub struct AppState {
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     /// Which department new issues are assigned to (the city's routing rules).
     pub routing: Arc<RwLock<Routing>>,
+    /// Committed issue changes for live listeners (`GET /api/v1/live`).
+    pub live: Arc<LiveHub>,
     /// The position in the store's change log read before the index was
     /// loaded (`None` for a store without one): whoever follows the log to
     /// keep this state current starts after it.
@@ -84,6 +99,7 @@ impl AppState {
             store,
             index: Arc::new(RwLock::new(index)),
             tiles: Arc::new(tiles),
+            live: Arc::new(LiveHub::new(config.live_connections)),
             config: Arc::new(config),
             login_throttle: Arc::default(),
             routing: Arc::new(RwLock::new(routing)),
@@ -186,6 +202,19 @@ impl AppState {
                 .change_status(issue_id, &amendment, &actor, now)
                 .await?;
             state.issue_committed(&issue);
+            // A duplicate's votes moved to the issue it duplicates, whose
+            // index entry (and queue order by votes) follows; on PostgreSQL
+            // the change log reports it too, SQLite has no log.
+            // A failed read must not fail a change already committed.
+            if let Some(original) = event.duplicate_of {
+                match state.store.issue(original).await {
+                    Ok(Some(original)) => state.issue_committed(&original),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, original, "re-reading a merged issue failed")
+                    }
+                }
+            }
             Ok::<_, qala_geodata::Error>((issue, event))
         })
         .await??;
@@ -194,28 +223,33 @@ impl AppState {
 
     /// Brings the index, the cluster pyramid and the tile cache, in that
     /// order, up to date with an issue the store committed, new or changed;
-    /// a hidden issue leaves the index (and so every public output).
+    /// a hidden issue leaves the index (and so every public output). Then
+    /// live listeners hear of it, once the tiles they will reload are fresh.
     /// Idempotent: the change feed may report this server's own writes
-    /// again, and an entry already indexed as it is has nothing new to draw.
+    /// again, and an entry already indexed as it is has nothing new to draw
+    /// (listeners may hear of it twice, which costs them one reload).
     ///
     /// The index lock is held until the tiles follow, so that a removal's
     /// pyramid rebuild ([`TileService::issue_removed`]) never sees an entry
     /// whose own pyramid update is still to come.
     pub fn issue_committed(&self, issue: &Issue) {
-        let mut index = self.index.write();
-        if issue.hidden_at.is_some() {
-            if let Some(old) = index.issues.remove(issue.id) {
-                self.tiles.issue_removed(&old, &index);
+        {
+            let mut index = self.index.write();
+            if issue.hidden_at.is_some() {
+                if let Some(old) = index.issues.remove(issue.id) {
+                    self.tiles.issue_removed(&old, &index);
+                }
+            } else {
+                let entry = IssueEntry::from(issue);
+                let old = index.issues.upsert(entry.clone());
+                match old {
+                    None => self.tiles.issue_added(&entry),
+                    Some(old) if old != entry => self.tiles.issue_changed(&old, &entry, &index),
+                    Some(_) => {}
+                }
             }
-            return;
         }
-        let entry = IssueEntry::from(issue);
-        let old = index.issues.upsert(entry.clone());
-        match old {
-            None => self.tiles.issue_added(&entry),
-            Some(old) if old != entry => self.tiles.issue_changed(&old, &entry, &index),
-            Some(_) => {}
-        }
+        self.live.publish(issue);
     }
 
     /// Moderates an issue as `actor` (hide, unhide, redact): moderators

@@ -30,6 +30,7 @@ fn no_demo_tile_with_a_million_issues_exceeds_500_kb_compressed() {
             district_id: None,
             created_at: d.created_at,
             assigned_department: None,
+            votes: 0,
         })
         .collect();
     let mut layers = HashMap::new();

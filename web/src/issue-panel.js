@@ -1,18 +1,21 @@
 // An issue in the panel: category, description, status, district, department,
 // dates and its public history (each status change with its note, date and
-// department). While it is open it follows changes made by staff. Opening one
-// also puts `#issue=ID` in the address, so a link to an issue opens it.
+// department). While it is open it follows changes made by staff: the live
+// stream says when it changed, and while that stream is down the panel polls
+// instead. Opening one also puts `#issue=ID` in the address, so a link to an
+// issue opens it.
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
 import { categoryName, formatDate, onLang, statusName, t } from './i18n.js';
+import { live, onLive } from './live.js';
 import { STATUS_COLOURS, maplibregl } from './map.js';
 
 export function statusBadge(status) {
   return h('span', { class: 'status-badge', style: { '--status-colour': STATUS_COLOURS[status] ?? '#777' } }, statusName(status));
 }
 
-/** How often an open panel asks whether its issue changed (one small request). */
+/** How often an open panel asks whether its issue changed while the live stream is down (one small request). */
 export const REFRESH_MS = 1000;
 
 /**
@@ -117,6 +120,15 @@ export class IssuePanel {
     onLang(() => {
       if (this.current && this.panel.isOpenFor('issue')) this.update();
     });
+    onLive((message) => {
+      if (!this.current || !this.panel.isOpenFor('issue')) return;
+      if (message.type === 'status') {
+        // Down: poll until it is back. Up: the stream tells of changes.
+        if (!message.connected) this.watch();
+      } else if (message.type === 'resync' || message.issue?.id === this.current.id) {
+        this.refresh({ force: true });
+      }
+    });
   }
 
   category(code) {
@@ -214,27 +226,31 @@ export class IssuePanel {
     if (location.hash.startsWith('#issue=')) history.replaceState(null, '', location.pathname + location.search);
   }
 
-  /** Asks again in REFRESH_MS whether the open issue changed. */
+  /** Asks again in REFRESH_MS whether the open issue changed, unless the live stream will say. */
   watch() {
     clearTimeout(this.timer);
+    this.timer = null;
+    if (live.connected) return;
     this.timer = setTimeout(() => this.refresh(), REFRESH_MS);
   }
 
   /**
-   * One small request a second while an issue is open: its history. Only
-   * when that has a new event is the issue read again and the panel redrawn
-   * (and the map, through `onChange`), so staff's changes reach a resident
-   * who keeps the panel open without a reload. A hidden tab does not ask.
+   * Reads the open issue's history (when the live stream said it changed,
+   * or once a second while that stream is down). Only when that has a new
+   * event, or `force` (the stream said so: a redaction changes no history),
+   * is the issue read again and the panel redrawn (and the map, through
+   * `onChange`), so staff's changes reach a resident who keeps the panel
+   * open without a reload. A hidden tab does not poll.
    */
-  async refresh() {
+  async refresh({ force = false } = {}) {
     const seq = this.seq;
     const issue = this.current;
     if (!issue || !this.panel.isOpenFor('issue')) return;
-    if (!document.hidden) {
+    if (force || !document.hidden) {
       try {
         const events = await api.issueEvents(issue.id);
         if (seq !== this.seq) return;
-        if (!sameEvents(events, this.events)) {
+        if (force || !sameEvents(events, this.events)) {
           const fresh = await api.issue(issue.id);
           if (seq !== this.seq || !this.panel.isOpenFor('issue')) return;
           const statusChanged = fresh.properties.status !== issue.properties.status;

@@ -7,6 +7,7 @@
 
 import * as maplibregl from '/web/vendor/maplibre-gl.mjs';
 import { onLang, t } from './i18n.js';
+import { onLive } from './live.js';
 
 export { maplibregl };
 
@@ -214,6 +215,29 @@ export function refreshIssues(map) {
   current.searchParams.set('v', String(tileVersion));
   url.search = current.search;
   map.getSource('qala-issues').setUrl(url.href);
+}
+
+/** Changes often come in bursts (a staff member working through a queue): one reload for each burst. */
+const LIVE_DEBOUNCE_MS = 200;
+
+/**
+ * Keeps the issue tiles current: every change the server announces on its
+ * live stream (and every resync) reloads them, at most once per
+ * LIVE_DEBOUNCE_MS, so status colours follow without a reload of the page.
+ * The server announces a change after dropping the tiles it touched; the
+ * new `v` gets past the browser's HTTP cache (tiles may be kept 60 s).
+ * Returns the debounced reload, for other callers that know of a change.
+ */
+export function followLive(map) {
+  let timer = null;
+  const reload = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => refreshIssues(map), LIVE_DEBOUNCE_MS);
+  };
+  onLive((message) => {
+    if (message.type === 'issue' || message.type === 'resync') reload();
+  });
+  return reload;
 }
 
 /** Screen distance (px) within which nearby clusters are summed into one bubble. */

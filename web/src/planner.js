@@ -13,7 +13,7 @@ import {
 } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 import { IssuesTable } from './issues-table.js';
-import { createMap, fitCity, maplibregl, setIssueFilters } from './map.js';
+import { createMap, fitCity, followLive, maplibregl, setIssueFilters } from './map.js';
 import { groupCategories } from './report.js';
 import { mountAccount, signedIn } from './signin.js';
 
@@ -349,6 +349,8 @@ async function main() {
     map.setPaintProperty(id, 'circle-stroke-width', 0.75);
   }
 
+  // The points follow changes as they happen; the counts on refresh.
+  followLive(map);
   const planner = new Planner({ map, categories, statuses });
   window.qalaPlanner = planner;
   onLang(() => planner.relabel());

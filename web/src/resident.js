@@ -6,7 +6,7 @@ import { announce } from './dom.js';
 import { applyTranslations, formatNumber, mountLanguageSwitcher, onLang, t } from './i18n.js';
 import { IssuePanel } from './issue-panel.js';
 import { mountLegend } from './legend.js';
-import { createMap, fitCity, refreshIssues, showClusterBubbles } from './map.js';
+import { createMap, fitCity, followLive, refreshIssues, showClusterBubbles } from './map.js';
 import { Panel } from './panel.js';
 import { Reporter } from './report.js';
 
@@ -51,9 +51,10 @@ async function main() {
   const redrawBubbles = showClusterBubbles(map, formatNumber);
   onLang(redrawBubbles);
 
-  // When the open issue changes on the server (staff moved it on), the map
-  // reads its tiles again so the issue's colour follows.
-  const issuePanel = new IssuePanel({ panel, categories, map, onChange: () => refreshIssues(map) });
+  // Every change on the server (staff moved an issue on, another resident
+  // reported one) reloads the issue tiles, so the colours follow.
+  const reloadIssues = followLive(map);
+  const issuePanel = new IssuePanel({ panel, categories, map, onChange: reloadIssues });
   const reporter = new Reporter({
     map,
     panel,

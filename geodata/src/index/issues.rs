@@ -13,6 +13,10 @@ use super::{Area, GroupKey, GroupValue};
 use crate::geometry::{BBox, LonLat};
 use crate::issue::{IssueEntry, IssueFilter};
 
+mod queue;
+
+pub use queue::VotesKey;
+
 /// An R-tree leaf: an entry and its Web Mercator world position (the unit
 /// square, y down), projected once here so that tiles, which place every
 /// hit in tile pixels, skip a logarithm and a sine per point.
@@ -361,6 +365,7 @@ mod tests {
             district_id: None,
             created_at: Utc.timestamp_opt(1_700_000_000 + id, 0).unwrap(),
             assigned_department: None,
+            votes: 0,
         }
     }
 

@@ -13,7 +13,7 @@ use crate::geometry::{LonLat, geometry_to_json};
 pub mod filter;
 pub mod report;
 
-pub use filter::{IssueEntry, IssueFilter};
+pub use filter::{IssueEntry, IssueFilter, Scope};
 pub use report::{MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, NewIssue, json_error};
 
 /// Where an issue is in its life (the FixMyStreet / Open311 vocabulary).

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::category::{Category, parse_category};
 use crate::error::{Error, Result, ValidationError};
 use crate::geometry::LonLat;
-use crate::issue::filter::department_code;
+use crate::issue::filter::{department_code, entry_votes};
 use crate::issue::{Issue, IssueEntry, IssueStatus};
 use crate::layer::{Feature, LayerName};
 
@@ -75,6 +75,7 @@ pub(super) struct EntryRow<'r> {
     pub district_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub assigned_department: Option<&'r str>,
+    pub votes: i64,
 }
 
 impl EntryRow<'_> {
@@ -89,6 +90,7 @@ impl EntryRow<'_> {
             district_id: self.district_id,
             created_at: self.created_at,
             assigned_department: self.assigned_department.map(department_code),
+            votes: entry_votes(self.votes),
         })
     }
 }

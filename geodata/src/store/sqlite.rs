@@ -86,6 +86,7 @@ fn decode_entry(row: &SqliteRow) -> Result<IssueEntry> {
         district_id: row.try_get("district_id")?,
         created_at: decode_time(row.try_get("created_at")?)?,
         assigned_department: row.try_get("assigned_department")?,
+        votes: row.try_get("votes")?,
     }
     .decode()
 }
@@ -254,7 +255,7 @@ impl Store for SqliteStore {
     async fn issue_entries(&self) -> Result<Vec<IssueEntry>> {
         // Streamed row by row: holding a million decoded rows at once would
         // more than double the memory the index itself needs.
-        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at, assigned_department FROM issues WHERE hidden_at IS NULL ORDER BY id")
+        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at, assigned_department, votes FROM issues WHERE hidden_at IS NULL ORDER BY id")
             .fetch(&self.pool);
         let mut entries = Vec::new();
         while let Some(row) = rows.next().await {

@@ -18,7 +18,9 @@ mod routing;
 pub use amend::{Amendment, Placement};
 pub use change::{ChangeParts, IssueChange, MAX_NOTE_CHARS, StatusChange};
 pub use event::{EventActor, IssueEvent};
-pub use routing::{Department, DepartmentNames, FALLBACK_CATEGORY, Routing, RoutingRule};
+pub use routing::{
+    Department, DepartmentNames, FALLBACK_CATEGORY, RESERVED_CODE, Routing, RoutingRule,
+};
 
 /// How long after it was resolved an issue may be reopened.
 pub const REOPEN_WINDOW_DAYS: i64 = 30;

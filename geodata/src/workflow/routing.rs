@@ -13,6 +13,8 @@ pub const FALLBACK_CATEGORY: &str = "*";
 
 /// Longest department or district code.
 const MAX_CODE_CHARS: usize = 64;
+/// Not a department: `assigned_to=me` asks for the caller's own scope.
+pub const RESERVED_CODE: &str = "me";
 /// Longest department name.
 const MAX_NAME_CHARS: usize = 200;
 
@@ -58,6 +60,13 @@ impl Department {
     /// (1 to 200 characters each).
     pub fn new(code: &str, names: DepartmentNames) -> Result<Self, ValidationError> {
         check_code(code, "code")?;
+        if code == RESERVED_CODE {
+            return Err(ValidationError::new(
+                "invalid_code",
+                "code",
+                "the department code \"me\" is reserved: assigned_to=me names the caller's own queue",
+            ));
+        }
         for (lang, name) in [("kk", &names.kk), ("ru", &names.ru), ("en", &names.en)] {
             let n = name.trim().chars().count();
             if n == 0 || n > MAX_NAME_CHARS {

@@ -65,7 +65,7 @@ async fn audit(
         entries.truncate(limit);
         entries
             .last()
-            .map(|last| with_cursor(uri.path(), raw.as_deref(), last.id))
+            .map(|last| with_cursor(uri.path(), raw.as_deref(), &last.id.to_string()))
     });
     let entries: Vec<Value> = entries
         .iter()

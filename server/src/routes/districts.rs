@@ -59,13 +59,14 @@ async fn issues(
     let mut params = Params::parse(raw.as_deref())?;
     let filter: IssueFilter = params.issue_filter()?;
     let limit = params.limit(DEFAULT_LIMIT)?;
-    let cursor = params.cursor()?;
-    let newest_first = params.newest_first()?;
+    let sort = params.sort()?;
+    let cursor = params.sorted_cursor(sort)?;
     params.finish()?;
     let page = Page {
         cursor,
         limit,
-        newest_first,
+        sort,
+        counts: filter.assigned_to.is_some(),
     };
     issue_page(
         &state,

@@ -7,13 +7,14 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use qala_geodata::issue::Scope;
 use qala_geodata::{Area, IssueFilter, IssueStatus, LonLat, NewIssue};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{feature_page, geojson};
-use crate::auth::Caller;
+use crate::auth::{AuthError, Caller};
 use crate::error::{ApiError, ApiResult};
-use crate::params::{DEFAULT_LIMIT, Params, with_cursor};
+use crate::params::{Cursor, DEFAULT_LIMIT, Params, Sort, with_cursor};
 use crate::state::AppState;
 
 /// Largest accepted report body: a description of 4000 Kazakh letters is 8 KB.
@@ -147,33 +148,75 @@ async fn fetch(
     Ok(geojson(feature))
 }
 
+/// `GET /api/v1/issues`: a page of issues in the area and filters given.
+/// With `assigned_to` (a department, or `me`: the caller's own scope) it is
+/// the staff queue and carries `counts` per status.
 async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     OriginalUri(uri): OriginalUri,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let mut params = Params::parse(raw.as_deref())?;
+    let me = params.assigned_to_me();
     let bbox = params.bbox()?;
-    let filter = params.issue_filter()?;
+    let mut filter = params.issue_filter()?;
     let limit = params.limit(DEFAULT_LIMIT)?;
-    let cursor = params.cursor()?;
-    let newest_first = params.newest_first()?;
+    let sort = params.sort()?;
+    let cursor = params.sorted_cursor(sort)?;
     params.finish()?;
+    if me {
+        match own_scope(&caller) {
+            Ok(scope) => filter.scope = Some(scope),
+            Err(refusal) => return Ok(*refusal),
+        }
+    }
     let area = bbox.map_or(Area::Everywhere, Area::BBox);
     let page = Page {
         cursor,
         limit,
-        newest_first,
+        sort,
+        counts: me || filter.assigned_to.is_some(),
     };
     issue_page(&state, area, &filter, page, uri.path(), raw.as_deref()).await
 }
 
-/// Which page of a listing: after (or, newest first, before) the cursor id.
+/// The departments and districts of a signed-in scoped caller (staff,
+/// moderator): what `assigned_to=me` lists. Anonymous callers must sign in
+/// (401); roles without a scope are told to name a department (400).
+fn own_scope(caller: &Caller) -> Result<Scope, Box<Response>> {
+    // The same 401 (with its `WWW-Authenticate` challenge) as every route
+    // that needs a signed-in caller.
+    let actor = caller
+        .actor()
+        .ok_or_else(|| Box::new(AuthError::SignInRequired.into_response()))?;
+    let scope = Scope {
+        departments: actor.departments.clone(),
+        districts: actor.districts.clone(),
+    };
+    if !actor.role.is_scoped() || scope.is_empty() {
+        return Err(Box::new(
+            ApiError::bad_parameter(
+                "assigned_to",
+                format!(
+                    "assigned_to=me lists the issues of the caller's departments and districts, and a {} has none: name a department (assigned_to=CODE)",
+                    actor.role
+                ),
+            )
+            .into_response(),
+        ));
+    }
+    Ok(scope)
+}
+
+/// Which page of a listing: after the cursor in `sort` order, and whether
+/// the answer carries the counts per status (the staff queue's tabs).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Page {
-    pub cursor: Option<i64>,
+    pub cursor: Option<Cursor>,
     pub limit: usize,
-    pub newest_first: bool,
+    pub sort: Sort,
+    pub counts: bool,
 }
 
 /// One page of issues as a FeatureCollection; shared by every issue listing.
@@ -188,30 +231,76 @@ pub(super) async fn issue_page(
     let Page {
         cursor,
         limit,
-        newest_first,
+        sort,
+        counts,
     } = page;
-    // One more than asked tells whether a next page exists.
-    let mut ids = {
+    let (mut keys, counts) = {
         let index = state.index.read();
-        if newest_first {
-            index.issues.page_newest(area, filter, cursor, limit + 1)
-        } else {
-            index.issues.page(area, filter, cursor, limit + 1)
-        }
+        // One more than asked tells whether a next page exists.
+        let keys: Vec<Cursor> = match (sort, cursor) {
+            (Sort::Votes, cursor) => {
+                let after = match cursor {
+                    Some(Cursor::Votes(key)) => Some(key),
+                    _ => None,
+                };
+                let keys = index.issues.page_by_votes(area, filter, after, limit + 1);
+                keys.into_iter().map(Cursor::Votes).collect()
+            }
+            (Sort::Oldest | Sort::Newest, cursor) => {
+                let cursor = match cursor {
+                    Some(Cursor::Id(id)) => Some(id),
+                    _ => None,
+                };
+                let ids = if sort == Sort::Newest {
+                    index.issues.page_newest(area, filter, cursor, limit + 1)
+                } else {
+                    index.issues.page(area, filter, cursor, limit + 1)
+                };
+                ids.into_iter().map(Cursor::Id).collect()
+            }
+        };
+        // The tabs of a queue: its area and filter with every status.
+        let counts = counts.then(|| {
+            let by_status = index.issues.count_by_status(area, &filter.any_status());
+            let total: u64 = by_status.iter().map(|(_, n)| n).sum();
+            let by_status: serde_json::Map<String, Value> = by_status
+                .into_iter()
+                .map(|(status, n)| (status.as_str().to_owned(), json!(n)))
+                .collect();
+            json!({"total": total, "by_status": by_status})
+        });
+        (keys, counts)
     };
-    let next = (ids.len() > limit).then(|| {
-        ids.truncate(limit);
-        ids.last().map(|last| with_cursor(path, raw_query, *last))
-    });
+    let next = (keys.len() > limit)
+        .then(|| {
+            keys.truncate(limit);
+            keys.last()
+                .map(|last| with_cursor(path, raw_query, &last.to_string()))
+        })
+        .flatten();
+    let ids: Vec<i64> = keys
+        .iter()
+        .map(|key| match key {
+            Cursor::Id(id) => *id,
+            Cursor::Votes(key) => key.id,
+        })
+        .collect();
     let issues = state.store.issues_by_id(&ids).await?;
     let index = state.index.read();
-    let features = issues
+    let features: Vec<Value> = issues
         .iter()
         // Hidden since the index was read: gone, like the rest of it.
         .filter(|i| i.hidden_at.is_none())
         .map(|i| i.to_feature(i.district_id.and_then(|d| index.district_name(d))))
         .collect();
-    Ok(feature_page(features, next.flatten()))
+    let mut body = json!({"type": "FeatureCollection", "features": features});
+    if let Some(next) = next {
+        body["next"] = json!(next);
+    }
+    if let Some(counts) = counts {
+        body["counts"] = counts;
+    }
+    Ok(geojson(body))
 }
 
 async fn nearby(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {

@@ -79,9 +79,10 @@ async fn features(
             area,
             &IssueFilter::default(),
             super::issues::Page {
-                cursor,
+                cursor: cursor.map(crate::params::Cursor::Id),
                 limit,
-                newest_first: false,
+                sort: crate::params::Sort::Oldest,
+                counts: false,
             },
             uri.path(),
             raw.as_deref(),
@@ -96,7 +97,7 @@ async fn features(
     let next = (page.len() > limit).then(|| {
         page.truncate(limit);
         page.last()
-            .map(|f| with_cursor(uri.path(), raw.as_deref(), f.id))
+            .map(|f| with_cursor(uri.path(), raw.as_deref(), &f.id.to_string()))
     });
     Ok(feature_page(
         page.iter().map(|f| f.to_geojson()).collect(),

@@ -15,6 +15,7 @@ mod account;
 mod districts;
 mod issues;
 mod layers;
+mod live;
 mod meta;
 mod moderation;
 mod response_stats;
@@ -39,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .merge(stats::router())
         .merge(response_stats::router())
         .merge(layers::router())
+        .merge(live::router())
         .merge(meta::router())
         .merge(tiles::router())
         .merge(web::router())

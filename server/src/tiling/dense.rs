@@ -359,6 +359,7 @@ mod tests {
             district_id: None,
             created_at: Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap(),
             assigned_department: None,
+            votes: 0,
         }
     }
 

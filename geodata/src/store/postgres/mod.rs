@@ -118,6 +118,7 @@ fn decode_entry(row: &PgRow) -> Result<IssueEntry> {
         district_id: row.try_get("district_id")?,
         created_at: row.try_get("created_at")?,
         assigned_department: row.try_get("assigned_department")?,
+        votes: row.try_get("votes")?,
     }
     .decode()
 }
@@ -385,7 +386,7 @@ impl Store for PostgresStore {
         // order and writes a tile's points in tree order, so servers on one
         // database (and both stores) give a tile the same bytes and ETag.
         let mut rows = sqlx::query(
-            "SELECT id, category, ST_X(location) AS lon, ST_Y(location) AS lat, status, district_id, created_at, assigned_department FROM issues WHERE hidden_at IS NULL ORDER BY id",
+            "SELECT id, category, ST_X(location) AS lon, ST_Y(location) AS lat, status, district_id, created_at, assigned_department, votes FROM issues WHERE hidden_at IS NULL ORDER BY id",
         )
         .fetch(&self.pool);
         let mut entries = Vec::new();
