@@ -1,5 +1,5 @@
-// The staff view (`/staff`): sign in, see a queue (a department's or a
-// district's issues) by status with counts and ages, and open an issue to
+// The staff view (`/staff`): sign in, see a queue (the user's own scope or
+// a department's issues) by status with counts and ages, and open an issue to
 // work on it (staff-issue.js). The queue's choices live in the query string
 // and the open issue in `#issue=ID`, so a view can be bookmarked. On a
 // phone the queue and the issue take turns on one column.
@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import { announce, h } from './dom.js';
 import {
-  applyTranslations, categoryName, districtName, formatDate, formatNumber, mountLanguageSwitcher, onLang, statusName, t,
+  applyTranslations, categoryName, formatDate, formatNumber, mountLanguageSwitcher, onLang, statusName, t,
 } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 import { loadStatusColours } from './map.js';
@@ -24,7 +24,10 @@ const ACTIVE = ['open', 'acknowledged', 'in_progress'];
 const SORTS = [
   ['oldest', 'sort.oldest'],
   ['newest', 'sort.newest'],
+  ['votes', 'sort.votes'],
 ];
+/** Roles with a scope of their own, whose queue `assigned_to=me` is. */
+const SCOPED = ['staff', 'moderator'];
 
 /** How long ago `iso` was, short: "12 min", "5 h", "3 d". */
 export function ageText(iso, now = Date.now()) {
@@ -36,11 +39,10 @@ export function ageText(iso, now = Date.now()) {
 }
 
 class Queue {
-  constructor({ user, categories, statuses, departments, districts }) {
+  constructor({ user, categories, statuses, departments }) {
     this.user = user;
     this.categories = categories;
     this.departments = departments;
-    this.districts = districts?.features ?? [];
     this.tabs = [{ id: 'active', statuses: ACTIVE }, ...statuses.map((s) => ({ id: s, statuses: [s] }))];
     this.features = [];
     this.counts = null;
@@ -55,19 +57,19 @@ class Queue {
   }
 
   /**
-   * What the user can list: each of their departments (`assigned_to`) and
-   * districts; admins every department; everyone the whole city when they
-   * have no scope (the server still decides what they may change).
+   * What the user can list: their own scope first (`assigned_to=me`: their
+   * departments' issues and those in their districts), then each of their
+   * departments; admins any department, or the whole city (the server still
+   * decides what anyone may change).
    */
   scopes() {
     const admin = this.user.role === 'admin';
     const options = [];
+    if (SCOPED.includes(this.user.role) && (this.user.departments?.length || this.user.districts?.length)) {
+      options.push({ value: 'me', label: t('queue.mine'), query: { assignedTo: 'me' } });
+    }
     for (const code of admin ? this.departments.map((d) => d.code) : this.user.departments ?? []) {
       options.push({ value: `department:${code}`, label: this.departmentName(code), query: { assignedTo: code } });
-    }
-    for (const id of admin ? [] : this.user.districts ?? []) {
-      const district = this.districts.find((f) => f.id === id);
-      options.push({ value: `district:${id}`, label: district ? districtName(district.properties) : String(id), query: { district: id } });
     }
     if (admin || !options.length) options.push({ value: 'all', label: t('queue.all'), query: {} });
     return options;
@@ -215,21 +217,14 @@ async function main() {
   let categories;
   let statuses;
   let departments;
-  let districts;
   try {
-    [categories, statuses, departments, districts] = await Promise.all([
-      api.categories(),
-      api.statuses(),
-      api.departments(),
-      user.districts?.length ? api.districts({}) : null,
-      loadStatusColours(),
-    ]);
+    [categories, statuses, departments] = await Promise.all([api.categories(), api.statuses(), api.departments(), loadStatusColours()]);
   } catch (error) {
     showError(error);
     return;
   }
   $('#staff-main').hidden = false;
-  const queue = new Queue({ user, categories, statuses, departments, districts });
+  const queue = new Queue({ user, categories, statuses, departments });
   const detail = new IssueDetail({
     user,
     categories,

@@ -65,8 +65,22 @@ describe('staff view', { skip: NEEDS_DATABASE }, () => {
       assert.ok(await page.locator('#staff-main').isHidden(), 'nothing but the form before signing in');
       await signInThroughForm(page, staff);
       await page.waitForFunction(() => document.body.dataset.state === 'ready');
-      assert.equal(await page.locator('#queue-scope').inputValue(), 'department:roads');
+      assert.equal(await page.locator('#queue-scope').inputValue(), 'me', 'their own queue first');
       assert.match(await page.locator('#account').textContent(), /Staff/);
+      // The tabs count what the API counts for the queue (every status, whichever tab is shown).
+      const apiCounts = () => page.evaluate(async () => (await (await fetch('/api/v1/issues?assigned_to=me&limit=1')).json()).counts.by_status);
+      const tabCounts = () =>
+        page.locator('.tab').evaluateAll((tabs) => Object.fromEntries(tabs.map((tab) => [tab.dataset.tab, Number(tab.querySelector('.tab-count')?.textContent.replace(/\D/g, ''))])));
+      const before = await apiCounts();
+      const shown = await tabCounts();
+      for (const [status, n] of Object.entries(before)) assert.equal(shown[status], n, `the ${status} tab's count`);
+      assert.equal(shown.active, before.open + before.acknowledged + before.in_progress, 'the active tab sums three statuses');
+
+      // Most supported first: votes never grow down the list.
+      await page.locator('#queue-sort').selectOption('votes');
+      await page.waitForFunction(() => document.body.dataset.state === 'ready' && new URLSearchParams(location.search).get('sort') === 'votes');
+      const votes = await page.locator('#queue-list li').evaluateAll((lis) => lis.map((li) => Number(li.querySelector('.votes')?.textContent.replace(/\D/g, '') ?? 0)));
+      assert.ok(votes.length > 1 && votes.every((v, i) => i === 0 || v <= votes[i - 1]), `sorted by votes: ${votes}`);
       await page.locator('#queue-sort').selectOption('newest');
       const item = page.locator(`#queue-list li[data-issue-id="${id}"]`);
       await item.waitFor();
@@ -97,6 +111,9 @@ describe('staff view', { skip: NEEDS_DATABASE }, () => {
       const internal = 'INTERNAL 9931: contractor quote, staff only';
       await changeStatus(page, 'Acknowledged', { note: 'Seen by the roads department', internal });
       await detailStatus(page, id, 'acknowledged');
+      // The queue is read again after the change: one fewer open, one more acknowledged.
+      await page.waitForFunction((n) => Number(document.querySelector('.tab[data-tab="acknowledged"] .tab-count')?.textContent.replace(/\D/g, '')) === n, before.acknowledged + 1);
+      assert.equal((await tabCounts()).open, before.open - 1);
       await changeStatus(page, 'In progress', { note: 'A crew repairs it on Thursday', internal });
       await detailStatus(page, id, 'in_progress');
       assert.match(await page.locator('#detail-flash').textContent(), /is now “In progress”/);
