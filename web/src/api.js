@@ -138,3 +138,100 @@ export function randomKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+// ---- accounts and staff writes ----
+
+const CSRF_KEY = 'qala.csrf';
+
+/**
+ * The session's CSRF token, which only the login answer carries (the server
+ * keeps its hash). It is kept per browser, like the session cookie it goes
+ * with, so a second tab does not have to sign in again (and leave a second
+ * session behind). Script can read it, but it is worthless without the
+ * HttpOnly cookie, which script cannot.
+ */
+export function csrfToken() {
+  try {
+    return localStorage.getItem(CSRF_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function setCsrfToken(token) {
+  try {
+    if (token) localStorage.setItem(CSRF_KEY, token);
+    else localStorage.removeItem(CSRF_KEY);
+  } catch {
+    // Storage off: writes from this page then fail with the API's csrf_failed message.
+  }
+}
+
+/** A cookie-authenticated write: JSON body and the session's CSRF token. */
+function write(path, body, method = 'POST') {
+  const headers = { accept: 'application/json', 'content-type': 'application/json' };
+  const token = csrfToken();
+  if (token) headers['x-csrf-token'] = token;
+  return request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** The signed-in user (`{user_id, role, departments, districts, public_name}`), or null when nobody is. */
+export async function me() {
+  try {
+    return await request('/api/v1/me');
+  } catch (error) {
+    if (error.status === 401) {
+      setCsrfToken(null);
+      return null;
+    }
+    throw error;
+  }
+}
+
+/** Signs in with email and password: the server sets the session cookie; the CSRF token is kept here. */
+export async function login(email, password) {
+  const body = await write('/api/v1/login', { email, password });
+  setCsrfToken(body.csrf_token);
+  return body.user;
+}
+
+/** Ends the session on the server (with the token it revokes it) and forgets the token. */
+export async function logout() {
+  try {
+    await write('/api/v1/logout');
+  } finally {
+    setCsrfToken(null);
+  }
+}
+
+/**
+ * One page of a staff queue: `assigned_to` (a department code, or `me`) or
+ * `district`, statuses, `sort` (oldest, newest, votes). The answer may carry
+ * `counts: {total, by_status}`; `next` is the following page's URL.
+ */
+export function queue({ assignedTo, district, status, sort, limit = 50 } = {}) {
+  const query = filterQuery({ status, district });
+  if (assignedTo) query.set('assigned_to', assignedTo);
+  if (sort) query.set('sort', sort);
+  query.set('limit', String(limit));
+  return request(withQuery('/api/v1/issues', query));
+}
+
+/** The next page of a listing, by the `next` URL the server gave. */
+export function page(url) {
+  return request(url);
+}
+
+/**
+ * A change to an issue by staff: a status change (`{status, note,
+ * internal_note, duplicate_of}`) or a re-route (`{department, note}`);
+ * resolves to the public event.
+ */
+export function addEvent(id, body) {
+  return write(`/api/v1/issues/${encodeURIComponent(id)}/events`, body);
+}
+
+/** Hide, unhide or redact (`{action, reason, description}`): moderators and admins. */
+export function moderate(id, body) {
+  return write(`/api/v1/issues/${encodeURIComponent(id)}/moderation`, body);
+}

@@ -2,6 +2,8 @@
 // and format them. Category and district names are not here: the API sends
 // them in all three languages, so the catalogue stays the single source.
 
+import { STAFF_STRINGS } from './strings/staff.js';
+
 export const LANGS = ['en', 'ru', 'kk'];
 const STORAGE_KEY = 'qala.lang';
 
@@ -104,6 +106,9 @@ export const STRINGS = {
     'issue.department': 'Department',
     'issue.merged': 'Report #{id} was merged into this one',
     'issue.duplicate_of': '{status} of #{id}',
+    'issue.rerouted': 'Passed to {department}',
+    'issue.recategorised': 'Category corrected: {category}',
+    'issue.moved': 'Location corrected',
     'issue.status_changed': 'Issue #{id} is now “{status}”.',
     'issue.updated': 'Last updated',
     'issue.permalink': 'Link to this issue',
@@ -246,6 +251,9 @@ export const STRINGS = {
     'issue.department': 'Ведомство',
     'issue.merged': 'Обращение №{id} объединено с этим',
     'issue.duplicate_of': '{status}: №{id}',
+    'issue.rerouted': 'Передано: {department}',
+    'issue.recategorised': 'Категория исправлена: {category}',
+    'issue.moved': 'Место исправлено',
     'issue.status_changed': 'Статус обращения №{id}: «{status}».',
     'issue.updated': 'Обновлено',
     'issue.permalink': 'Ссылка на обращение',
@@ -388,6 +396,9 @@ export const STRINGS = {
     'issue.department': 'Басқарма',
     'issue.merged': '№{id} өтініш осымен біріктірілді',
     'issue.duplicate_of': '{status}: №{id}',
+    'issue.rerouted': 'Берілді: {department}',
+    'issue.recategorised': 'Санат түзетілді: {category}',
+    'issue.moved': 'Орны түзетілді',
     'issue.status_changed': '№{id} өтініштің мәртебесі: «{status}».',
     'issue.updated': 'Жаңартылды',
     'issue.permalink': 'Өтінішке сілтеме',
@@ -433,6 +444,7 @@ export const STRINGS = {
     'export.done': 'Жүктелген өтініштер: {n}.',
   },
 };
+for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code]);
 
 let current = detect();
 

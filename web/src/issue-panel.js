@@ -20,11 +20,13 @@ export const REFRESH_MS = 1000;
 
 /**
  * The public history as timeline entries `{at, text, status, note, by}`,
- * oldest first: the report, then each event the server published. `department`
- * names a department code in the reader's language. Without events (an older
- * server, or the events request failed) the last change stands in for them.
+ * oldest first: the report, then each event the server published (a status
+ * change, a re-route to another department, a corrected category or
+ * location, or several in one). `department` and `category` name a code in
+ * the reader's language. Without events (an older server, or the events
+ * request failed) the last change stands in for them.
  */
-export function historyEntries(issue, events = [], department = (code) => code) {
+export function historyEntries(issue, events = [], department = (code) => code, category = (code) => code) {
   const p = issue.properties;
   const entries = [{ at: p.created_at, text: t('issue.reported'), status: 'open' }];
   for (const event of events) {
@@ -32,17 +34,47 @@ export function historyEntries(issue, events = [], department = (code) => code) 
     if (event.kind === 'duplicate_merged') {
       entries.push({ at: event.at, text: t('issue.merged', { id: event.duplicate }), status: null, note: null, by });
     } else {
-      const text =
-        event.to_status === 'duplicate' && event.duplicate_of
-          ? t('issue.duplicate_of', { status: statusName(event.to_status), id: event.duplicate_of })
-          : statusName(event.to_status);
-      entries.push({ at: event.at, text, status: event.to_status, note: event.note, by });
+      const parts = [];
+      if (event.kind !== 'rerouted' && event.kind !== 'corrected') {
+        parts.push(
+          event.to_status === 'duplicate' && event.duplicate_of
+            ? t('issue.duplicate_of', { status: statusName(event.to_status), id: event.duplicate_of })
+            : statusName(event.to_status),
+        );
+      }
+      if (event.department) parts.push(t('issue.rerouted', { department: event.department.to ? department(event.department.to) : '—' }));
+      if (event.category) parts.push(t('issue.recategorised', { category: category(event.category.to) }));
+      if (event.moved) parts.push(t('issue.moved'));
+      entries.push({ at: event.at, text: parts.join(' · '), status: event.to_status, note: event.note, by });
     }
   }
   if (!events.length && p.updated_at && p.updated_at !== p.created_at) {
     entries.push({ at: p.updated_at, text: `${t('issue.updated')}: ${statusName(p.status)}`, status: p.status });
   }
   return entries;
+}
+
+/**
+ * The timeline of `historyEntries` as a list: each step with its date, who
+ * acted and the public note. The resident panel and the staff view show
+ * the same history through this one function.
+ */
+export function historyList(entries) {
+  return h(
+    'ol',
+    { class: 'history' },
+    entries.map((entry) =>
+      h(
+        'li',
+        { style: { '--status-colour': STATUS_COLOURS[entry.status] ?? '#777' }, 'data-status': entry.status ?? '' },
+        h('time', { datetime: entry.at }, formatDate(entry.at, true)),
+        ' ',
+        h('span', { class: 'history-step' }, entry.text),
+        entry.by ? h('span', { class: 'history-by' }, entry.by) : null,
+        entry.note ? h('p', { class: 'note' }, entry.note) : null,
+      ),
+    ),
+  );
 }
 
 /** Every change of status is an event, so new event ids are what a refresh looks for. */
@@ -249,7 +281,12 @@ export class IssuePanel {
     const p = issue.properties;
     const title = t('issue.title', { id: issue.id, category: categoryName(this.category(p.category)) });
     const row = (label, value) => (value ? [h('dt', {}, label), h('dd', {}, value)] : null);
-    const entries = historyEntries(issue, this.events ?? [], (code) => this.departmentName(code));
+    const entries = historyEntries(
+      issue,
+      this.events ?? [],
+      (code) => this.departmentName(code),
+      (code) => categoryName(this.category(code)),
+    );
     const content = h(
       'article',
       { class: 'issue', 'data-issue-id': issue.id, 'data-status': p.status },
@@ -268,21 +305,7 @@ export class IssuePanel {
         row(t('issue.votes'), p.votes ? String(p.votes) : null),
       ),
       h('h3', {}, t('issue.history')),
-      h(
-        'ol',
-        { class: 'history' },
-        entries.map((entry) =>
-          h(
-            'li',
-            { style: { '--status-colour': STATUS_COLOURS[entry.status] ?? '#777' }, 'data-status': entry.status ?? '' },
-            h('time', { datetime: entry.at }, formatDate(entry.at, true)),
-            ' ',
-            h('span', { class: 'history-step' }, entry.text),
-            entry.by ? h('span', { class: 'history-by' }, entry.by) : null,
-            entry.note ? h('p', { class: 'note' }, entry.note) : null,
-          ),
-        ),
-      ),
+      historyList(entries),
       h('p', {}, h('a', { href: `/#issue=${issue.id}`, class: 'permalink' }, t('issue.permalink'))),
     );
     this.panel.open({ title, content, owner: 'issue', onClose: () => this.closed(), focus });

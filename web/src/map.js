@@ -91,8 +91,13 @@ function statusColoursOf(style) {
   return colours;
 }
 
-/** Status → colour of the loaded style (empty until `createMap` has loaded it). */
+/** Status → colour of the loaded style (empty until `createMap` or `loadStatusColours` has loaded it). */
 export let STATUS_COLOURS = {};
+
+/** Reads the status colours without a map, for a page that lists issues before it draws one. */
+export async function loadStatusColours() {
+  STATUS_COLOURS = statusColoursOf(await fetchJson('/style.json'));
+}
 
 /**
  * Creates the map and resolves once its style has loaded. The map is

@@ -1,7 +1,8 @@
-// The planner view (`/planner`): districts as a choropleth of issue counts
-// under the current filters, a district's counts and issues, and one-click
-// export of the selection. The filters and the district live in the query
-// string, so a view can be bookmarked or sent to a colleague.
+// The planner view (`/planner`), for signed-in planners, staff and admins:
+// districts as a choropleth of issue counts under the current filters, a
+// district's counts and issues, and one-click export of the selection. The
+// filters and the district live in the query string, so a view can be
+// bookmarked or sent to a colleague.
 
 import * as api from './api.js';
 import { addChoropleth, renderLegend, selectDistrict, updateChoropleth } from './choropleth.js';
@@ -14,8 +15,12 @@ import { statusBadge } from './issue-panel.js';
 import { IssuesTable } from './issues-table.js';
 import { createMap, fitCity, followLive, maplibregl, setIssueFilters } from './map.js';
 import { groupCategories } from './report.js';
+import { mountAccount, signedIn } from './signin.js';
 
 const $ = (selector) => document.querySelector(selector);
+
+/** Who the planner view is for, once there are accounts (its data is public; the view is a tool for the city). */
+const PLANNER_ROLES = ['planner', 'admin', 'staff'];
 
 /** A date input's day as the API's RFC 3339 bounds: `since` inclusive, `until` exclusive (the next day). */
 function dayStart(day) {
@@ -317,6 +322,10 @@ function bboxOf(geometry) {
 async function main() {
   applyTranslations();
   mountLanguageSwitcher($('#lang'));
+  const user = await signedIn({ container: $('#signin'), roles: PLANNER_ROLES });
+  if (!user) return;
+  mountAccount($('#account'), user);
+  $('#planner-main').hidden = false;
   let map;
   let categories;
   let statuses;

@@ -31,15 +31,26 @@ export function launchBrowser() {
 }
 
 /**
+ * Chromium's console line for an API answer a page expects and handles:
+ * `GET /api/v1/me` is 401 for a visitor who has not signed in (the pages
+ * then show the login form), and a wrong password is a 401 login.
+ */
+export const EXPECTED_401 = /status of 401 .*\/api\/v1\/(me|login)\)$/;
+
+/**
  * A fresh context and page that record every console error and uncaught
  * exception; `errors` is what the "no console errors" assertions read.
+ * `login`: sign the context in first (see `signIn`); `state`: the
+ * `body[data-state]` to wait for (`signin` for a login form).
  */
-export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB' } = {}) {
+export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB', login = null, state = 'ready' } = {}) {
   const context = await browser.newContext({ ...device, locale, acceptDownloads: true });
+  if (login) await signIn(context, new URL(url).origin, login);
   const page = await context.newPage();
   const errors = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url})`);
+    const line = `console: ${message.text()} (${message.location().url})`;
+    if (message.type() === 'error' && !EXPECTED_401.test(line)) errors.push(line);
   });
   page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
   page.on('requestfailed', (request) => {
@@ -49,9 +60,55 @@ export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB
     if (reason !== 'net::ERR_ABORTED' && !request.url().startsWith('blob:')) errors.push(`request failed: ${request.url()} ${reason}`);
   });
   await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
-  await mapIdle(page);
+  await page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout: 60_000 });
+  // The staff view draws its map only once an issue is open.
+  if (await page.evaluate(() => Boolean(window.qalaMap))) await mapIdle(page);
   return { page, context, errors };
+}
+
+/**
+ * Signs a browser context in through the API, as the login form would:
+ * the context's cookie jar gets the session, its pages the CSRF token.
+ * For the tests whose subject is not the login itself.
+ */
+export async function signIn(context, base, { email, password }) {
+  const response = await context.request.post(`${base}/api/v1/login`, { data: { email, password } });
+  if (!response.ok()) throw new Error(`login as ${email}: ${response.status()} ${await response.text()}`);
+  const { csrf_token: token } = await response.json();
+  // Before the first page runs, and only then: a later logout must stay a logout.
+  await context.addInitScript((csrf) => {
+    if (!sessionStorage.getItem('qala.test.signed_in')) {
+      sessionStorage.setItem('qala.test.signed_in', '1');
+      localStorage.setItem('qala.csrf', csrf);
+    }
+  }, token);
+}
+
+/** The text of the resident's open issue panel: its status badge, history steps and notes. */
+export function panelState(page) {
+  return page.evaluate(() => {
+    const article = document.querySelector('#panel .issue');
+    if (!article) return null;
+    return {
+      id: Number(article.dataset.issueId),
+      status: article.querySelector('.issue-status')?.textContent.trim(),
+      steps: [...article.querySelectorAll('.history li')].map((li) => ({
+        status: li.dataset.status,
+        step: li.querySelector('.history-step')?.textContent.trim(),
+        by: li.querySelector('.history-by')?.textContent.trim() ?? null,
+        note: li.querySelector('.note')?.textContent.trim() ?? null,
+      })),
+      text: document.getElementById('panel').textContent,
+    };
+  });
+}
+
+/** Waits (polling in the page, no fixed sleeps) until the resident's open panel shows `status` as its badge. */
+export async function waitForBadge(page, status, timeout = 15_000) {
+  await page.waitForFunction((s) => document.querySelector('#panel .issue .issue-status')?.textContent.trim() === s, status, {
+    timeout,
+    polling: 100,
+  });
 }
 
 /** Resolves when the map has drawn everything it has asked for (MapLibre's `idle`). */

@@ -12,6 +12,7 @@ const sources = [
   ...readdirSync(join(web, 'src')).filter((f) => f.endsWith('.js') && f !== 'i18n.js').map((f) => readFileSync(join(web, 'src', f), 'utf8')),
   readFileSync(join(web, 'index.html'), 'utf8'),
   readFileSync(join(web, 'planner.html'), 'utf8'),
+  readFileSync(join(web, 'staff.html'), 'utf8'),
 ].join('\n');
 
 /** Keys built at run time from these families (`t(\`status.${s}\`)`…). */
@@ -20,6 +21,7 @@ const FAMILIES = {
   group: ['roads', 'lighting', 'cleanliness', 'accessibility', 'green', 'mobility', 'water', 'winter', 'facilities', 'other'],
   layer: ['issues', 'districts', 'public_spaces', 'green_corridors', 'bike_routes'],
   lang: LANGS,
+  role: ['resident', 'moderator', 'staff', 'planner', 'admin', 'integration'],
 };
 
 const placeholders = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();

@@ -75,10 +75,65 @@ export async function getJson(base, path) {
 
 /** Runs `qala --database DATABASE ARGS…` (say, `user add`) and resolves to its stdout. */
 export function qala(database, ...args) {
+  return qalaWithInput(database, null, ...args);
+}
+
+/** `qala` with `input` on its standard input (`user password` reads the password there). */
+export function qalaWithInput(database, input, ...args) {
   return new Promise((resolveRun, reject) => {
-    execFile(QALA_BIN, ['--database', database, ...args], { env: { ...process.env, QALA_LOG: 'warn' } }, (error, stdout, stderr) => {
+    const child = execFile(QALA_BIN, ['--database', database, ...args], { env: { ...process.env, QALA_LOG: 'warn' } }, (error, stdout, stderr) => {
       if (error) reject(new Error(`qala ${args.join(' ')}: ${error.message}\n${stderr}`));
       else resolveRun(stdout);
     });
+    child.stdin.end(input ?? '');
   });
+}
+
+/** The tests that make users with the command line need the server's database: skip them without it. */
+export const NEEDS_DATABASE = process.env.QALA_TEST_URL && !process.env.QALA_TEST_DATABASE ? 'needs QALA_TEST_DATABASE' : false;
+
+let users = 0;
+
+/**
+ * A user made with the real command line on the server's database
+ * (`qala user add`, then `qala user password`): resolves to `{email,
+ * password}`. A new address each time, for a server that outlives one run.
+ */
+export async function makeUser(server, role, { department, district } = {}) {
+  users += 1;
+  const email = `${role}-${Date.now()}-${users}@example.kz`;
+  const password = `a long test password ${users}`;
+  const args = ['user', 'add', email, '--role', role];
+  if (department) args.push('--department', department);
+  if (district) args.push('--district', String(district));
+  await qala(server.database, ...args);
+  await qalaWithInput(server.database, `${password}\n`, 'user', 'password', email);
+  return { email, password };
+}
+
+/** A JSON request to the server under test as `token`'s user (anonymous without); resolves to `{status, body}`. */
+export async function send(base, path, { method = 'GET', token, body, headers = {} } = {}) {
+  const response = await fetch(new URL(path, base), {
+    method,
+    headers: {
+      accept: 'application/json',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A resident's report through the API (a pothole, unless told otherwise); resolves to the created feature. */
+export async function report(base, { lon = 76.9455, lat = 43.2575, category = 'pothole', description }) {
+  const created = await send(base, '/api/v1/issues', {
+    method: 'POST',
+    headers: { 'idempotency-key': `web-test-${Date.now()}-${Math.random()}` },
+    body: { type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { category, description } },
+  });
+  if (created.status !== 201) throw new Error(`report: ${created.status} ${JSON.stringify(created.body)}`);
+  return created.body;
 }

@@ -6,8 +6,8 @@
 // internal note never reaches them.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, openPage } from './browser.mjs';
-import { getJson, qala, startServer } from './server.mjs';
+import { launchBrowser, openPage, panelState, waitForBadge } from './browser.mjs';
+import { NEEDS_DATABASE, getJson, qala, report, send, startServer } from './server.mjs';
 
 let server;
 let browser;
@@ -21,50 +21,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** A JSON request to the server under test; resolves to `{status, body}`. */
-async function send(path, { method = 'GET', token, body, headers = {} } = {}) {
-  const response = await fetch(new URL(path, server.url), {
-    method,
-    headers: {
-      accept: 'application/json',
-      ...(body ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...headers,
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** The text of the open issue panel's status badge, history steps and notes. */
-function panelState(page) {
-  return page.evaluate(() => {
-    const article = document.querySelector('#panel .issue');
-    if (!article) return null;
-    return {
-      id: Number(article.dataset.issueId),
-      status: article.querySelector('.issue-status')?.textContent.trim(),
-      steps: [...article.querySelectorAll('.history li')].map((li) => ({
-        status: li.dataset.status,
-        step: li.querySelector('.history-step')?.textContent.trim(),
-        by: li.querySelector('.history-by')?.textContent.trim() ?? null,
-        note: li.querySelector('.note')?.textContent.trim() ?? null,
-      })),
-      text: document.getElementById('panel').textContent,
-    };
-  });
-}
-
-/** Waits (polling in the page, no fixed sleeps) until the open panel shows `status` as its badge. */
-async function waitForBadge(page, status, timeout = 15_000) {
-  await page.waitForFunction((s) => document.querySelector('#panel .issue .issue-status')?.textContent.trim() === s, status, {
-    timeout,
-    polling: 100,
-  });
-}
-
 describe('staff → resident', () => {
-  test('a status change by staff reaches the resident\'s open panel and the map without a reload', { skip: process.env.QALA_TEST_URL && !process.env.QALA_TEST_DATABASE ? 'needs QALA_TEST_DATABASE' : false }, async () => {
+  test('a status change by staff reaches the resident\'s open panel and the map without a reload', { skip: NEEDS_DATABASE }, async () => {
     // The staff member, made with the real command line on the server's
     // database (a new address each run, for a server that outlives one).
     const email = `staff-${Date.now()}@example.kz`;
@@ -73,18 +31,9 @@ describe('staff → resident', () => {
     assert.match(token, /^qala_\S+$/, 'user token prints the token');
 
     // A resident's pothole in the centre: routed to the roads department.
-    const created = await send('/api/v1/issues', {
-      method: 'POST',
-      headers: { 'idempotency-key': `workflow-test-${Date.now()}` },
-      body: {
-        type: 'Feature',
-        geometry: { type: 'Point', coordinates: [76.9455, 43.2575] },
-        properties: { category: 'pothole', description: 'A deep pothole by the tram stop' },
-      },
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const id = created.body.id;
-    assert.equal(created.body.properties.assigned_department, 'roads');
+    const created = await report(server.url, { description: 'A deep pothole by the tram stop' });
+    const id = created.id;
+    assert.equal(created.properties.assigned_department, 'roads');
     const { departments } = await getJson(server.url, '/api/v1/departments');
     const roads = departments.find((d) => d.code === 'roads');
     assert.ok(roads?.names?.en && roads.names.ru, `the roads department has names: ${JSON.stringify(roads)}`);
@@ -106,14 +55,14 @@ describe('staff → resident', () => {
 
       // The staff member moves it on, through the API with the token.
       const internal = 'INTERNAL: contractor invoice 4471, do not publish';
-      const acknowledged = await send(`/api/v1/issues/${id}/events`, {
+      const acknowledged = await send(server.url, `/api/v1/issues/${id}/events`, {
         method: 'POST',
         token,
         body: { status: 'acknowledged', note: 'Seen by the roads department', internal_note: internal },
       });
       assert.equal(acknowledged.status, 201, JSON.stringify(acknowledged.body));
       const note = 'A crew repairs it on Thursday';
-      const moved = await send(`/api/v1/issues/${id}/events`, {
+      const moved = await send(server.url, `/api/v1/issues/${id}/events`, {
         method: 'POST',
         token,
         body: { status: 'in_progress', note, internal_note: internal },
@@ -150,7 +99,7 @@ describe('staff → resident', () => {
       }
 
       // The public history the panel read has no internal note either.
-      const history = await send(`/api/v1/issues/${id}/events`);
+      const history = await send(server.url, `/api/v1/issues/${id}/events`);
       assert.equal(history.status, 200);
       assert.deepEqual(
         history.body.events.map((e) => [e.to_status, e.note, e.by.department]),

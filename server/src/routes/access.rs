@@ -81,6 +81,9 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     (Method::GET, "/style.json", Access::Public),
     (Method::GET, "/", Access::Public),
     (Method::GET, "/planner", Access::Public),
+    // The staff view's page is public HTML (it shows a login form); what
+    // it reads and writes is guarded by the API routes above.
+    (Method::GET, "/staff", Access::Public),
     (Method::GET, "/web/{*path}", Access::Public),
 ];
 

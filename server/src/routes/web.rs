@@ -1,4 +1,6 @@
-//! The web client: `/` (resident map), `/planner`, and its assets under `/web/`.
+//! The web client: `/` (resident map), `/planner`, `/staff` (the staff
+//! view: queue, status changes, moderation), and its assets under `/web/`.
+//! The pages are public HTML; the data behind them is guarded by the API.
 //!
 //! The files under `web/` are compiled into the release binary (rust-embed),
 //! so `qala` serves the map from anywhere with nothing fetched from a CDN;
@@ -28,6 +30,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|headers: HeaderMap| async move { asset("index.html", &headers) }))
         .route("/planner", get(|headers: HeaderMap| async move { asset("planner.html", &headers) }))
+        .route("/staff", get(|headers: HeaderMap| async move { asset("staff.html", &headers) }))
         .route("/web/{*path}", get(|Path(path): Path<String>, headers: HeaderMap| async move { asset(&path, &headers) }))
 }
 
