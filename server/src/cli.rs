@@ -63,6 +63,9 @@ pub enum Command {
         /// Memory for cached tiles, in MiB (0 turns the cache off).
         #[arg(long, env = "QALA_TILE_CACHE_MB", default_value_t = 256)]
         tile_cache_mb: usize,
+        /// Issue rows kept in memory for nearby, list and by-id reads (0 turns the cache off).
+        #[arg(long, env = "QALA_ISSUE_CACHE_ROWS", default_value_t = crate::issue_cache::DEFAULT_ISSUE_CACHE_ROWS)]
+        issue_cache_rows: usize,
         /// From this zoom up issues are drawn as single points; below it, clustered.
         #[arg(long, env = "QALA_SINGLE_POINT_ZOOM", default_value_t = 14, value_parser = clap::value_parser!(u8).range(0..=23))]
         single_point_zoom: u8,
@@ -134,6 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo_issues,
             public_url,
             tile_cache_mb,
+            issue_cache_rows,
             single_point_zoom,
         } => {
             if demo && store.features(LayerName::Districts).await?.is_empty() {
@@ -147,6 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
                 },
                 public_url,
+                issue_cache_rows,
                 ..ServerConfig::default()
             };
             serve(store, listen, config).await

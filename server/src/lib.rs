@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod issue_cache;
 pub mod live;
 pub mod params;
 pub mod password;

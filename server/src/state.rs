@@ -15,6 +15,7 @@ use qala_geodata::store::{CreatedIssue, IssueRecord};
 use qala_geodata::workflow::{Amendment, IssueChange, IssueEvent, Routing, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
+use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::tiling::{TileService, TileSettings};
 
@@ -28,6 +29,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Live connections (`GET /api/v1/live`) held at once at most.
     pub live_connections: usize,
+    /// Issue rows kept in memory for reads ([`IssueCache`]); 0 turns it off.
+    pub issue_cache_rows: usize,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +39,7 @@ impl Default for ServerConfig {
             tiles: TileSettings::default(),
             public_url: None,
             live_connections: MAX_LIVE_CONNECTIONS,
+            issue_cache_rows: DEFAULT_ISSUE_CACHE_ROWS,
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct AppState {
     pub routing: Arc<RwLock<Routing>>,
     /// Committed issue changes for live listeners (`GET /api/v1/live`).
     pub live: Arc<LiveHub>,
+    /// Issue rows for reads, kept exact by [`AppState::issue_committed`].
+    pub issue_cache: Arc<IssueCache>,
     /// The position in the store's change log read before the index was
     /// loaded (`None` for a store without one): whoever follows the log to
     /// keep this state current starts after it.
@@ -100,6 +106,7 @@ impl AppState {
             index: Arc::new(RwLock::new(index)),
             tiles: Arc::new(tiles),
             live: Arc::new(LiveHub::new(config.live_connections)),
+            issue_cache: Arc::new(IssueCache::new(config.issue_cache_rows)),
             config: Arc::new(config),
             login_throttle: Arc::default(),
             routing: Arc::new(RwLock::new(routing)),
@@ -224,7 +231,8 @@ impl AppState {
     /// Brings the index, the cluster pyramid and the tile cache, in that
     /// order, up to date with an issue the store committed, new or changed;
     /// a hidden issue leaves the index (and so every public output). Then
-    /// live listeners hear of it, once the tiles they will reload are fresh.
+    /// the row cache takes the row as committed, and live listeners hear of
+    /// it, once the tiles they will reload are fresh.
     /// Idempotent: the change feed may report this server's own writes
     /// again, and an entry already indexed as it is has nothing new to draw
     /// (listeners may hear of it twice, which costs them one reload).
@@ -249,7 +257,34 @@ impl AppState {
                 }
             }
         }
+        self.issue_cache.committed(issue);
         self.live.publish(issue);
+    }
+
+    /// The rows of `ids` as committed, in that order (unknown ids are
+    /// skipped; hidden issues are included, for the caller to filter):
+    /// from the row cache, and from the store for the ones it misses, which
+    /// are then cached unless a write overtook the read ([`IssueCache`]).
+    pub async fn issue_rows(&self, ids: &[i64]) -> qala_geodata::Result<Vec<Arc<Issue>>> {
+        let lookup = self.issue_cache.lookup(ids);
+        let missing = lookup.missing(ids);
+        let mut read: HashMap<i64, Arc<Issue>> = HashMap::with_capacity(missing.len());
+        if !missing.is_empty() {
+            let rows: Vec<Arc<Issue>> = self
+                .store
+                .issues_by_id(&missing)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            self.issue_cache.offer(lookup.ticket, &rows);
+            read.extend(rows.into_iter().map(|row| (row.id, row)));
+        }
+        Ok(ids
+            .iter()
+            .zip(lookup.rows)
+            .filter_map(|(id, cached)| cached.or_else(|| read.remove(id)))
+            .collect())
     }
 
     /// Moderates an issue as `actor` (hide, unhide, redact): moderators

@@ -187,22 +187,7 @@ impl TestApp {
         role: qala_geodata::account::Role,
         departments: &[&str],
     ) -> (qala_geodata::account::User, String) {
-        use qala_geodata::account::{NewUser, TokenSecret};
-        let departments = departments.iter().map(|d| (*d).to_owned()).collect();
-        let user = self
-            .store
-            .create_user(
-                &NewUser::new(email, role, departments, vec![], None, false).unwrap(),
-                None,
-            )
-            .await
-            .unwrap();
-        let secret = TokenSecret::generate().unwrap();
-        self.store
-            .create_token(user.id, &secret.hash(), &secret.label(), None, None)
-            .await
-            .unwrap();
-        (user, secret.expose().to_owned())
+        user_with_token(self.store.as_ref(), email, role, departments).await
     }
 
     /// Number of issues in the database (not the index) that are not hidden:
@@ -210,6 +195,31 @@ impl TestApp {
     pub async fn stored_issue_count(&self) -> usize {
         futures::StreamExt::count(self.store.stream_issues()).await
     }
+}
+
+/// A user of `role` working for `departments`, added to `store`, and a
+/// fresh API token for them (as `qala user add` + `qala user token`).
+pub async fn user_with_token(
+    store: &dyn Store,
+    email: &str,
+    role: qala_geodata::account::Role,
+    departments: &[&str],
+) -> (qala_geodata::account::User, String) {
+    use qala_geodata::account::{NewUser, TokenSecret};
+    let departments = departments.iter().map(|d| (*d).to_owned()).collect();
+    let user = store
+        .create_user(
+            &NewUser::new(email, role, departments, vec![], None, false).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let secret = TokenSecret::generate().unwrap();
+    store
+        .create_token(user.id, &secret.hash(), &secret.label(), None, None)
+        .await
+        .unwrap();
+    (user, secret.expose().to_owned())
 }
 
 /// A server over `store` on 127.0.0.1:0, as `qala serve` runs it: the

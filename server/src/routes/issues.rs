@@ -131,9 +131,9 @@ async fn fetch(
 ) -> ApiResult<Response> {
     let id = path_id("issue", &id)?;
     let issue = state
-        .store
-        .issue(id)
+        .issue_rows(&[id])
         .await?
+        .pop()
         .filter(|issue| super::moderation::visible_to(&caller, issue))
         .ok_or_else(|| ApiError::not_found("issue", id))?;
     let name = issue
@@ -285,7 +285,7 @@ pub(super) async fn issue_page(
             Cursor::Votes(key) => key.id,
         })
         .collect();
-    let issues = state.store.issues_by_id(&ids).await?;
+    let issues = state.issue_rows(&ids).await?;
     let index = state.index.read();
     let features: Vec<Value> = issues
         .iter()
@@ -329,7 +329,7 @@ async fn nearby(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiRe
         .collect();
     let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
     let distances: std::collections::HashMap<i64, f64> = found.into_iter().collect();
-    let issues = state.store.issues_by_id(&ids).await?;
+    let issues = state.issue_rows(&ids).await?;
     let index = state.index.read();
     let features = issues
         .iter()
