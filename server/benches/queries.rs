@@ -1,7 +1,8 @@
 //! In-process query benchmarks over the demo city with 1,000,000 issues
 //! (`cargo bench -p qala-server --bench queries`): the work a request does
 //! in the index once it is parsed, measured where users crowd it — nearby at
-//! the densest 100 m cell of the demo data.
+//! the densest 100 m cell of the demo data; counts by district, status and
+//! time in the district with the most issues.
 //!
 //! Issues are the demo generator's (seed 42, as `qala demo`), kept in memory
 //! only: no database is involved.
@@ -14,7 +15,9 @@
 use std::collections::HashMap;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use qala_geodata::{Feature, IssueEntry, IssueFilter, LayerName, LonLat, SpatialIndex};
+use qala_geodata::{
+    Feature, GroupKey, GroupValue, IssueEntry, IssueFilter, LayerName, LonLat, SpatialIndex,
+};
 use qala_server::city::City;
 use qala_server::demo::generator;
 
@@ -108,5 +111,74 @@ fn queries(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, queries);
+/// The district holding the most issues.
+fn busiest_district(index: &SpatialIndex) -> i64 {
+    index
+        .issues
+        .count_by(&IssueFilter::default(), &[GroupKey::District])
+        .into_iter()
+        .filter_map(|(key, n)| match key.first() {
+            Some(GroupValue::District(Some(id))) => Some((n, *id)),
+            _ => None,
+        })
+        .max()
+        .map(|(_, id)| id)
+        .expect("the demo has districts")
+}
+
+fn counts(c: &mut Criterion) {
+    let index = demo_index();
+    let district = busiest_district(&index);
+    let in_district = IssueFilter {
+        district_id: Some(district),
+        ..IssueFilter::default()
+    };
+    let open_potholes = IssueFilter {
+        statuses: vec![qala_geodata::IssueStatus::Open],
+        categories: vec!["pothole"],
+        ..in_district.clone()
+    };
+    // Time filters are not pre-aggregated: a walk of the district's issues.
+    let newest = index
+        .issues
+        .matching(qala_geodata::Area::Everywhere, &IssueFilter::default())
+        .map(|e| e.created_at)
+        .max()
+        .expect("the demo has issues");
+    let last_30_days = IssueFilter {
+        since: Some(newest - chrono::Duration::days(30)),
+        ..in_district.clone()
+    };
+    let total: u64 = index.issues.count_by(&in_district, &[]).values().sum();
+    eprintln!("busiest district {district}: {total} issues");
+
+    let mut group = c.benchmark_group("counts_1m");
+    group.bench_function("all_districts", |b| {
+        b.iter(|| {
+            index
+                .issues
+                .count_by(&IssueFilter::default(), &[GroupKey::District])
+        })
+    });
+    group.bench_function("all_districts_by_status", |b| {
+        b.iter(|| {
+            index.issues.count_by(
+                &IssueFilter::default(),
+                &[GroupKey::District, GroupKey::Status],
+            )
+        })
+    });
+    group.bench_function("district_by_status", |b| {
+        b.iter(|| index.issues.count_by(&in_district, &[GroupKey::Status]))
+    });
+    group.bench_function("district_open_potholes", |b| {
+        b.iter(|| index.issues.count_by(&open_potholes, &[]))
+    });
+    group.bench_function("district_last_30_days_by_status", |b| {
+        b.iter(|| index.issues.count_by(&last_30_days, &[GroupKey::Status]))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, queries, counts);
 criterion_main!(benches);

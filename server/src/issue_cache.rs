@@ -26,7 +26,7 @@ use qala_geodata::Issue;
 
 /// Rows held at most unless configured otherwise: the rows of the maps and
 /// queues people have open, a small part of a big city's archive.
-pub const DEFAULT_ISSUE_CACHE_ROWS: usize = 50_000;
+pub const DEFAULT_ISSUE_CACHE_ROWS: usize = 20_000;
 
 /// The cache (cheap to share behind an `Arc`).
 #[derive(Debug)]

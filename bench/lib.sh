@@ -1,0 +1,118 @@
+# Shared by the load benchmarks in bench/: sourced, not run.
+#
+# Environment: ISSUES (default 1000000), WORK (default /tmp/qala-bench),
+# PGURL (default postgres://postgres@127.0.0.1:5432), DURATION (default 10s),
+# QALA_BIN (default: target/release/qala, built first).
+
+ISSUES=${ISSUES:-1000000}
+WORK=${WORK:-/tmp/qala-bench}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+DURATION=${DURATION:-10s}
+PGB="$PGURL/qala_bench"
+DB="$WORK/qala-$ISSUES.db"
+mkdir -p "$WORK"
+
+need() { # command, package
+  command -v "$1" >/dev/null || { echo "$1 is missing: apt-get install -y $2" >&2; exit 1; }
+}
+
+# The release binary (BIN), and the demo city with $ISSUES issues in SQLite
+# ($DB), made once and reused by later runs.
+qala_and_demo() {
+  if [ -z "${QALA_BIN:-}" ]; then
+    cargo build --release -p qala-server >&2
+  fi
+  BIN=${QALA_BIN:-target/release/qala}
+  if [ ! -f "$DB" ]; then
+    /usr/bin/time -f "demo load: %e s, %M KB max RSS" "$BIN" --database "sqlite://$DB" demo --issues "$ISSUES" >&2
+  fi
+}
+
+# Starts `qala serve` on the demo database: port, extra args… Sets SERVED_PID
+# once it listens.
+serve_demo() {
+  "$BIN" --database "sqlite://$DB" serve --listen "127.0.0.1:$1" "${@:2}" >"$WORK/serve-$1.log" 2>&1 &
+  SERVED_PID=$!
+  until grep -q "qala listening" "$WORK/serve-$1.log"; do
+    kill -0 "$SERVED_PID" 2>/dev/null || { cat "$WORK/serve-$1.log" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+
+rss_mib() { echo $(( $(ps -o rss= -p "$1") / 1024 )); }
+
+# wrk → "p50 p99 requests/s" (latencies in ms; " non2xx=N" appended if any
+# answer was not 2xx/3xx): url threads connections [accept-encoding, default gzip]
+measure() {
+  wrk -t"$2" -c"$3" -d"$DURATION" --latency -H "Accept-Encoding: ${4:-gzip}" "$1" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+p = {m.group(1): ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)", text, re.M)}
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+extra = " non2xx=" + non2xx.group(1) if non2xx else ""
+p50, p99 = p["50"], p["99"]
+print(f"{p50:.3f} {p99:.3f} {rps:.0f}{extra}")'
+}
+
+# pgbench → "p50 p99 transactions/s" (latencies in ms): sql clients
+pg_measure() {
+  echo "$1;" >"$WORK/pg-query.sql"
+  rm -f "$WORK"/pgbench_log.*
+  (cd "$WORK" && pgbench -n -c"$2" -j"$(( $2 < 2 ? 1 : 2 ))" -T"${DURATION%s}" -f pg-query.sql -l --log-prefix=pgbench_log "$PGB" >/dev/null 2>&1)
+  cat "$WORK"/pgbench_log.* | python3 -c '
+import sys
+lat, first, last = [], None, None
+for line in sys.stdin:
+    f = line.split()
+    lat.append(int(f[2]) / 1000)
+    t = int(f[4]) + int(f[5]) / 1e6
+    first = t if first is None else min(first, t)
+    last = t if last is None else max(last, t)
+lat.sort()
+print(f"{lat[len(lat)//2]:.3f} {lat[int(len(lat)*0.99)]:.3f} {len(lat) / max(last - first, 1e-9):.0f}")'
+}
+
+# The same issues in PostGIS ($PGB), made once per demo database and reused
+# by later runs (so runs of two builds compare like for like): the public
+# columns, points projected to 3857 (`geom`, for ST_AsMVT), in 4326
+# (`geom4326`, for boxes) and as geography (`geog`, for metres and KNN), each
+# with a GiST index, and a B-tree on district and status: the most
+# favourable set-up for the peer.
+postgis_copy() {
+  if ! psql "$PGURL/postgres" -qtAc "select 1 from pg_available_extensions where name='postgis'" | grep -q 1; then
+    echo "PostGIS is not installed: apt-get install -y postgresql-15-postgis-3" >&2
+    return 1
+  fi
+  local loaded
+  loaded=$(psql "$PGB" -qtAc "select count(*) from issues where geog is not null" 2>/dev/null || echo 0)
+  [ "$loaded" = "$ISSUES" ] && return 0
+  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS qala_bench" -qc "CREATE DATABASE qala_bench" >/dev/null
+  psql "$PGB" -q <<'SQL' >/dev/null
+CREATE EXTENSION postgis;
+CREATE TABLE issues (id bigint PRIMARY KEY, category text, description text, address text,
+  status text, district_id bigint, created_at text, updated_at text, votes int,
+  assigned_department text, created text, lon float8, lat float8);
+SQL
+  sqlite3 -csv "$DB" "select id, category, description, address, status, district_id, created_at, updated_at, votes, assigned_department, substr(created_at, 1, 10), lon, lat from issues where hidden_at is null" |
+    psql "$PGB" -qc "COPY issues FROM STDIN CSV"
+  psql "$PGB" -q <<'SQL' >/dev/null
+ALTER TABLE issues ADD COLUMN geom geometry(Point, 3857), ADD COLUMN geom4326 geometry(Point, 4326), ADD COLUMN geog geography(Point, 4326);
+UPDATE issues SET geom4326 = ST_SetSRID(ST_MakePoint(lon, lat), 4326);
+UPDATE issues SET geom = ST_Transform(geom4326, 3857), geog = geom4326::geography;
+CREATE INDEX ON issues USING gist (geom);
+CREATE INDEX ON issues USING gist (geom4326);
+CREATE INDEX ON issues USING gist (geog);
+CREATE INDEX ON issues (district_id);
+CREATE INDEX ON issues (status);
+VACUUM ANALYZE issues;
+SQL
+}
+
+machine() {
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average before the run: $LOAD_BEFORE"
+}
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
