@@ -498,6 +498,9 @@ async fn a_change_resting_on_a_stale_read_is_a_conflict(backend: Backend) {
         .await
         .unwrap();
     let before = snapshot(&app, id).await;
+    // The refused write goes to the store directly: compare its row too,
+    // not only the app's (cached) answer.
+    let row_before = app.store.issue(id).await.unwrap();
     let late = Amendment::new(reroute("green_spaces"), &stale, |_| Ok(None), |_, _| None).unwrap();
     let e = app
         .store
@@ -507,6 +510,7 @@ async fn a_change_resting_on_a_stale_read_is_a_conflict(backend: Backend) {
     let e = qala_server::error::ApiError::from(e);
     assert_eq!((e.status.as_u16(), e.code), (409, "conflict"));
     assert_eq!(snapshot(&app, id).await, before);
+    assert_eq!(app.store.issue(id).await.unwrap(), row_before);
 }
 
 test_on_every_backend!(
