@@ -12,7 +12,7 @@
 //! only the chosen grid is passed over again to count, sum and group its
 //! members.
 //!
-//! Positions are [`FinePosition`]s: fixed point at 1/256 of a tile unit, so
+//! Positions are [`FinePosition`]s: fixed point at 1/16384 of a tile unit, so
 //! a point's cell is exactly the one the floating-point clustering finds,
 //! and its snapped unit exactly [`snap_point`](crate::simplify::snap_point)'s.
 //!
@@ -33,16 +33,14 @@
 /// The grid sizes tried, finest first, in tile units.
 pub const GRIDS: [u32; 6] = [2, 4, 8, 16, 32, 64];
 
-/// Fractional bits of a [`FinePosition`]: 1/256 of a tile unit.
-const FRACTION_BITS: u32 = 8;
-const SCALE: f64 = (1 << FRACTION_BITS) as f64;
+const SCALE: f64 = (1 << FinePosition::FRACTION_BITS) as f64;
 /// Largest magnitude of a coordinate, in tile units: the doubled fixed
-/// point stays well inside `i32`.
-const MAX_UNITS: f64 = (1 << 21) as f64;
+/// point stays inside `i32`.
+const MAX_UNITS: f64 = (1 << (30 - FinePosition::FRACTION_BITS)) as f64;
 
-/// A position in a tile's units (x right, y down) at 1/256 of a unit,
-/// stored per axis as `floor(256 v) + ceil(256 v)`: twice the value when
-/// `256 v` is whole, one more than twice its floor otherwise. That keeps
+/// A position in a tile's units (x right, y down) at 1/16384 (2^-14) of a
+/// unit, stored per axis as `floor(s v) + ceil(s v)` with `s` = 2^14: twice
+/// the value when `s v` is whole, one more than twice its floor otherwise. That keeps
 /// both exact things a point needs from its `f64` position: its cell in a
 /// grid of whole units (from the floor) and the unit it snaps to, rounding
 /// half away from zero (from the floor, or the ceiling below zero).
@@ -50,8 +48,11 @@ const MAX_UNITS: f64 = (1 << 21) as f64;
 pub struct FinePosition([i32; 2]);
 
 impl FinePosition {
+    /// Fractional bits: the fixed point's unit is 2^-14 tile units.
+    pub const FRACTION_BITS: u32 = 14;
+
     /// The position of `(x, y)` tile units; `None` if either is not finite
-    /// or beyond ±2^21 units (a tile extent is 4096).
+    /// or beyond ±2^16 units (a tile extent is usually 4096).
     #[must_use]
     pub fn new(x: f64, y: f64) -> Option<Self> {
         Some(Self([axis(x)?, axis(y)?]))
@@ -63,17 +64,18 @@ impl FinePosition {
     pub fn snapped(self) -> [i32; 2] {
         self.0.map(|e| {
             let floor = e >> 1;
+            let half = 1 << (Self::FRACTION_BITS - 1);
             if floor >= 0 {
-                (floor + 128) >> FRACTION_BITS
+                (floor + half) >> Self::FRACTION_BITS
             } else {
-                // round(v) = -round(-v), and floor(-256 v) = -ceil(256 v).
+                // round(v) = -round(-v), and floor(-s v) = -ceil(s v).
                 let ceil = e - floor;
-                -((128 - ceil) >> FRACTION_BITS)
+                -((half - ceil) >> Self::FRACTION_BITS)
             }
         })
     }
 
-    /// `floor(256 v)` per axis.
+    /// `floor(2^14 v)` per axis.
     #[must_use]
     pub fn floor_fine(self) -> [i32; 2] {
         self.0.map(|e| e >> 1)
@@ -96,9 +98,9 @@ pub struct FinestCell {
     pub count: u32,
     /// The mean of the members' positions snapped to whole tile units
     /// (half away from zero). The mean is taken exactly of the fixed-point
-    /// positions, which are within 1/512 unit of the `f64` ones, so it
+    /// positions, which are within 2^-15 unit of the `f64` ones, so it
     /// snaps to the same unit as the `f64` mean unless that mean lies
-    /// within 1/512 of a half unit; it is then at most one unit off.
+    /// within 2^-15 of a half unit; it is then at most one unit off.
     pub at: [i32; 2],
     /// The index in the input of the cell's first member: for a cell of
     /// one point, that point.
@@ -167,7 +169,7 @@ pub fn cluster_finest(
     extent: u32,
     max_cells: usize,
 ) -> Finest {
-    let limit = i64::from(extent) << FRACTION_BITS;
+    let limit = i64::from(extent) << FinePosition::FRACTION_BITS;
     let inside = |p: &FinePosition| {
         p.floor_fine()
             .iter()
@@ -206,10 +208,10 @@ pub fn cluster_finest(
         group_counts[slot * group_count + usize::from(groups[i])] += 1;
     }
     for (cell, sum) in cells.iter_mut().zip(&sums) {
-        // The doubled fixed point's mean is sum / (2·256·n) units; rounded
+        // The doubled fixed point's mean is sum / (2 s n) units; rounded
         // half up (it is not negative) in integers.
         let n = i64::from(cell.count);
-        let unit = 2 * (1_i64 << FRACTION_BITS) * n;
+        let unit = 2 * (1_i64 << FinePosition::FRACTION_BITS) * n;
         cell.at = sum.map(|s| ((s + unit / 2) / unit) as i32);
     }
     Finest {
@@ -244,7 +246,7 @@ impl Grid {
     /// The cell of a point inside the tile; one on the east or south edge
     /// counts in the last column or row.
     fn key(&self, p: FinePosition) -> usize {
-        let shift = FRACTION_BITS + self.cell.trailing_zeros();
+        let shift = FinePosition::FRACTION_BITS + self.cell.trailing_zeros();
         let [x, y] = p
             .floor_fine()
             .map(|f| ((f >> shift) as u32).min(self.side - 1));

@@ -185,9 +185,10 @@ impl PointLayer {
         self.points.tile_units(wx, wy)
     }
 
-    /// Where world position `(wx, wy)` lands in this layer's tile at 1/256
-    /// of a tile unit, or `None` outside the buffered tile (or, for an
-    /// extent beyond 2^20, too far to keep so): for a caller that also
+    /// Where world position `(wx, wy)` lands in this layer's tile in the
+    /// fixed point of [`FinePosition`], or `None` outside the buffered tile
+    /// (or beyond the fixed point's ±2^16 units, for an extent past 65,000
+    /// or so: use [`Self::tile_units`] there): for a caller that also
     /// clusters the points on a grid of whole units. Its
     /// [`snapped`](FinePosition::snapped) unit is [`Self::tile_units`]'.
     #[must_use]

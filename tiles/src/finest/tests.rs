@@ -19,14 +19,19 @@ fn positions_snap_as_the_tile_writer_does() {
     ];
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     values.extend((0..10_000).map(|_| rng.random_range(-100.0..4200.0)));
-    // Halves and 1/256 steps, where rounding and flooring are decided.
-    values.extend((-300..300).map(|i| f64::from(i) / 256.0));
+    // Halves and steps of the fixed point, where rounding and flooring are
+    // decided, and a hair either side of them.
+    let s = f64::from(1 << FinePosition::FRACTION_BITS);
+    for i in (-300..300).chain(4096 * 16384 - 300..4096 * 16384 + 300) {
+        let v = f64::from(i) / s;
+        values.extend([v, v.next_up(), v.next_down()]);
+    }
     for v in values {
         let p = at(v, -v);
         let snapped = snap_point(Point::new(v, -v));
         assert_eq!(p.snapped(), [snapped.x(), snapped.y()], "{v}");
-        let floor = (v * 256.0).floor() as i32;
-        let floor_neg = (-v * 256.0).floor() as i32;
+        let floor = (v * s).floor() as i32;
+        let floor_neg = (-v * s).floor() as i32;
         assert_eq!(p.floor_fine(), [floor, floor_neg], "{v}");
     }
 }
@@ -35,8 +40,8 @@ fn positions_snap_as_the_tile_writer_does() {
 fn unusable_positions_are_refused() {
     assert!(FinePosition::new(f64::NAN, 0.0).is_none());
     assert!(FinePosition::new(0.0, f64::INFINITY).is_none());
-    assert!(FinePosition::new(3e6, 0.0).is_none());
-    assert!(FinePosition::new(-2e6, 0.0).is_some());
+    assert!(FinePosition::new(70_000.0, 0.0).is_none());
+    assert!(FinePosition::new(-60_000.0, 0.0).is_some());
 }
 
 /// Points exactly on a cell's west or north border belong to that cell;
@@ -144,7 +149,9 @@ fn random_points_cluster_as_counted_directly() {
         let direct = |cell: u32| {
             let mut cells: BTreeMap<(i32, i32), (u32, Vec<u32>, u32)> = BTreeMap::new();
             for (i, p) in points.iter().enumerate() {
-                let [x, y] = p.floor_fine().map(|f| f.div_euclid(256 * cell as i32));
+                let [x, y] = p
+                    .floor_fine()
+                    .map(|f| f.div_euclid((cell as i32) << FinePosition::FRACTION_BITS));
                 let c = cells
                     .entry((y, x))
                     .or_insert_with(|| (i as u32, vec![0; 4], 0));
