@@ -223,15 +223,24 @@ fn crowded_tile(c: &mut Criterion) {
         "{crowded} holds {in_crowded} issues: not crowded"
     );
     // The neighbour with the most issues that is still an ordinary dense tile.
-    let (in_dense, dense) = [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)]
-        .into_iter()
-        .filter_map(|(dx, dy)| {
-            TileId::new(z, x.checked_add_signed(dx)?, y.checked_add_signed(dy)?).ok()
-        })
-        .map(|t| (issues_in(&index, t), t))
-        .filter(|(n, _)| *n <= MAX_SINGLE_POINTS)
-        .max_by_key(|(n, t)| (*n, t.x(), t.y()))
-        .expect("a neighbour is not crowded");
+    let (in_dense, dense) = [
+        (-1, -1),
+        (0, -1),
+        (1, -1),
+        (-1, 0),
+        (1, 0),
+        (-1, 1),
+        (0, 1),
+        (1, 1),
+    ]
+    .into_iter()
+    .filter_map(|(dx, dy)| {
+        TileId::new(z, x.checked_add_signed(dx)?, y.checked_add_signed(dy)?).ok()
+    })
+    .map(|t| (issues_in(&index, t), t))
+    .filter(|(n, _)| *n <= MAX_SINGLE_POINTS)
+    .max_by_key(|(n, t)| (*n, t.x(), t.y()))
+    .expect("a neighbour is not crowded");
     eprintln!("crowded {crowded}: {in_crowded} issues; dense {dense}: {in_dense} issues");
     let request = |tile| TileRequest {
         tile,

@@ -333,12 +333,7 @@ impl PointWriter {
 
     /// Writes one point feature.
     #[inline]
-    fn write(
-        &mut self,
-        id: Option<u64>,
-        [x, y]: [i32; 2],
-        tags: impl Iterator<Item = (u64, u64)>,
-    ) {
+    fn write(&mut self, id: Option<u64>, [x, y]: [i32; 2], tags: impl Iterator<Item = (u64, u64)>) {
         let (zx, zy) = (zigzag32(x), zigzag32(y));
         self.make_room(self.written);
         let out = &mut self.features[self.written..];

@@ -325,7 +325,10 @@ fn tagged_points_decode_like_the_generic_path() -> TestResult {
         generic.push(f);
     }
     let kept = generic.len();
-    assert!(kept > 800 && kept < points.len(), "some in, some out: {kept}");
+    assert!(
+        kept > 800 && kept < points.len(),
+        "some in, some out: {kept}"
+    );
     assert_eq!(fast.add_point_layer(layer)?, kept);
     let mut slow = TileBuilder::new(tile, TileOptions::default())?;
     slow.add_layer("issues", generic)?;

@@ -14,8 +14,24 @@ fn at(x: f64, y: f64) -> FinePosition {
 #[test]
 fn positions_snap_as_the_tile_writer_does() {
     let mut values = vec![
-        0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.499_999, -0.499_999, 4095.5, 4096.0, -64.0,
-        -63.5, 4159.5, 1e-9, -1e-9, 3.999_999_999,
+        0.0,
+        -0.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        2.5,
+        -2.5,
+        0.499_999,
+        -0.499_999,
+        4095.5,
+        4096.0,
+        -64.0,
+        -63.5,
+        4159.5,
+        1e-9,
+        -1e-9,
+        3.999_999_999,
     ];
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     values.extend((0..10_000).map(|_| rng.random_range(-100.0..4200.0)));
@@ -81,7 +97,8 @@ fn the_finest_grid_within_the_limit_is_chosen() {
 fn a_cell_has_its_count_mean_and_groups() {
     let points = [at(0.0, 0.0), at(1.0, 1.0), at(1.5, 0.25), at(9.0, 9.0)];
     let finest = cluster_finest(&points, &[2, 0, 2, 1], 3, 4096, 10);
-    let cells: Vec<(FinestCell, Vec<u32>)> = finest.cells().map(|(c, g)| (*c, g.to_vec())).collect();
+    let cells: Vec<(FinestCell, Vec<u32>)> =
+        finest.cells().map(|(c, g)| (*c, g.to_vec())).collect();
     // Mean (0.8333, 0.4167) snaps to (1, 0).
     assert_eq!(
         cells,
@@ -131,7 +148,12 @@ fn the_east_and_south_edges_count_in_the_last_cells_and_outside_is_left_out() {
 #[test]
 fn random_points_cluster_as_counted_directly() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    for (n, max) in [(5_000, 4_000), (20_000, 2_000), (3_000, 10_000), (50_000, 100)] {
+    for (n, max) in [
+        (5_000, 4_000),
+        (20_000, 2_000),
+        (3_000, 10_000),
+        (50_000, 100),
+    ] {
         let points: Vec<FinePosition> = (0..n)
             .map(|_| {
                 if rng.random_bool(0.2) {

@@ -35,7 +35,8 @@ fn crowd(tile: TileId, n: usize, seed: u64) -> Vec<IssueEntry> {
                 2 | 3 => {
                     // On grid lines: whole units that are multiples of 2..64.
                     let step = [2, 4, 8, 16, 32, 64][rng.random_range(0..6)];
-                    let line = |rng: &mut ChaCha8Rng| f64::from(step * rng.random_range(0..4096 / step));
+                    let line =
+                        |rng: &mut ChaCha8Rng| f64::from(step * rng.random_range(0..4096 / step));
                     (line(&mut rng), line(&mut rng))
                 }
                 _ => (
@@ -152,7 +153,10 @@ fn same_features(entries: Vec<IssueEntry>, tile: TileId, filter: &IssueFilter) -
     // The issues inside the tile, as the generic clustering counts them
     // (those beyond the world's south edge are the last row's).
     let inside: u64 = old.iter().map(count).sum();
-    assert!(inside > MAX_SINGLE_POINTS as u64, "crowded: {inside} issues");
+    assert!(
+        inside > MAX_SINGLE_POINTS as u64,
+        "crowded: {inside} issues"
+    );
     assert!(new.len() <= MAX_SINGLE_POINTS, "{} features", new.len());
     assert!(new.iter().any(|f| f.id.is_some()), "some single issues");
     assert!(new.iter().any(|f| f.id.is_none()), "some clusters");
@@ -165,12 +169,23 @@ fn same_features(entries: Vec<IssueEntry>, tile: TileId, filter: &IssueFilter) -
     let mut moved = 0;
     for (a, b) in new.iter().zip(&old) {
         assert_eq!(a.id, b.id);
-        assert_eq!(props(a), props(b), "feature {:?} at {:?}", a.id, position(b));
+        assert_eq!(
+            props(a),
+            props(b),
+            "feature {:?} at {:?}",
+            a.id,
+            position(b)
+        );
         let ((ax, ay), (bx, by)) = (position(a), position(b));
         if a.id.is_some() {
             assert_eq!((ax, ay), (bx, by), "issue {:?}", a.id);
         } else if (ax, ay) != (bx, by) {
-            assert!((ax - bx).abs() <= 1 && (ay - by).abs() <= 1, "{:?} {:?}", (ax, ay), (bx, by));
+            assert!(
+                (ax - bx).abs() <= 1 && (ay - by).abs() <= 1,
+                "{:?} {:?}",
+                (ax, ay),
+                (bx, by)
+            );
             moved += 1;
         }
     }
@@ -210,7 +225,11 @@ fn the_last_tile_of_the_world_keeps_its_edge_points() {
     let tile = TileId::new(14, last, last).unwrap();
     let mut entries = crowd(tile, 30_000, 3);
     for (i, e) in entries.iter_mut().enumerate().step_by(50) {
-        let (lon, lat) = if i % 100 == 0 { (180.0, -85.0) } else { (180.0, e.location.lat()) };
+        let (lon, lat) = if i % 100 == 0 {
+            (180.0, -85.0)
+        } else {
+            (180.0, e.location.lat())
+        };
         e.location = LonLat::new(lon, lat).unwrap();
     }
     same_features(entries, tile, &IssueFilter::default());
