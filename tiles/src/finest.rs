@@ -83,7 +83,8 @@ impl FinePosition {
 }
 
 fn axis(v: f64) -> Option<i32> {
-    if !(v.abs() < MAX_UNITS) {
+    // NaN is not below either.
+    if v.abs().partial_cmp(&MAX_UNITS) != Some(std::cmp::Ordering::Less) {
         return None;
     }
     // Scaling by a power of two is exact, so are floor and ceil.

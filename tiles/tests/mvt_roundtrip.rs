@@ -283,7 +283,9 @@ fn tagged_points_decode_like_the_generic_path() -> TestResult {
         PropertyValue::UInt(70_000),
     ];
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let points: Vec<(Option<u64>, f64, f64, Vec<(u32, u32)>)> = (0..1_000_u64)
+    // Id, longitude, latitude, tags.
+    type Tagged = (Option<u64>, f64, f64, Vec<(u32, u32)>);
+    let points: Vec<Tagged> = (0..1_000_u64)
         .map(|id| {
             let lon = bounds.min().x + rng.random_range(-0.05..1.05) * bounds.width();
             let lat = bounds.min().y + rng.random_range(-0.05..1.05) * bounds.height();
