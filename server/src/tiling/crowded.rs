@@ -80,11 +80,9 @@ pub(super) fn crowded_layer(
         "crowded single-point tile clustered"
     );
 
-    let mut values = IssueValues::default();
-    let numbers: Vec<[Vec<u32>; 3]> = stripes
-        .iter()
-        .map(|stripe| values.number(&mut layer, &stripe.values))
-        .collect();
+    // The clusters' values first: they are most of the tags, and value
+    // numbers below 128 take one byte (numbered after the stripes' few
+    // hundred days they took two, 15 % more tile).
     let flag = layer.value(&PropertyValue::Bool(true));
     let mut counts = foldhash::HashMap::<u32, u32>::default();
     let mut count_value = |layer: &mut PointLayer, n: u32| {
@@ -92,6 +90,17 @@ pub(super) fn crowded_layer(
             .entry(n)
             .or_insert_with(|| layer.value(&PropertyValue::from(u64::from(n))))
     };
+    for (cell, by_status) in finest.cells().filter(|(c, _)| c.count > 1) {
+        count_value(&mut layer, cell.count);
+        for &n in by_status.iter().filter(|n| **n > 0) {
+            count_value(&mut layer, n);
+        }
+    }
+    let mut values = IssueValues::default();
+    let numbers: Vec<[Vec<u32>; 3]> = stripes
+        .iter()
+        .map(|stripe| values.number(&mut layer, &stripe.values))
+        .collect();
     let mut tags = Vec::with_capacity(2 + IssueStatus::ALL.len());
     for (cell, by_status) in finest.cells() {
         let first = cell.first as usize;
