@@ -2,7 +2,10 @@
 //! (`cargo bench -p qala-server --bench queries`): the work a request does
 //! in the index once it is parsed, measured where users crowd it — nearby at
 //! the densest 100 m cell of the demo data; counts by district, status and
-//! time in the district with the most issues.
+//! time in the district with the most issues; and the issue tiles at the
+//! city centre, rendered cold (no tile cache): the crowded one (more issues
+//! than a single-point tile carries, so clustered) and its densest ordinary
+//! neighbour.
 //!
 //! Issues are the demo generator's (seed 42, as `qala demo`), kept in memory
 //! only: no database is involved.
@@ -20,6 +23,8 @@ use qala_geodata::{
 };
 use qala_server::city::City;
 use qala_server::demo::generator;
+use qala_server::tiling::{TileRequest, TileService, TileSettings, render};
+use qala_tiles::TileId;
 
 const ISSUES: usize = 1_000_000;
 
@@ -180,5 +185,83 @@ fn counts(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, queries, counts);
+/// The crowded single-point tile at the demo city centre.
+const CROWDED: (u8, u32, u32) = (14, 11693, 6004);
+/// Most issues a single-point tile carries before it is clustered
+/// (`tiling::dense::MAX_SINGLE_POINTS`, private to the server).
+const MAX_SINGLE_POINTS: usize = 25_000;
+
+fn issues_in(index: &SpatialIndex, tile: TileId) -> usize {
+    let b = tile.lonlat_bounds();
+    let bbox = qala_geodata::BBox {
+        west: b.min().x,
+        south: b.min().y,
+        east: b.max().x,
+        north: b.max().y,
+    };
+    index
+        .issues
+        .matching(qala_geodata::Area::BBox(bbox), &IssueFilter::default())
+        .count()
+}
+
+fn crowded_tile(c: &mut Criterion) {
+    let index = demo_index();
+    let service = TileService::new(
+        &index,
+        TileSettings {
+            cache_bytes: 0,
+            ..TileSettings::default()
+        },
+    )
+    .expect("the tile service builds");
+    let (z, x, y) = CROWDED;
+    let crowded = TileId::new(z, x, y).expect("a valid tile");
+    let in_crowded = issues_in(&index, crowded);
+    assert!(
+        in_crowded > MAX_SINGLE_POINTS,
+        "{crowded} holds {in_crowded} issues: not crowded"
+    );
+    // The neighbour with the most issues that is still an ordinary dense tile.
+    let (in_dense, dense) = [
+        (-1, -1),
+        (0, -1),
+        (1, -1),
+        (-1, 0),
+        (1, 0),
+        (-1, 1),
+        (0, 1),
+        (1, 1),
+    ]
+    .into_iter()
+    .filter_map(|(dx, dy)| {
+        TileId::new(z, x.checked_add_signed(dx)?, y.checked_add_signed(dy)?).ok()
+    })
+    .map(|t| (issues_in(&index, t), t))
+    .filter(|(n, _)| *n <= MAX_SINGLE_POINTS)
+    .max_by_key(|(n, t)| (*n, t.x(), t.y()))
+    .expect("a neighbour is not crowded");
+    eprintln!("crowded {crowded}: {in_crowded} issues; dense {dense}: {in_dense} issues");
+    let request = |tile| TileRequest {
+        tile,
+        layers: vec![LayerName::Issues],
+        filter: IssueFilter::default(),
+    };
+    let (crowded, dense) = (request(crowded), request(dense));
+    for r in [&crowded, &dense] {
+        let bytes = render(&service, &index, r).expect("the tile renders").len();
+        eprintln!("{}: {bytes} bytes uncompressed", r.tile);
+    }
+
+    let mut group = c.benchmark_group("crowded_tile_1m");
+    group.bench_function("crowded_14_11693_6004", |b| {
+        b.iter(|| render(&service, &index, &crowded))
+    });
+    group.bench_function("dense_neighbour", |b| {
+        b.iter(|| render(&service, &index, &dense))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, queries, counts, crowded_tile);
 criterion_main!(benches);

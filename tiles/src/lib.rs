@@ -11,6 +11,8 @@
 //! - [`simplify`]: per-zoom simplification and snapping to the integer grid,
 //!   never emitting an invalid polygon;
 //! - [`cluster`]: grid clustering of points for low zooms;
+//! - [`finest`]: clustering points already in tile units on the finest
+//!   grid that fits a limit (the crowded single-point tile);
 //! - [`mvt`]: the [`TileBuilder`] that ties it together and encodes;
 //! - [`point_layer`]: the fast path for layers of single points with fixed keys;
 //! - [`value`]: typed property values, shared by both writers;
@@ -41,6 +43,7 @@ pub mod clip;
 pub mod cluster;
 pub mod compress;
 mod error;
+pub mod finest;
 pub mod mercator;
 pub mod mvt;
 pub mod point_layer;

@@ -267,6 +267,83 @@ fn point_layer_matches_generic_path(keys: &[&str], values: &[PropertyValue]) -> 
     Ok(())
 }
 
+/// Points written with any of the layer's keys (not only a prefix), some
+/// without an id, from fine positions: the same features as the generic
+/// path.
+#[test]
+fn tagged_points_decode_like_the_generic_path() -> TestResult {
+    let tile = almaty_tile(14)?;
+    let bounds = tile.lonlat_bounds();
+    let keys = ["category", "status", "cluster", "point_count"];
+    let values = [
+        PropertyValue::from("pothole"),
+        PropertyValue::from("open"),
+        PropertyValue::Bool(true),
+        PropertyValue::UInt(2),
+        PropertyValue::UInt(70_000),
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    // Id, longitude, latitude, tags.
+    type Tagged = (Option<u64>, f64, f64, Vec<(u32, u32)>);
+    let points: Vec<Tagged> = (0..1_000_u64)
+        .map(|id| {
+            let lon = bounds.min().x + rng.random_range(-0.05..1.05) * bounds.width();
+            let lat = bounds.min().y + rng.random_range(-0.05..1.05) * bounds.height();
+            let mut tags = Vec::new();
+            for k in 0..keys.len() as u32 {
+                if rng.random_bool(0.5) {
+                    tags.push((k, rng.random_range(0..values.len() as u32)));
+                }
+            }
+            (rng.random_bool(0.5).then_some(id), lon, lat, tags)
+        })
+        .collect();
+
+    let mut fast = TileBuilder::new(tile, TileOptions::default())?;
+    let mut layer = fast.point_layer("issues", &keys)?;
+    for v in &values {
+        layer.value(v);
+    }
+    let mut generic = Vec::new();
+    let geoms: Vec<Geometry<f64>> = points
+        .iter()
+        .map(|(_, lon, lat, _)| Geometry::Point(point! { x: *lon, y: *lat }))
+        .collect();
+    for ((id, lon, lat, tags), g) in points.iter().zip(&geoms) {
+        let (wx, wy) = lonlat_to_world(*lon, *lat);
+        let Some(fine) = layer.fine_units(wx, wy) else {
+            assert_eq!(layer.tile_units(wx, wy), None);
+            continue;
+        };
+        assert_eq!(Some(fine.snapped()), layer.tile_units(wx, wy));
+        layer.add_tagged(*id, fine.snapped(), tags);
+        let mut f = TileFeature::new(g);
+        if let Some(id) = id {
+            f = f.with_id(*id);
+        }
+        for (k, v) in tags {
+            f = f.with_property(keys[*k as usize], values[*v as usize].clone());
+        }
+        generic.push(f);
+    }
+    let kept = generic.len();
+    assert!(
+        kept > 800 && kept < points.len(),
+        "some in, some out: {kept}"
+    );
+    assert_eq!(fast.add_point_layer(layer)?, kept);
+    let mut slow = TileBuilder::new(tile, TileOptions::default())?;
+    slow.add_layer("issues", generic)?;
+    let (fast, slow) = (decode(&fast.encode())?, decode(&slow.encode())?);
+    assert_eq!(fast[0].features.len(), slow[0].features.len());
+    for (a, b) in fast[0].features.iter().zip(&slow[0].features) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(coords_of(&a.geometry), coords_of(&b.geometry));
+        assert_eq!(props(a), props(b), "feature {:?}", a.id);
+    }
+    Ok(())
+}
+
 #[test]
 fn a_point_layer_without_points_is_left_out_and_names_stay_unique() -> TestResult {
     let tile = almaty_tile(14)?;

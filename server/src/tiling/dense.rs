@@ -4,11 +4,11 @@
 //! longitude on rayon's pool, with bytes that do not depend on the pool.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{Datelike, NaiveDate};
 use qala_geodata::category::{CATEGORY_COUNT, Category};
 use qala_geodata::{BBox, IssueEntry, IssueFilter, IssueIndex, IssueStatus, LayerName};
+use qala_tiles::finest::FinePosition;
 use qala_tiles::{PointLayer, PointWriter, PropertyValue, TileBuilder};
 use rayon::prelude::*;
 
@@ -18,14 +18,22 @@ use super::issue_layer::{SINGLE_POINT_KEYS, day};
 /// MVT (12 gzipped), so this keeps the densest tile well under the 500 KB
 /// budget; a tile with more issues than this even at the single-point zooms
 /// (tens of thousands within a few hundred metres) is clustered on the
-/// finest grid that brings it under the limit.
+/// finest grid that brings it under the limit (see [`super::crowded`]).
 pub const MAX_SINGLE_POINTS: usize = 25_000;
+
+/// A single-point tile's issues, searched.
+pub(super) enum IssuePoints {
+    /// At most [`MAX_SINGLE_POINTS`]: the layer, written.
+    Dense(PointLayer),
+    /// More: the stripes as searched, for [`super::crowded`] to cluster.
+    Crowded(Vec<Stripe>),
+}
 
 /// Single issue points through the tile crate's point fast path (the
 /// densest tiles hold tens of thousands): the same features as
 /// [`issue_feature`](super::issue_layer::issue_feature), with each distinct
-/// value numbered once per tile. `None` when more than
-/// [`MAX_SINGLE_POINTS`] issues match: the tile is clustered instead.
+/// value numbered once per tile. When more than [`MAX_SINGLE_POINTS`]
+/// issues match, the stripes as searched, to be clustered instead.
 ///
 /// The box is cut into [`STRIPES`] stripes of longitude (a fixed number,
 /// see there), and each stripe is searched, numbered and written on
@@ -39,17 +47,14 @@ pub(super) fn issue_points(
     issues: &IssueIndex,
     bbox: BBox,
     filter: &IssueFilter,
-) -> qala_tiles::Result<Option<PointLayer>> {
+) -> qala_tiles::Result<IssuePoints> {
     let mut layer = builder.point_layer(LayerName::Issues.as_str(), &SINGLE_POINT_KEYS)?;
-    let found = AtomicUsize::new(0);
     let stripes: Vec<Stripe> = lon_stripes(bbox, STRIPES)
         .into_par_iter()
-        .map(|(stripe, east_open)| {
-            Stripe::search(issues, &layer, stripe, east_open, filter, &found)
-        })
+        .map(|(stripe, east_open)| Stripe::search(issues, &layer, stripe, east_open, filter))
         .collect();
-    if found.into_inner() > MAX_SINGLE_POINTS {
-        return Ok(None);
+    if stripes.iter().map(|s| s.points.len()).sum::<usize>() > MAX_SINGLE_POINTS {
+        return Ok(IssuePoints::Crowded(stripes));
     }
     let mut values = IssueValues::default();
     let numbers: Vec<[Vec<u32>; 3]> = stripes
@@ -62,13 +67,13 @@ pub(super) fn issue_points(
         .map(|(stripe, [categories, statuses, days])| {
             let mut run = layer.writer();
             run.reserve(stripe.points.len());
-            for &(id, at, [c, s, d]) in &stripe.points {
+            for p in &stripe.points {
                 let tags = [
-                    categories[usize::from(c)],
-                    statuses[usize::from(s)],
-                    days[usize::from(d)],
+                    categories[usize::from(p.category)],
+                    statuses[usize::from(p.status)],
+                    days[p.day as usize],
                 ];
-                run.add_tile_units(id, at, &tags);
+                run.add_tile_units(p.id, p.at.snapped(), &tags);
             }
             run
         })
@@ -76,7 +81,7 @@ pub(super) fn issue_points(
     for run in runs {
         layer.append(run);
     }
-    Ok(Some(layer))
+    Ok(IssuePoints::Dense(layer))
 }
 
 /// Stripes a dense tile's box is cut into. Fixed, not a multiple of the
@@ -113,57 +118,63 @@ fn lon_stripes(bbox: BBox, n: usize) -> Vec<(BBox, bool)> {
         .collect()
 }
 
-/// One stripe's matching issues: id, position in tile units and value
-/// numbers local to the stripe (see [`StripeValues`]), 24 bytes a point.
-/// Projected during the search, where the core mostly waits on the tree's
-/// memory, and half the size of world positions for the write pass to read.
-struct Stripe {
-    points: Vec<(u64, [i32; 2], [u16; 3])>,
-    values: StripeValues,
+/// One stripe's matching issues, with its values numbered by first sight
+/// (see [`StripeValues`]). Projected during the search, where the core
+/// mostly waits on the tree's memory. A crowded tile's stripes hold every
+/// issue in it: they are clustered from here, the index searched once.
+pub(super) struct Stripe {
+    pub(super) points: Vec<StripePoint>,
+    pub(super) values: StripeValues,
 }
 
-// A stripe stops within a batch of passing the limit, so it holds fewer
-// than 2^16 points and its value numbers fit in 16 bits.
-const _: () = assert!(MAX_SINGLE_POINTS + Stripe::BATCH <= 1 << 16);
+/// A matching issue: id, position in the tile (fixed point: whole
+/// units for the dense path, the exact grid cell for the crowded one) and
+/// value numbers local to the stripe, 24 bytes: half the size of world
+/// positions for the write pass to read.
+pub(super) struct StripePoint {
+    pub(super) id: u64,
+    pub(super) at: FinePosition,
+    pub(super) day: u32,
+    pub(super) category: u16,
+    pub(super) status: u8,
+}
+
+// Numbers by first sight are below the count of distinct values: statuses
+// fit a byte, categories (the catalogue's) 16 bits; days take 32.
+const _: () = assert!(IssueStatus::ALL.len() <= 1 << 8 && CATEGORY_COUNT < 1 << 16);
+const _: () = assert!(size_of::<StripePoint>() == 24);
 
 impl Stripe {
-    /// Points found between two additions to the stripes' running total.
-    const BATCH: usize = 1024;
-
-    /// Searches one stripe; stops early once the stripes together have
-    /// found more than [`MAX_SINGLE_POINTS`] (`found` is their running
-    /// total, added to in batches so the cores do not contend on it).
     fn search(
         issues: &IssueIndex,
         layer: &PointLayer,
         bbox: BBox,
         east_open: bool,
         filter: &IssueFilter,
-        found: &AtomicUsize,
     ) -> Self {
         let mut stripe = Stripe {
-            points: Vec::with_capacity(Self::BATCH),
+            points: Vec::with_capacity(1024),
             values: StripeValues::default(),
         };
         let _ = issues.visit_box_projected(bbox, filter, |e, [wx, wy]| {
             if east_open && e.location.lon() >= bbox.east {
-                return ControlFlow::Continue(());
+                return ControlFlow::<()>::Continue(());
             }
-            let Some(at) = layer.tile_units(wx, wy) else {
+            let Some(at) = layer.fine_units(wx, wy) else {
                 return ControlFlow::Continue(());
             };
-            let tags = stripe.values.of(e).map(|n| n as u16);
-            stripe
-                .points
-                .push((u64::try_from(e.id).unwrap_or(0), at, tags));
-            if stripe.points.len().is_multiple_of(Self::BATCH)
-                && found.fetch_add(Self::BATCH, Ordering::Relaxed) + Self::BATCH > MAX_SINGLE_POINTS
-            {
-                return ControlFlow::Break(());
-            }
+            let [category, status, day] = stripe.values.of(e);
+            stripe.points.push(StripePoint {
+                id: u64::try_from(e.id).unwrap_or(0),
+                at,
+                day,
+                // Within range, as asserted above (an uncatalogued category,
+                // which no index path builds, is one more).
+                category: category as u16,
+                status: status as u8,
+            });
             ControlFlow::Continue(())
         });
-        found.fetch_add(stripe.points.len() % Self::BATCH, Ordering::Relaxed);
         stripe
     }
 }
@@ -172,12 +183,12 @@ impl Stripe {
 /// dozen, by place in the catalogue), statuses (by discriminant) and
 /// creation days (a few hundred, by position; see [`DayNumbers`]).
 #[derive(Default)]
-struct StripeValues {
-    categories: Vec<&'static Category>,
+pub(super) struct StripeValues {
+    pub(super) categories: Vec<&'static Category>,
     category_numbers: [Option<u32>; CATEGORY_COUNT],
-    statuses: Vec<IssueStatus>,
+    pub(super) statuses: Vec<IssueStatus>,
     status_numbers: [Option<u32>; IssueStatus::ALL.len()],
-    days: DayNumbers,
+    pub(super) days: DayNumbers,
 }
 
 impl StripeValues {
@@ -224,12 +235,12 @@ impl StripeValues {
 /// most [`DayNumbers::SPAN`] days; days beyond it (old imported issues)
 /// are hashed after all.
 #[derive(Default)]
-struct DayNumbers {
+pub(super) struct DayNumbers {
     /// Days since the common era of `numbers[0]`.
     first: i32,
     numbers: Vec<Option<u32>>,
     far: foldhash::HashMap<i32, u32>,
-    days: Vec<NaiveDate>,
+    pub(super) days: Vec<NaiveDate>,
 }
 
 impl DayNumbers {
@@ -282,7 +293,7 @@ impl DayNumbers {
 /// The layer's value numbers: each distinct category, status and day is
 /// added to the layer's value table once, formatted then.
 #[derive(Default)]
-struct IssueValues<'a> {
+pub(super) struct IssueValues<'a> {
     categories: Vec<(&'a Category, u32)>,
     statuses: [Option<u32>; IssueStatus::ALL.len()],
     /// The tile's days by first sight, and each one's value number
@@ -294,7 +305,11 @@ struct IssueValues<'a> {
 impl<'a> IssueValues<'a> {
     /// The layer's numbers for a stripe's values: per key, indexed by the
     /// stripe's own number.
-    fn number(&mut self, layer: &mut PointLayer, stripe: &StripeValues) -> [Vec<u32>; 3] {
+    pub(super) fn number(
+        &mut self,
+        layer: &mut PointLayer,
+        stripe: &StripeValues,
+    ) -> [Vec<u32>; 3] {
         let categories = stripe
             .categories
             .iter()
@@ -410,9 +425,11 @@ mod tests {
             .collect();
         let index = SpatialIndex::new(entries, Default::default());
         let builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
-        let layer = issue_points(&builder, &index.issues, bbox, &IssueFilter::default())
-            .unwrap()
-            .unwrap();
+        let IssuePoints::Dense(layer) =
+            issue_points(&builder, &index.issues, bbox, &IssueFilter::default()).unwrap()
+        else {
+            panic!("a dense tile");
+        };
         assert_eq!(layer.len(), lons.len());
     }
 
@@ -438,9 +455,11 @@ mod tests {
                 .unwrap();
             pool.install(|| {
                 let mut builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
-                let points = issue_points(&builder, &index.issues, bbox, &IssueFilter::default())
-                    .unwrap()
-                    .unwrap();
+                let IssuePoints::Dense(points) =
+                    issue_points(&builder, &index.issues, bbox, &IssueFilter::default()).unwrap()
+                else {
+                    panic!("a dense tile");
+                };
                 builder.add_point_layer(points).unwrap();
                 builder.encode()
             })
@@ -468,7 +487,12 @@ mod tests {
         let index = SpatialIndex::new(entries, Default::default());
         let builder = TileBuilder::new(tile, TileOptions::default()).unwrap();
         let points = issue_points(&builder, &index.issues, bbox, &IssueFilter::default()).unwrap();
-        assert!(points.is_none());
+        let IssuePoints::Crowded(stripes) = points else {
+            panic!("a crowded tile");
+        };
+        // Every issue, for the clustering: none left out of the search.
+        let found: usize = stripes.iter().map(|s| s.points.len()).sum();
+        assert_eq!(found, n as usize);
     }
 
     #[test]

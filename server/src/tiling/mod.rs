@@ -7,6 +7,7 @@ use qala_tiles::pyramid::ClusterPyramid;
 use qala_tiles::{ClusterOptions, MAX_ZOOM, TileId};
 
 mod cache;
+mod crowded;
 mod dense;
 mod issue_layer;
 mod render;

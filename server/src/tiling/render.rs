@@ -4,13 +4,12 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use qala_geodata::{Area, IssueEntry, IssueFilter, LayerName, SpatialIndex};
-use qala_tiles::{
-    ClusterItem, PropertyValue, TileBuilder, TileFeature, TileId, TileOptions, cluster_points,
-};
+use qala_geodata::{Area, IssueFilter, LayerName, SpatialIndex};
+use qala_tiles::{PropertyValue, TileBuilder, TileFeature, TileId, TileOptions, cluster_points};
 use serde_json::Value;
 
-use super::dense::{MAX_SINGLE_POINTS, issue_points};
+use super::crowded::crowded_layer;
+use super::dense::{IssuePoints, issue_points};
 use super::issue_layer::{cluster_feature, cluster_point, issue_fields};
 use super::{BUFFER, EXTENT, TileService, bbox_of};
 
@@ -65,21 +64,12 @@ pub fn render(
                 builder.add_pixel_layer(layer.as_str(), features)?;
             }
             LayerName::Issues => {
-                if let Some(points) =
-                    issue_points(&builder, &index.issues, buffered, &request.filter)?
+                let points = match issue_points(&builder, &index.issues, buffered, &request.filter)?
                 {
-                    builder.add_point_layer(points)?;
-                } else {
-                    let points: Vec<&IssueEntry> = index
-                        .issues
-                        .matching(Area::BBox(buffered), &request.filter)
-                        .collect();
-                    let items = crowded(tile, &points)?;
-                    let features = items
-                        .into_iter()
-                        .filter_map(|item| cluster_feature(index, item));
-                    builder.add_pixel_layer(layer.as_str(), features)?;
-                }
+                    IssuePoints::Dense(points) => points,
+                    IssuePoints::Crowded(stripes) => crowded_layer(&builder, &stripes)?,
+                };
+                builder.add_point_layer(points)?;
             }
             reference => {
                 let page = index
@@ -100,25 +90,6 @@ pub fn render(
         }
     }
     Ok(builder.encode())
-}
-
-/// Clusters an over-full single-point tile on the finest grid (2, 4, … 64
-/// tile units) that brings it within [`MAX_SINGLE_POINTS`] items.
-fn crowded(tile: TileId, points: &[&IssueEntry]) -> qala_tiles::Result<Vec<ClusterItem>> {
-    let mut items = Vec::new();
-    for cell_px in [2, 4, 8, 16, 32, 64] {
-        let options = qala_tiles::ClusterOptions {
-            cell_px,
-            extent: EXTENT,
-            max_cluster_zoom: qala_tiles::MAX_ZOOM,
-        };
-        items = cluster_points(tile, points.iter().copied().map(cluster_point), &options)?;
-        if items.len() <= MAX_SINGLE_POINTS {
-            tracing::debug!(%tile, points = points.len(), cell_px, "crowded single-point tile clustered");
-            break;
-        }
-    }
-    Ok(items)
 }
 
 /// MVT has no nested values: scalars map to their typed values, arrays and
