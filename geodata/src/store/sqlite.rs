@@ -37,12 +37,29 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database and runs migrations.
     pub async fn open(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::open_with(url, None).await
+    }
+
+    /// Opens the database capped at `max_pages` pages (`PRAGMA
+    /// max_page_count` on every connection): a write that needs a page
+    /// beyond it fails with `SQLITE_FULL`, as on a full disk, and succeeds
+    /// again once pages are freed. A quota; the storage-fault tests use it
+    /// to fill the "disk" where mounting a small file system is not
+    /// allowed (the cap cannot be set below the current size).
+    pub async fn open_capped(url: &str, max_pages: u32) -> Result<Self> {
+        Self::open_with(url, Some(max_pages)).await
+    }
+
+    async fn open_with(url: &str, max_pages: Option<u32>) -> Result<Self> {
+        let mut options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        if let Some(pages) = max_pages {
+            options = options.pragma("max_page_count", pages.to_string());
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
