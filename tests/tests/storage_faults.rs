@@ -31,7 +31,11 @@ async fn report(app: &TestApp, body: &Value, key: &str) -> (u16, Option<String>,
         .headers()
         .get("retry-after")
         .map(|v| v.to_str().unwrap().to_owned());
-    (status, retry_after, response.json().await.unwrap_or(Value::Null))
+    (
+        status,
+        retry_after,
+        response.json().await.unwrap_or(Value::Null),
+    )
 }
 
 /// Asserts a `503 storage_unavailable` in the error shape with a `Retry-After`.
@@ -97,8 +101,11 @@ async fn a_full_sqlite_database_refuses_writes_with_503_and_recovers_without_res
     .await
     .unwrap();
     assert_eq!(scalar(&mut conn, "PRAGMA freelist_count").await, 0);
+    // A few pages of room left: writes succeed, then the "disk" fills.
     let pages = u32::try_from(scalar(&mut conn, "PRAGMA page_count").await).unwrap();
-    let store = SqliteStore::open_capped(&database.url, pages).await.unwrap();
+    let store = SqliteStore::open_capped(&database.url, pages + 4)
+        .await
+        .unwrap();
     let app = TestApp::over(Arc::new(store), database).await;
     assert_eq!(app.get("/healthz").await.0, 200);
 
@@ -112,7 +119,10 @@ async fn a_full_sqlite_database_refuses_writes_with_503_and_recovers_without_res
     );
     let mut acknowledged = Vec::new();
     let (key, status, retry_after, refused) = loop {
-        assert!(acknowledged.len() < 1000, "the capped database never filled");
+        assert!(
+            acknowledged.len() < 1000,
+            "the capped database never filled"
+        );
         let key = format!("report-{}", acknowledged.len());
         let (status, retry_after, created) = report(&app, &body, &key).await;
         if status != 201 {
@@ -152,7 +162,10 @@ async fn a_full_sqlite_database_refuses_writes_with_503_and_recovers_without_res
         .get("/api/v1/issues/nearby?lon=76.95&lat=43.24&radius=50&limit=1000")
         .await;
     assert_eq!(status, 200, "{nearby}");
-    assert_eq!(nearby["features"].as_array().unwrap().len(), acknowledged.len());
+    assert_eq!(
+        nearby["features"].as_array().unwrap().len(),
+        acknowledged.len()
+    );
 
     // Space comes back.
     sqlx::query("DELETE FROM filler")
