@@ -86,6 +86,7 @@ async fn stored(conn: &mut SqliteConnection) -> (i64, i64, i64) {
 /// as an operator would free disk space.
 #[tokio::test]
 async fn a_full_sqlite_database_refuses_writes_with_503_and_recovers_without_restart() {
+    let _files = FILES.lock().await;
     let database = TestDatabase::new(&Backend::Sqlite);
     drop(SqliteStore::open(&database.url).await.unwrap());
     let mut conn = SqliteConnection::connect(&database.url).await.unwrap();
@@ -101,9 +102,10 @@ async fn a_full_sqlite_database_refuses_writes_with_503_and_recovers_without_res
     .await
     .unwrap();
     assert_eq!(scalar(&mut conn, "PRAGMA freelist_count").await, 0);
-    // A few pages of room left: writes succeed, then the "disk" fills.
+    // Some room left (the health probe needs eight pages): writes succeed,
+    // then the "disk" fills.
     let pages = u32::try_from(scalar(&mut conn, "PRAGMA page_count").await).unwrap();
-    let store = SqliteStore::open_capped(&database.url, pages + 4)
+    let store = SqliteStore::open_capped(&database.url, pages + 16)
         .await
         .unwrap();
     let app = TestApp::over(Arc::new(store), database).await;
@@ -194,6 +196,101 @@ async fn a_full_sqlite_database_refuses_writes_with_503_and_recovers_without_res
     assert_eq!(stored(&mut conn).await, (n, n, 0));
     let (_, stats) = app.get("/api/v1/stats/issues?group_by=status").await;
     assert_eq!(stats["total"], json!(n));
+}
+
+/// The SQLite tests take turns: the file size limit of
+/// [`a_failing_sqlite_disk_refuses_writes_with_503_and_recovers_without_restart`]
+/// holds for the whole process. (The PostgreSQL test writes no file.)
+static FILES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A file size limit of zero for this process while it lives: every write
+/// to a file fails with `EFBIG`. Lifted on drop, also when a test fails.
+struct NoFileWrites(rustix::process::Rlimit);
+
+impl NoFileWrites {
+    fn start() -> Self {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let before = getrlimit(Resource::Fsize);
+        let none = Rlimit {
+            current: Some(0),
+            maximum: before.maximum,
+        };
+        setrlimit(Resource::Fsize, none).unwrap();
+        Self(before)
+    }
+}
+
+impl Drop for NoFileWrites {
+    fn drop(&mut self) {
+        let before = rustix::process::Rlimit {
+            current: self.0.current,
+            maximum: self.0.maximum,
+        };
+        rustix::process::setrlimit(rustix::process::Resource::Fsize, before).unwrap();
+    }
+}
+
+/// SQLite on a disk that refuses to write: the process's file size limit
+/// (`RLIMIT_FSIZE`, which binds root too) is lowered to zero, so the kernel
+/// refuses every write to a file with `EFBIG` and SQLite fails the COMMIT
+/// (the WAL append) with `SQLITE_IOERR_WRITE`, as on a failing disk. SQLite
+/// then rolls the whole transaction back by itself, sqlx's own ROLLBACK
+/// fails, and the connection used to go back to the pool still counted as
+/// inside a transaction: every later write on it failed with "attempted to
+/// call begin_with at non-zero transaction depth" until a restart. (The
+/// kernel sends `SIGXFSZ` too, which would end the process: a handler is
+/// installed.) Reading needs no write, so reads go on.
+#[tokio::test]
+async fn a_failing_sqlite_disk_refuses_writes_with_503_and_recovers_without_restart() {
+    use tokio::signal::unix::{SignalKind, signal};
+    /// SIGXFSZ on Linux.
+    const SIGXFSZ: i32 = 25;
+
+    let _files = FILES.lock().await;
+    let _ignored = signal(SignalKind::from_raw(SIGXFSZ)).unwrap();
+    let app = TestApp::empty(&Backend::Sqlite).await;
+    let mut conn = SqliteConnection::connect(&app.database.url).await.unwrap();
+    let body = report_body(76.95, 43.24, "pothole", "A deep pothole by the bus stop");
+    let mut acknowledged = Vec::new();
+    for i in 0..3 {
+        let (status, _, created) = report(&app, &body, &format!("before-{i}")).await;
+        assert_eq!(status, 201, "{created}");
+        acknowledged.push(created["id"].as_i64().unwrap());
+    }
+
+    // Mapped and sized before the fault: SQLite grows its shared-memory
+    // file on a connection's first read.
+    assert_eq!(stored(&mut conn).await, (3, 3, 0));
+    let fault = NoFileWrites::start();
+    for _ in 0..10 {
+        let (status, retry_after, refused) = report(&app, &body, "during").await;
+        assert_storage_unavailable(status, retry_after.as_deref(), &refused);
+    }
+    let (status, health) = app.get("/healthz").await;
+    assert_eq!(
+        (status, &health["writes"]),
+        (503, &json!("failing")),
+        "{health}"
+    );
+    let n = i64::try_from(acknowledged.len()).unwrap();
+    assert_eq!(stored(&mut conn).await, (n, n, 0));
+    let (status, issue) = app
+        .get(&format!("/api/v1/issues/{}", acknowledged[0]))
+        .await;
+    assert_eq!((status, &issue["id"]), (200, &json!(acknowledged[0])));
+
+    drop(fault);
+    assert_eq!(app.get("/healthz").await.0, 200);
+    let (status, _, created) = report(&app, &body, "during").await;
+    assert_eq!(status, 201, "{created}");
+    acknowledged.push(created["id"].as_i64().unwrap());
+    for i in 0..20 {
+        let (status, _, created) = report(&app, &body, &format!("after-{i}")).await;
+        assert_eq!(status, 201, "write {i} after the fault: {created}");
+        acknowledged.push(created["id"].as_i64().unwrap());
+    }
+    let n = i64::try_from(acknowledged.len()).unwrap();
+    assert_eq!(stored(&mut conn).await, (n, n, 0));
 }
 
 /// GETs the issues layer's export: status and body bytes (a cut-off body

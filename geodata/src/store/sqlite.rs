@@ -381,8 +381,9 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    /// A real, durable write that needs a page of its own: a row of a
-    /// page's size (so an overflow page), deleted again in the same
+    /// A real, durable write that needs pages of its own: a row of eight
+    /// pages (overflow pages; more than a report's row, its key and their
+    /// index entries can need at once), deleted again in the same
     /// transaction, committed to the WAL with `synchronous=FULL`. It fails as a report would on a
     /// full disk or database cap (`SQLITE_FULL`), a read-only file
     /// (`SQLITE_READONLY`) or a failing disk (`SQLITE_IOERR`); `BEGIN
@@ -391,7 +392,7 @@ impl Store for SqliteStore {
     async fn check_writes(&self) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
-            "INSERT INTO storage_probe (filler) SELECT zeroblob(page_size) FROM pragma_page_size()",
+            "INSERT INTO storage_probe (filler) SELECT zeroblob(8 * page_size) FROM pragma_page_size()",
         )
         .execute(&mut *tx)
         .await?;
