@@ -334,6 +334,20 @@ async fn every_invalid_transition_is_refused_with_nothing_written(backend: Backe
             .await
             .unwrap();
     }
+    // Written past the server (straight to the store): on PostgreSQL the
+    // change feed brings them to the server's rows a moment later, and the
+    // snapshot must not race it. (SQLite has no feed: the server keeps the
+    // rows it had, before and after alike.)
+    if app.store.change_feed().is_some() {
+        let resolved = within(Duration::from_secs(5), async || {
+            issue_json(&app, id).await["properties"]["status"] == "resolved"
+        })
+        .await;
+        assert!(
+            resolved.is_some(),
+            "the server never showed the resolved issue"
+        );
+    }
     let before = snapshot(&app, id).await;
     let late = t0 + chrono::Duration::days(30) + chrono::Duration::milliseconds(1);
     let reopen = as_read(store, id, IssueStatus::Open).await;
