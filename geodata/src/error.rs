@@ -85,10 +85,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether this means "the database cannot be reached right now" rather
-    /// than "this request is wrong" or "a bug": something a client may retry
-    /// (the API answers 503). Classified here so that callers need not know
-    /// the database driver.
+    /// Whether this means "storage cannot take this right now" rather than
+    /// "this request is wrong" or "a bug": the database is out of reach, or
+    /// its disk is full, read-only or failing. Something a client may retry
+    /// once the operator has fixed the fault (the API answers 503).
+    /// Classified here so that callers need not know the database driver.
     pub fn is_unavailable(&self) -> bool {
         let Self::Database(e) = self else {
             return false;
@@ -100,14 +101,48 @@ impl Error {
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => true,
-            // SQLSTATE class 08: connection exception; 57P0x: the server is
-            // shutting down, starting up, or this connection was terminated.
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            sqlx::Error::Database(db) => {
+                if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                    sqlite_unavailable(sqlite)
+                } else {
+                    db.code().is_some_and(|c| postgres_unavailable(&c))
+                }
+            }
             _ => false,
         }
     }
+}
+
+/// SQLite's primary result codes (the low byte of the extended code
+/// `code()` gives) that say the storage failed, not the statement.
+fn sqlite_unavailable(e: &sqlx::sqlite::SqliteError) -> bool {
+    /// The database stayed locked past the busy timeout.
+    const BUSY: i64 = 5;
+    /// The file (or its directory, or the file system) is read-only.
+    const READONLY: i64 = 8;
+    /// The operating system reported an I/O error.
+    const IOERR: i64 = 10;
+    /// The disk is full (or the database reached `max_page_count`).
+    const FULL: i64 = 13;
+    /// The file, its journal or its WAL could not be opened.
+    const CANTOPEN: i64 = 14;
+    use sqlx::error::DatabaseError;
+    e.code()
+        .and_then(|c| c.parse::<i64>().ok())
+        .is_some_and(|c| matches!(c & 0xff, BUSY | READONLY | IOERR | FULL | CANTOPEN))
+}
+
+/// PostgreSQL SQLSTATEs that say the server cannot take the request now:
+/// class 08 (connection exception), 57P0x (shutting down, starting up,
+/// this connection terminated), class 53 (insufficient resources: disk
+/// full, out of memory, too many connections), class 58 (system error:
+/// I/O), and 25006 (a read-only transaction: a standby or a database set
+/// read-only).
+fn postgres_unavailable(code: &str) -> bool {
+    ["08", "57P", "53", "58"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || code == "25006"
 }
 
 /// Result with the geodata [`Error`].
@@ -125,5 +160,47 @@ mod tests {
         assert!(!Error::Database(sqlx::Error::RowNotFound).is_unavailable());
         assert!(!Error::Corrupt("x".into()).is_unavailable());
         assert!(!Error::IdempotencyConflict.is_unavailable());
+    }
+
+    /// Real SQLite errors: a write refused as read-only is storage failing,
+    /// a broken constraint or a syntax error is not.
+    #[tokio::test]
+    async fn sqlite_storage_faults_are_unavailable_and_statement_errors_are_not() {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let run = async |conn: &mut sqlx::SqliteConnection, sql: &str| {
+            Error::from(sqlx::query(sql).execute(conn).await.unwrap_err())
+        };
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            !run(&mut conn, "INSERT INTO t VALUES (1), (1)")
+                .await
+                .is_unavailable()
+        );
+        assert!(!run(&mut conn, "SELEKT 1").await.is_unavailable());
+        sqlx::query("PRAGMA query_only = ON")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            run(&mut conn, "INSERT INTO t VALUES (2)")
+                .await
+                .is_unavailable()
+        );
+    }
+
+    #[test]
+    fn postgres_storage_states_are_unavailable() {
+        for code in ["08006", "57P01", "53100", "58030", "25006"] {
+            assert!(postgres_unavailable(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "25P02"] {
+            assert!(!postgres_unavailable(code), "{code}");
+        }
     }
 }

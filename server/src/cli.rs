@@ -273,7 +273,7 @@ async fn export(store: &dyn Store, layer: &str, output: Option<PathBuf>) -> anyh
         ),
         None => Box::new(tokio::io::stdout()),
     };
-    let mut chunks = std::pin::pin!(crate::export::layer_geojson(store, layer, names));
+    let mut chunks = std::pin::pin!(crate::export::layer_geojson(store, layer, names).await?);
     let mut progress = Progress::new("exporting", 0);
     while let Some(chunk) = chunks.next().await {
         out.write_all(&chunk?).await?;

@@ -2,7 +2,7 @@
 //! `{"error": {"code": "…", "message": "…", "field": "…"}}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use qala_geodata::{Error as DataError, ValidationError};
 use serde_json::json;
@@ -21,6 +21,13 @@ pub struct ApiError {
     /// The input field at fault, if any.
     pub field: Option<String>,
 }
+
+/// The code of [`ApiError::storage_unavailable`].
+pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+
+/// The `Retry-After` of a `503 storage_unavailable`: long enough not to
+/// hammer a failing database, short enough for a brief outage.
+pub const STORAGE_RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -42,6 +49,18 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             "not_found",
             format!("{what} {id} not found"),
+        )
+    }
+
+    /// 503 when storage cannot take the request now (database out of
+    /// reach, disk full, read-only or failing): the client may retry after
+    /// [`STORAGE_RETRY_AFTER_SECONDS`] (a write with the same
+    /// `Idempotency-Key`, since this write may still have committed).
+    pub fn storage_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            STORAGE_UNAVAILABLE,
+            "storage is unavailable; try again shortly",
         )
     }
 
@@ -91,12 +110,8 @@ impl From<DataError> for ApiError {
                 "this Idempotency-Key was already used for a different report",
             ),
             ref unavailable if unavailable.is_unavailable() => {
-                tracing::warn!(error = %e, "database unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
-                    "the database is unavailable; try again shortly",
-                )
+                tracing::warn!(error = %e, "storage unavailable");
+                Self::storage_unavailable()
             }
             other => {
                 // Details go to the log, not to the client.
@@ -134,6 +149,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.code == STORAGE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(STORAGE_RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::stream::{BoxStream, Stream, StreamExt};
+use futures::stream::{self, BoxStream, Stream, StreamExt};
 use qala_geodata::geojson_stream::feature_collection;
 use qala_geodata::{LayerName, Store};
 use serde_json::Value;
@@ -36,11 +36,21 @@ pub fn layer_features(
     }
 }
 
-/// The bytes of a layer's FeatureCollection, chunk by chunk.
-pub fn layer_geojson(
+/// The bytes of a layer's FeatureCollection, chunk by chunk, once the store
+/// has produced the first feature (or said there is none). A database that
+/// cannot start the export fails here, before a byte is written, so that the
+/// HTTP export answers an error (`503 storage_unavailable` for a database
+/// out of reach) rather than a `200` with a cut-off body; only a failure
+/// after the first feature can still cut the body short.
+pub async fn layer_geojson(
     store: &dyn Store,
     layer: LayerName,
     district_names: Arc<HashMap<i64, String>>,
-) -> impl Stream<Item = qala_geodata::Result<Vec<u8>>> + Send + 'static {
-    feature_collection(layer_features(store, layer, district_names))
+) -> qala_geodata::Result<impl Stream<Item = qala_geodata::Result<Vec<u8>>> + Send + 'static> {
+    let mut features = layer_features(store, layer, district_names);
+    let first = match features.next().await {
+        Some(Err(e)) => return Err(e),
+        first => first,
+    };
+    Ok(feature_collection(stream::iter(first).chain(features)))
 }

@@ -159,6 +159,19 @@ impl TestApp {
         }
     }
 
+    /// A server over a store the test opened itself (through a proxy, or
+    /// with settings of its own) on `database`.
+    pub async fn over(store: Arc<dyn Store>, database: TestDatabase) -> Self {
+        let (state, base) = serve(Arc::clone(&store)).await;
+        Self {
+            base,
+            store,
+            state,
+            client: reqwest::Client::new(),
+            database,
+        }
+    }
+
     /// The base URL of a second server on this app's database, following
     /// its change log as another replica would.
     pub async fn follower(&self) -> String {

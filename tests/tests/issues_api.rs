@@ -352,7 +352,10 @@ async fn categories_and_health_answer(backend: Backend) {
     assert_eq!(categories["categories"][0]["names"]["kk"], "Жолдағы шұңқыр");
     assert_eq!(
         app.get("/healthz").await,
-        (200, json!({"status": "ok", "database": "up"}))
+        (
+            200,
+            json!({"status": "ok", "database": "up", "writes": "ok"})
+        )
     );
 }
 

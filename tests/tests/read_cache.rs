@@ -197,7 +197,7 @@ async fn cached_rows_answer_without_the_database_and_follow_other_servers() {
     let (status, body) = get_json(&client, &format!("{}/api/v1/issues/{unseen}", b.base)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (503, Some("database_unavailable")),
+        (503, Some("storage_unavailable")),
         "{body}"
     );
 

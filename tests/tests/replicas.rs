@@ -119,7 +119,7 @@ async fn servers_on_one_database_see_each_others_writes_and_survive_losing_it() 
     let (status, body) = get_json(&client, &format!("{}/api/v1/issues/{missed}", b.base)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (503, Some("database_unavailable")),
+        (503, Some("storage_unavailable")),
         "{body}"
     );
 

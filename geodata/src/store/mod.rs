@@ -105,6 +105,14 @@ pub trait Store:
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
 
+    /// Whether the database takes writes now: a probe that fails as a
+    /// write would on a full disk, a read-only file or a failing disk,
+    /// writing nothing that stays. By default the same as [`Store::ping`]
+    /// (a server that answers decides itself whether it takes writes).
+    async fn check_writes(&self) -> Result<()> {
+        self.ping().await
+    }
+
     /// The log of committed changes, where the database is shared by several
     /// servers (PostgreSQL); `None` for an embedded database only this
     /// process writes.

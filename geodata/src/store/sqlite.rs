@@ -37,20 +37,59 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database and runs migrations.
     pub async fn open(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::open_with(url, None).await
+    }
+
+    /// Opens the database capped at `max_pages` pages (`PRAGMA
+    /// max_page_count` on every connection): a write that needs a page
+    /// beyond it fails with `SQLITE_FULL`, as on a full disk, and succeeds
+    /// again once pages are freed. A quota; the storage-fault tests use it
+    /// to fill the "disk" where mounting a small file system is not
+    /// allowed (the cap cannot be set below the current size).
+    pub async fn open_capped(url: &str, max_pages: u32) -> Result<Self> {
+        Self::open_with(url, Some(max_pages)).await
+    }
+
+    async fn open_with(url: &str, max_pages: Option<u32>) -> Result<Self> {
+        let mut options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        if let Some(pages) = max_pages {
+            options = options.pragma("max_page_count", pages.to_string());
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+/// Whether a connection handed back to the pool may serve again: only if
+/// no transaction is left open on it. Every write path holds its
+/// transaction in an sqlx `Transaction`, whose drop queues a ROLLBACK; but
+/// on `SQLITE_FULL` or `SQLITE_IOERR` SQLite may already have rolled the
+/// whole transaction back by itself, that ROLLBACK then fails ("no
+/// transaction is active") and sqlx still counts the connection as inside
+/// one, so every later `BEGIN` on it fails ("attempted to call begin_with
+/// at non-zero transaction depth") until a restart. Such a connection is
+/// closed instead (the pool opens a fresh one when needed), and this holds
+/// for every write path, present and future.
+async fn leaves_no_transaction(conn: &mut sqlx::SqliteConnection) -> sqlx::Result<bool> {
+    use sqlx::Connection;
+    // The queued ROLLBACK runs before the ping on the connection's worker.
+    conn.ping().await?;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("closing a SQLite connection left inside a failed transaction");
+    }
+    Ok(clean)
 }
 
 pub(super) fn decode_issue(row: &SqliteRow) -> Result<Issue> {
@@ -339,6 +378,28 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A real, durable write that needs pages of its own: a row of eight
+    /// pages (overflow pages; more than a report's row, its key and their
+    /// index entries can need at once), deleted again in the same
+    /// transaction, committed to the WAL with `synchronous=FULL`. It fails as a report would on a
+    /// full disk or database cap (`SQLITE_FULL`), a read-only file
+    /// (`SQLITE_READONLY`) or a failing disk (`SQLITE_IOERR`); `BEGIN
+    /// IMMEDIATE; ROLLBACK` alone writes nothing and would pass. It leaves
+    /// no row behind.
+    async fn check_writes(&self) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO storage_probe (filler) SELECT zeroblob(8 * page_size) FROM pragma_page_size()",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM storage_probe")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -107,14 +107,16 @@ async fn features(
 
 async fn export(State(state): State<AppState>, Path(layer): Path<String>) -> ApiResult<Response> {
     let layer = layer_param(&layer)?;
-    let chunks = layer_geojson(state.store.as_ref(), layer, state.district_names()).map(|chunk| {
-        chunk.map_err(|e| {
-            // Headers are already sent: all that can be done is to end the
-            // body early, which leaves invalid JSON rather than a short layer.
-            tracing::error!(error = %e, "export failed mid-stream");
-            std::io::Error::other("export failed")
-        })
-    });
+    let chunks = layer_geojson(state.store.as_ref(), layer, state.district_names())
+        .await?
+        .map(|chunk| {
+            chunk.map_err(|e| {
+                // Headers are already sent: all that can be done is to end the
+                // body early, which leaves invalid JSON rather than a short layer.
+                tracing::error!(error = %e, "export failed mid-stream");
+                std::io::Error::other("export failed")
+            })
+        });
     let mut response = Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));

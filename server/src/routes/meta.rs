@@ -24,17 +24,28 @@ async fn categories() -> Json<Value> {
     Json(json!({"categories": CATEGORIES}))
 }
 
-/// 200 while the database answers, 503 otherwise (the index keeps serving reads either way).
+/// 200 while the database answers reads and takes writes; 503 otherwise,
+/// with which part fails: `database` (reads; `down` also means writes
+/// cannot be tried) and `writes` (a real write probe,
+/// [`qala_geodata::Store::check_writes`]: a full disk or a read-only
+/// database fails only this). The index keeps serving reads either way.
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(json!({"status": "ok", "database": "up"})).into_response(),
+    let failing = |database: &str, writes: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "database": database, "writes": writes})),
+        )
+            .into_response()
+    };
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "health check: database down");
+        return failing("down", "failing");
+    }
+    match state.store.check_writes().await {
+        Ok(()) => Json(json!({"status": "ok", "database": "up", "writes": "ok"})).into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "health check: database down");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "degraded", "database": "down"})),
-            )
-                .into_response()
+            tracing::warn!(error = %e, "health check: writes failing");
+            failing("up", "failing")
         }
     }
 }
