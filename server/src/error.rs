@@ -2,7 +2,9 @@
 //! `{"error": {"code": "…", "message": "…", "field": "…"}}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use qala_geodata::{Error as DataError, ValidationError};
 use serde_json::json;
@@ -20,6 +22,8 @@ pub struct ApiError {
     pub message: String,
     /// The input field at fault, if any.
     pub field: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`), if it is known.
+    pub retry_after: Option<u64>,
 }
 
 /// Result of a handler.
@@ -33,6 +37,21 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
+        }
+    }
+
+    /// `429` with `Retry-After`: `wait` rounded up to whole seconds.
+    pub fn too_many(code: &'static str, message: &str, wait: Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let seconds = seconds.max(1);
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code,
+                format!("{message}; try again in {seconds} seconds"),
+            )
         }
     }
 
@@ -76,6 +95,7 @@ impl From<ValidationError> for ApiError {
             code: e.code,
             message: e.message.into_owned(),
             field: e.field.map(|f| f.into_owned()),
+            retry_after: None,
         }
     }
 }
@@ -115,6 +135,13 @@ impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::Data(e) => e.into(),
+            WriteError::Duplicate(first) => Self::new(
+                StatusCode::CONFLICT,
+                "duplicate_report",
+                format!(
+                    "you reported the same thing here moments ago: it is issue {first} (/api/v1/issues/{first})"
+                ),
+            ),
             WriteError::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", message)
             }
@@ -134,6 +161,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

@@ -5,16 +5,20 @@
 
 pub mod auth;
 pub mod city;
+pub mod client_addr;
 pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod export;
 pub mod import;
 pub mod issue_cache;
+pub mod limits;
 pub mod live;
 pub mod params;
 pub mod password;
 pub mod progress;
+pub mod public_url;
+pub mod recent_reports;
 pub mod routes;
 pub mod state;
 pub mod sync;

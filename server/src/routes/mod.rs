@@ -18,6 +18,8 @@ mod layers;
 mod live;
 mod meta;
 mod moderation;
+mod path_id;
+mod rate_limit;
 mod response_stats;
 mod session;
 mod stats;
@@ -46,6 +48,11 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(workflow::router())
         .merge(moderation::router())
+        // Inner: writes spend their allowance once the caller is known.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::enforce,
+        ))
         // Deny by default: every route passes the access policy first.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
