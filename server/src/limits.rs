@@ -81,9 +81,9 @@ impl WriteKind {
     }
 }
 
-/// The limiters' time: the monotonic clock plus an offset that only tests
-/// move ([`LimitClock::advance`]), so that recovery is tested without
-/// waiting.
+/// The time of the write limits and of the repeated-report window: the
+/// monotonic clock plus an offset that only tests move
+/// ([`LimitClock::advance`]), so that recovery is tested without waiting.
 #[derive(Debug, Clone, Default)]
 pub struct LimitClock {
     skew_nanos: Arc<AtomicU64>,
@@ -201,31 +201,26 @@ impl WriteLimits {
         &self.clock
     }
 
-    /// Spends one `kind` write from `addr` and `account`; `Err(wait)` with
-    /// the longest wait if either has none left.
-    pub fn check(
-        &self,
-        kind: WriteKind,
-        addr: Option<IpAddr>,
-        account: Option<i64>,
-    ) -> Result<(), Duration> {
-        let (by_address, by_account) = match kind {
-            WriteKind::Report => (&self.reports_per_address, Some(&self.reports_per_account)),
-            WriteKind::Login => (&self.logins_per_address, None),
-            WriteKind::Other => (&self.writes_per_address, Some(&self.writes_per_account)),
+    /// Spends one `kind` write from the client address `addr`;
+    /// `Err(wait)` if it has none left.
+    pub fn check_address(&self, kind: WriteKind, addr: IpAddr) -> Result<(), Duration> {
+        let limiter = match kind {
+            WriteKind::Report => &self.reports_per_address,
+            WriteKind::Login => &self.logins_per_address,
+            WriteKind::Other => &self.writes_per_address,
         };
-        let address = addr.map_or(Ok(()), |a| {
-            by_address.check(&Who::address(a), &self.clock)
-        });
-        let account = match (by_account, account) {
-            (Some(limiter), Some(id)) => limiter.check(&Who::Account(id), &self.clock),
-            _ => Ok(()),
+        limiter.check(&Who::address(addr), &self.clock)
+    }
+
+    /// Spends one `kind` write from the signed-in account `account`;
+    /// `Err(wait)` if it has none left. Logins have no account yet.
+    pub fn check_account(&self, kind: WriteKind, account: i64) -> Result<(), Duration> {
+        let limiter = match kind {
+            WriteKind::Report => &self.reports_per_account,
+            WriteKind::Login => return Ok(()),
+            WriteKind::Other => &self.writes_per_account,
         };
-        match (address, account) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(a), Err(b)) => Err(a.max(b)),
-            (Err(wait), Ok(())) | (Ok(()), Err(wait)) => Err(wait),
-        }
+        limiter.check(&Who::Account(account), &self.clock)
     }
 }
 
@@ -246,27 +241,26 @@ mod tests {
         let limits = limits(3);
         let addr: IpAddr = [192, 0, 2, 1].into();
         for i in 0..3 {
-            assert_eq!(limits.check(WriteKind::Report, Some(addr), None), Ok(()), "{i}");
+            assert_eq!(limits.check_address(WriteKind::Report, addr), Ok(()), "{i}");
         }
         let wait = limits
             .check(WriteKind::Report, Some(addr), None)
             .unwrap_err();
         assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
         // Another address has its own allowance; other writes theirs.
-        assert!(limits.check(WriteKind::Report, Some([192, 0, 2, 2].into()), None).is_ok());
-        assert!(limits.check(WriteKind::Other, Some(addr), None).is_ok());
+        assert!(limits.check_address(WriteKind::Report, [192, 0, 2, 2].into()).is_ok());
+        assert!(limits.check_address(WriteKind::Other, addr).is_ok());
         limits.clock().advance(Duration::from_secs(20));
-        assert!(limits.check(WriteKind::Report, Some(addr), None).is_ok());
-        assert!(limits.check(WriteKind::Report, Some(addr), None).is_err());
+        assert!(limits.check_address(WriteKind::Report, addr).is_ok());
+        assert!(limits.check_address(WriteKind::Report, addr).is_err());
     }
 
     #[test]
-    fn an_account_is_limited_from_any_address() {
+    fn an_account_has_its_own_allowance() {
         let limits = limits(100);
-        assert!(limits.check(WriteKind::Report, Some([192, 0, 2, 1].into()), Some(7)).is_ok());
-        let wait = limits
-            .check(WriteKind::Report, Some([198, 51, 100, 1].into()), Some(7))
-            .unwrap_err();
+        assert!(limits.check_account(WriteKind::Report, 7).is_ok());
+        assert!(limits.check_account(WriteKind::Report, 8).is_ok());
+        let wait = limits.check_account(WriteKind::Report, 7).unwrap_err();
         assert!(wait > Duration::from_secs(59), "{wait:?}");
     }
 
@@ -275,14 +269,14 @@ mod tests {
         let limits = limits(1);
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
-        assert!(limits.check(WriteKind::Report, Some(a), None).is_ok());
-        assert!(limits.check(WriteKind::Report, Some(b), None).is_err());
+        assert!(limits.check_address(WriteKind::Report, a).is_ok());
+        assert!(limits.check_address(WriteKind::Report, b).is_err());
         let open = WriteLimits::new(RateLimits {
             reports_per_address: 0,
             ..RateLimits::default()
         });
         for _ in 0..1000 {
-            assert!(open.check(WriteKind::Report, Some(a), None).is_ok());
+            assert!(open.check_address(WriteKind::Report, a).is_ok());
         }
     }
 }

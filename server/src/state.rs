@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -168,7 +168,7 @@ impl AppState {
             &reporters,
             fingerprint,
             idempotency_key.as_deref(),
-            Instant::now(),
+            self.limits.clock().instant(),
         ) {
             return Err(WriteError::Duplicate(first));
         }
@@ -200,7 +200,7 @@ impl AppState {
                     fingerprint,
                     created.issue.id,
                     idempotency_key.as_deref(),
-                    Instant::now(),
+                    state.limits.clock().instant(),
                 );
             }
             Ok::<_, qala_geodata::Error>(created)

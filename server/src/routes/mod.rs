@@ -48,15 +48,20 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(workflow::router())
         .merge(moderation::router())
-        // Inner: writes spend their allowance once the caller is known.
+        // Layers run bottom up: a write spends its client address's
+        // allowance first, then passes the access policy (deny by default),
+        // then spends its account's allowance.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            rate_limit::enforce,
+            rate_limit::by_account,
         ))
-        // Deny by default: every route passes the access policy first.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::enforce,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::by_address,
         ))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
