@@ -243,9 +243,7 @@ mod tests {
         for i in 0..3 {
             assert_eq!(limits.check_address(WriteKind::Report, addr), Ok(()), "{i}");
         }
-        let wait = limits
-            .check(WriteKind::Report, Some(addr), None)
-            .unwrap_err();
+        let wait = limits.check_address(WriteKind::Report, addr).unwrap_err();
         assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
         // Another address has its own allowance; other writes theirs.
         assert!(limits.check_address(WriteKind::Report, [192, 0, 2, 2].into()).is_ok());
