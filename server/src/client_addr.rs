@@ -163,7 +163,11 @@ mod tests {
             Some(ip("10.1.1.1"))
         );
         assert_eq!(
-            client_addr(Some(ip("::ffff:10.1.1.1")), &headers(&["::ffff:203.0.113.9"]), &trusted),
+            client_addr(
+                Some(ip("::ffff:10.1.1.1")),
+                &headers(&["::ffff:203.0.113.9"]),
+                &trusted
+            ),
             Some(ip("203.0.113.9")),
             "IPv4-mapped addresses are IPv4"
         );

@@ -5,8 +5,8 @@
 
 pub mod auth;
 pub mod city;
-pub mod client_addr;
 pub mod cli;
+pub mod client_addr;
 pub mod demo;
 pub mod error;
 pub mod export;

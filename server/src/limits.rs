@@ -244,9 +244,16 @@ mod tests {
             assert_eq!(limits.check_address(WriteKind::Report, addr), Ok(()), "{i}");
         }
         let wait = limits.check_address(WriteKind::Report, addr).unwrap_err();
-        assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(19) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         // Another address has its own allowance; other writes theirs.
-        assert!(limits.check_address(WriteKind::Report, [192, 0, 2, 2].into()).is_ok());
+        assert!(
+            limits
+                .check_address(WriteKind::Report, [192, 0, 2, 2].into())
+                .is_ok()
+        );
         assert!(limits.check_address(WriteKind::Other, addr).is_ok());
         limits.clock().advance(Duration::from_secs(20));
         assert!(limits.check_address(WriteKind::Report, addr).is_ok());

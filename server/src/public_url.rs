@@ -117,10 +117,26 @@ mod tests {
         let mut hosts = AllowedHosts::default();
         hosts.push("Qala.example.kz");
         hosts.push("10.0.0.5:8080");
-        for ok in ["localhost", "localhost:3000", "127.0.0.1:8080", "[::1]:80", "qala.example.kz", "QALA.example.kz:443", "10.0.0.5:8080"] {
+        for ok in [
+            "localhost",
+            "localhost:3000",
+            "127.0.0.1:8080",
+            "[::1]:80",
+            "qala.example.kz",
+            "QALA.example.kz:443",
+            "10.0.0.5:8080",
+        ] {
             assert!(hosts.admits(ok), "{ok}");
         }
-        for bad in ["evil.example", "localhost.evil.example", "10.0.0.5:9090", "10.0.0.5", "qala.example.kz@evil", "[::2]:80", ""] {
+        for bad in [
+            "evil.example",
+            "localhost.evil.example",
+            "10.0.0.5:9090",
+            "10.0.0.5",
+            "qala.example.kz@evil",
+            "[::2]:80",
+            "",
+        ] {
             assert!(!hosts.admits(bad), "{bad}");
         }
     }
@@ -130,13 +146,19 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "evil.example".parse().unwrap());
         let allowed = AllowedHosts::default();
-        assert_eq!(base_url(None, &allowed, &headers).unwrap_err().code, "invalid_host");
+        assert_eq!(
+            base_url(None, &allowed, &headers).unwrap_err().code,
+            "invalid_host"
+        );
         assert_eq!(
             base_url(Some("https://qala.example.kz/"), &allowed, &headers).unwrap(),
             "https://qala.example.kz"
         );
         headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(base_url(None, &allowed, &headers).unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            base_url(None, &allowed, &headers).unwrap(),
+            "http://127.0.0.1:8080"
+        );
         assert!("bad/host".parse::<AllowedHosts>().is_err());
     }
 }

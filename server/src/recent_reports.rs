@@ -37,7 +37,10 @@ impl Fingerprint {
         let at = report.location();
         // Rounded to integers: the cast saturates, and ±180e4 fits easily.
         #[allow(clippy::cast_possible_truncation)]
-        let cell = ((at.lon() * 1e4).round() as i64, (at.lat() * 1e4).round() as i64);
+        let cell = (
+            (at.lon() * 1e4).round() as i64,
+            (at.lat() * 1e4).round() as i64,
+        );
         cell.hash(&mut hasher);
         for word in report.description().split_whitespace() {
             word.to_lowercase().hash(&mut hasher);
@@ -87,7 +90,8 @@ impl RecentReports {
         reporters.iter().find_map(|who| {
             let first = seen.get(&(who.clone(), fingerprint))?;
             let fresh = now.saturating_duration_since(first.at) < self.window;
-            let retry = idempotency_key.is_some() && first.idempotency_key.as_deref() == idempotency_key;
+            let retry =
+                idempotency_key.is_some() && first.idempotency_key.as_deref() == idempotency_key;
             (fresh && !retry).then_some(first.issue_id)
         })
     }
@@ -142,9 +146,18 @@ mod tests {
     #[test]
     fn the_same_report_is_the_same_up_to_spacing_case_and_metres() {
         let a = Fingerprint::of(&report(76.90001, "Deep hole  by the bus stop"));
-        assert_eq!(a, Fingerprint::of(&report(76.90002, "deep hole by the BUS stop ")));
-        assert_ne!(a, Fingerprint::of(&report(76.9011, "Deep hole by the bus stop")));
-        assert_ne!(a, Fingerprint::of(&report(76.90001, "Deep hole by the bus stops")));
+        assert_eq!(
+            a,
+            Fingerprint::of(&report(76.90002, "deep hole by the BUS stop "))
+        );
+        assert_ne!(
+            a,
+            Fingerprint::of(&report(76.9011, "Deep hole by the bus stop"))
+        );
+        assert_ne!(
+            a,
+            Fingerprint::of(&report(76.90001, "Deep hole by the bus stops"))
+        );
     }
 
     #[test]

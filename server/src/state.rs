@@ -18,7 +18,7 @@ use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex
 
 use crate::client_addr::TrustedProxies;
 use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
-use crate::limits::{RateLimits, WriteLimits, Who};
+use crate::limits::{RateLimits, Who, WriteLimits};
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};

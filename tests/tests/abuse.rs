@@ -50,11 +50,21 @@ async fn report_with(
         .headers()
         .get("idempotent-replayed")
         .map(|v| v.to_str().unwrap().to_owned());
-    (status, retry, response.json().await.unwrap_or(Value::Null), replayed)
+    (
+        status,
+        retry,
+        response.json().await.unwrap_or(Value::Null),
+        replayed,
+    )
 }
 
 fn nth_report(i: usize) -> Value {
-    report_body(76.9 + i as f64 * 1e-3, 43.25, "pothole", &format!("hole {i}"))
+    report_body(
+        76.9 + i as f64 * 1e-3,
+        43.25,
+        "pothole",
+        &format!("hole {i}"),
+    )
 }
 
 fn error_code(body: &Value) -> &str {
@@ -78,7 +88,12 @@ async fn reports_are_rate_limited_per_address_then_recover(backend: Backend) {
     assert_eq!(error_code(&body), "rate_limited");
     // Two a minute: the next one is allowed 30 seconds after the last.
     assert_eq!(retry, Some(30));
-    assert!(body["error"]["message"].as_str().unwrap().contains("30 seconds"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("30 seconds")
+    );
     assert_eq!(app.stored_issue_count().await, 2);
     // Reads are not limited.
     assert_eq!(app.get("/api/v1/issues").await.0, 200);
@@ -100,7 +115,9 @@ async fn an_account_is_limited_apart_from_its_address(backend: Backend) {
         }),
     )
     .await;
-    let (_, token) = app.user_with_token("planner@city.kz", Role::Planner, &[]).await;
+    let (_, token) = app
+        .user_with_token("planner@city.kz", Role::Planner, &[])
+        .await;
     let bearer = format!("Bearer {token}");
     let auth = [("authorization", bearer.as_str())];
     assert_eq!(report_with(&app, &nth_report(0), &auth).await.0, 201);
@@ -120,8 +137,18 @@ async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted(backend: Backend) 
     // By default the header is anyone's word: both reports are 127.0.0.1's.
     let app = TestApp::with_config(&backend, with_rates(rates)).await;
     let from = |ip: &'static str| [("x-forwarded-for", ip)];
-    assert_eq!(report_with(&app, &nth_report(0), &from("203.0.113.1")).await.0, 201);
-    assert_eq!(report_with(&app, &nth_report(1), &from("203.0.113.2")).await.0, 429);
+    assert_eq!(
+        report_with(&app, &nth_report(0), &from("203.0.113.1"))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        report_with(&app, &nth_report(1), &from("203.0.113.2"))
+            .await
+            .0,
+        429
+    );
     drop(app);
 
     // Behind a trusted proxy (this test's loopback), the right-most
@@ -134,15 +161,30 @@ async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted(backend: Backend) 
         },
     )
     .await;
-    assert_eq!(report_with(&app, &nth_report(0), &from("203.0.113.1")).await.0, 201);
-    assert_eq!(report_with(&app, &nth_report(1), &from("203.0.113.1")).await.0, 429);
+    assert_eq!(
+        report_with(&app, &nth_report(0), &from("203.0.113.1"))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        report_with(&app, &nth_report(1), &from("203.0.113.1"))
+            .await
+            .0,
+        429
+    );
     // A client forging an address to the left of its own gains nothing...
     let forged = [("x-forwarded-for", "198.51.100.9, 203.0.113.1")];
     assert_eq!(report_with(&app, &nth_report(2), &forged).await.0, 429);
     // ...and proxies to the right of it are skipped.
     let chained = [("x-forwarded-for", "203.0.113.1, 127.0.0.5")];
     assert_eq!(report_with(&app, &nth_report(3), &chained).await.0, 429);
-    assert_eq!(report_with(&app, &nth_report(4), &from("203.0.113.2")).await.0, 201);
+    assert_eq!(
+        report_with(&app, &nth_report(4), &from("203.0.113.2"))
+            .await
+            .0,
+        201
+    );
 
     // The login throttle counts the same address.
     for i in 0..5 {
@@ -186,7 +228,11 @@ async fn a_flood_of_one_report_is_refused_but_its_retry_replays(backend: Backend
     let id = first["id"].as_i64().unwrap();
     // A retry with the same key is answered as the first time.
     let (status, _, again, replayed) = report_with(&app, &body, &key).await;
-    assert_eq!((status, replayed.as_deref()), (201, Some("true")), "{again}");
+    assert_eq!(
+        (status, replayed.as_deref()),
+        (201, Some("true")),
+        "{again}"
+    );
     assert_eq!(again["id"], first["id"]);
     // Any other copy of it, keyed or not, is refused and told where the first is.
     for i in 0..15 {
@@ -197,7 +243,10 @@ async fn a_flood_of_one_report_is_refused_but_its_retry_replays(backend: Backend
         assert_eq!(status, 409, "{refused}");
         assert_eq!(error_code(&refused), "duplicate_report");
         let message = refused["error"]["message"].as_str().unwrap();
-        assert!(message.contains(&format!("/api/v1/issues/{id}")), "{message}");
+        assert!(
+            message.contains(&format!("/api/v1/issues/{id}")),
+            "{message}"
+        );
     }
     // Spacing and case do not make it another report.
     let respaced = report_body(76.95, 43.25, "pothole", "deep hole  by the BUS stop");
@@ -226,7 +275,11 @@ async fn get_with_host(app: &TestApp, path: &str, host: &str) -> (u16, String) {
 async fn a_forged_host_never_reaches_tilejson_or_the_style(backend: Backend) {
     let app = TestApp::empty(&backend).await;
     let own = app.base.strip_prefix("http://").unwrap().to_owned();
-    for path in ["/tiles/issues.json", "/style.json", "/tiles/districts,issues.json?v=1"] {
+    for path in [
+        "/tiles/issues.json",
+        "/style.json",
+        "/tiles/districts,issues.json?v=1",
+    ] {
         let (status, body) = get_with_host(&app, path, "evil.example").await;
         assert_eq!(status, 400, "{path}: {body}");
         assert!(!body.contains("evil"), "{path}: {body}");
@@ -235,7 +288,10 @@ async fn a_forged_host_never_reaches_tilejson_or_the_style(backend: Backend) {
         // The address the server listens on is allowed, and used.
         let (status, body) = get_with_host(&app, path, &own).await;
         assert_eq!(status, 200, "{path}: {body}");
-        assert!(body.contains(&format!("http://{own}/tiles/")), "{path}: {body}");
+        assert!(
+            body.contains(&format!("http://{own}/tiles/")),
+            "{path}: {body}"
+        );
     }
     drop(app);
 
@@ -267,18 +323,38 @@ async fn a_forged_host_never_reaches_tilejson_or_the_style(backend: Backend) {
 
 async fn ids_in_paths_have_one_spelling(backend: Backend) {
     let app = TestApp::demo(&backend, 0).await;
-    let (status, created) = app.report(&report_body(76.945, 43.262, "pothole", "Deep hole")).await;
+    let (status, created) = app
+        .report(&report_body(76.945, 43.262, "pothole", "Deep hole"))
+        .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().unwrap();
     let (_, districts) = app.get("/api/v1/districts").await;
     let district = districts["features"][0]["id"].as_i64().unwrap();
     assert_eq!(app.get(&format!("/api/v1/issues/{id}")).await.0, 200);
     assert_eq!(app.get(&format!("/api/v1/issues/{id}/events")).await.0, 200);
-    assert_eq!(app.get(&format!("/api/v1/districts/{district}/issues")).await.0, 200);
-    let spellings = |n: i64| [format!("0{n}"), format!("+{n}"), format!("%20{n}"), format!("{n}%20"), format!("{n}.0")];
+    assert_eq!(
+        app.get(&format!("/api/v1/districts/{district}/issues"))
+            .await
+            .0,
+        200
+    );
+    let spellings = |n: i64| {
+        [
+            format!("0{n}"),
+            format!("+{n}"),
+            format!("%20{n}"),
+            format!("{n}%20"),
+            format!("{n}.0"),
+        ]
+    };
     let paths = spellings(id)
         .into_iter()
-        .flat_map(|s| [format!("/api/v1/issues/{s}"), format!("/api/v1/issues/{s}/events")])
+        .flat_map(|s| {
+            [
+                format!("/api/v1/issues/{s}"),
+                format!("/api/v1/issues/{s}/events"),
+            ]
+        })
         .chain(spellings(district).map(|s| format!("/api/v1/districts/{s}/issues")));
     for path in paths {
         let (status, body) = app.get(&path).await;

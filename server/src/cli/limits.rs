@@ -54,7 +54,8 @@ impl LimitArgs {
             writes_per_address: self.writes_per_address,
             writes_per_account: self.writes_per_account,
         };
-        config.duplicate_window = Duration::from_secs(self.duplicate_report_minutes.saturating_mul(60));
+        config.duplicate_window =
+            Duration::from_secs(self.duplicate_report_minutes.saturating_mul(60));
         config.trusted_proxies = self.trusted_proxies;
         let mut hosts = self.allowed_hosts.unwrap_or_default();
         if !listen.ip().is_unspecified() {

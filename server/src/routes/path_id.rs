@@ -70,7 +70,18 @@ mod tests {
     fn one_spelling_per_id() {
         assert_eq!(canonical("1"), Some(1));
         assert_eq!(canonical("9223372036854775807"), Some(i64::MAX));
-        for bad in ["0", "01", "+1", "-1", " 1", "1 ", "1.0", "", "١", "9223372036854775808"] {
+        for bad in [
+            "0",
+            "01",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "1.0",
+            "",
+            "١",
+            "9223372036854775808",
+        ] {
             assert_eq!(canonical(bad), None, "{bad:?}");
         }
     }
