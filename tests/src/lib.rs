@@ -253,6 +253,16 @@ pub fn unlimited_config() -> qala_server::ServerConfig {
     }
 }
 
+/// The `qala serve` settings that [`unlimited_config`] turns off.
+const UNLIMITED_ENV: [&str; 6] = [
+    "QALA_REPORTS_PER_ADDRESS",
+    "QALA_REPORTS_PER_ACCOUNT",
+    "QALA_LOGINS_PER_ADDRESS",
+    "QALA_WRITES_PER_ADDRESS",
+    "QALA_WRITES_PER_ACCOUNT",
+    "QALA_DUPLICATE_REPORT_MINUTES",
+];
+
 /// A server over `store` on 127.0.0.1:0, as `qala serve` runs it: the
 /// change log followed where there is one, the peer address known.
 async fn serve(
@@ -371,6 +381,9 @@ impl ServerProcess {
                 database_url,
             ])
             .env("QALA_LOG", "warn")
+            // As in-process servers: the functional tests write faster and
+            // more alike than residents do (see `unlimited_config`).
+            .envs(UNLIMITED_ENV.iter().map(|name| (name, "0")))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
