@@ -17,8 +17,10 @@ use crate::progress::Progress;
 use crate::state::{AppState, ServerConfig};
 use crate::tiling::TileSettings;
 
+mod limits;
 mod user;
 
+pub use limits::LimitArgs;
 pub use user::UserCommand;
 
 /// Qala: city issues on a map.
@@ -69,6 +71,9 @@ pub enum Command {
         /// From this zoom up issues are drawn as single points; below it, clustered.
         #[arg(long, env = "QALA_SINGLE_POINT_ZOOM", default_value_t = 14, value_parser = clap::value_parser!(u8).range(0..=23))]
         single_point_zoom: u8,
+        /// Abuse limits.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Import a GeoJSON FeatureCollection into a reference layer, all or nothing.
     Import {
@@ -139,13 +144,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tile_cache_mb,
             issue_cache_rows,
             single_point_zoom,
+            limits,
         } => {
             if demo && store.features(LayerName::Districts).await?.is_empty() {
                 let city = open_city(demo_city.as_deref())?;
                 tracing::info!(city = %city.settings.code, issues = demo_issues, "loading the demo city");
                 crate::demo::load(store.as_ref(), &city, demo_issues, DEFAULT_SEED).await?;
             }
-            let config = ServerConfig {
+            let mut config = ServerConfig {
                 tiles: TileSettings {
                     single_point_zoom,
                     cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
@@ -154,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 issue_cache_rows,
                 ..ServerConfig::default()
             };
+            limits.apply(&mut config, listen);
             serve(store, listen, config).await
         }
         Command::Import {
@@ -199,7 +206,8 @@ async fn serve(
     // On stdout, and flushed, so scripts and tests can read the chosen port.
     println!("qala listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    // With the peer's address: login throttling counts per address.
+    // With the peer's address: rate limits and login throttling count per
+    // client address (crate::client_addr).
     axum::serve(
         listener,
         crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

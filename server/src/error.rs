@@ -1,6 +1,8 @@
 //! The one error type of the HTTP API and its JSON shape:
 //! `{"error": {"code": "…", "message": "…", "field": "…"}}`.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +22,8 @@ pub struct ApiError {
     pub message: String,
     /// The input field at fault, if any.
     pub field: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`), if it is known.
+    pub retry_after: Option<u64>,
 }
 
 /// The code of [`ApiError::storage_unavailable`].
@@ -27,7 +31,7 @@ pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
 
 /// The `Retry-After` of a `503 storage_unavailable`: long enough not to
 /// hammer a failing database, short enough for a brief outage.
-pub const STORAGE_RETRY_AFTER_SECONDS: u32 = 5;
+pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -40,6 +44,21 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
+        }
+    }
+
+    /// `429` with `Retry-After`: `wait` rounded up to whole seconds.
+    pub fn too_many(code: &'static str, message: &str, wait: Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let seconds = seconds.max(1);
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code,
+                format!("{message}; try again in {seconds} seconds"),
+            )
         }
     }
 
@@ -57,11 +76,14 @@ impl ApiError {
     /// [`STORAGE_RETRY_AFTER_SECONDS`] (a write with the same
     /// `Idempotency-Key`, since this write may still have committed).
     pub fn storage_unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            STORAGE_UNAVAILABLE,
-            "storage is unavailable; try again shortly",
-        )
+        Self {
+            retry_after: Some(STORAGE_RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                STORAGE_UNAVAILABLE,
+                "storage is unavailable; try again shortly",
+            )
+        }
     }
 
     /// 400 for a bad query or path parameter.
@@ -95,6 +117,7 @@ impl From<ValidationError> for ApiError {
             code: e.code,
             message: e.message.into_owned(),
             field: e.field.map(|f| f.into_owned()),
+            retry_after: None,
         }
     }
 }
@@ -130,6 +153,13 @@ impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::Data(e) => e.into(),
+            WriteError::Duplicate(first) => Self::new(
+                StatusCode::CONFLICT,
+                "duplicate_report",
+                format!(
+                    "you reported the same thing here moments ago: it is issue {first} (/api/v1/issues/{first})"
+                ),
+            ),
             WriteError::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", message)
             }
@@ -150,11 +180,10 @@ impl IntoResponse for ApiError {
         let body =
             json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
         let mut response = (self.status, Json(body)).into_response();
-        if self.code == STORAGE_UNAVAILABLE {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(STORAGE_RETRY_AFTER_SECONDS),
-            );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -15,8 +16,12 @@ use qala_geodata::store::{CreatedIssue, IssueRecord};
 use qala_geodata::workflow::{Amendment, IssueChange, IssueEvent, Routing, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
+use crate::client_addr::TrustedProxies;
 use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
+use crate::limits::{RateLimits, Who, WriteLimits};
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
+use crate::public_url::AllowedHosts;
+use crate::recent_reports::{Fingerprint, RecentReports};
 use crate::tiling::{TileService, TileSettings};
 
 /// Server settings beyond the database.
@@ -25,13 +30,26 @@ pub struct ServerConfig {
     /// How tiles are made and cached.
     pub tiles: TileSettings,
     /// The URL clients reach this server at (for absolute links in TileJSON
-    /// and the style); when absent, taken from the request's `Host`.
+    /// and the style); when absent, taken from the request's `Host` if it
+    /// is one of `allowed_hosts`.
     pub public_url: Option<String>,
     /// Live connections (`GET /api/v1/live`) held at once at most.
     pub live_connections: usize,
     /// Issue rows kept in memory for reads ([`IssueCache`]); 0 turns it off.
     pub issue_cache_rows: usize,
+    /// Hosts a request's `Host` may name when `public_url` is absent.
+    pub allowed_hosts: AllowedHosts,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// Writes per minute per client address and per account.
+    pub rate_limits: RateLimits,
+    /// How long the same report from the same reporter is refused as a
+    /// duplicate ([`RecentReports`]); zero turns it off.
+    pub duplicate_window: Duration,
 }
+
+/// How long a repeated report is refused unless told otherwise.
+pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -40,6 +58,10 @@ impl Default for ServerConfig {
             public_url: None,
             live_connections: MAX_LIVE_CONNECTIONS,
             issue_cache_rows: DEFAULT_ISSUE_CACHE_ROWS,
+            allowed_hosts: AllowedHosts::default(),
+            trusted_proxies: TrustedProxies::default(),
+            rate_limits: RateLimits::default(),
+            duplicate_window: DEFAULT_DUPLICATE_WINDOW,
         }
     }
 }
@@ -57,6 +79,10 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Failed web logins, per account and address (in memory).
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
+    /// Writes per client address and per account (in memory).
+    pub limits: Arc<WriteLimits>,
+    /// Reports just filed, per reporter (in memory): repeats are refused.
+    pub recent_reports: Arc<RecentReports>,
     /// Which department new issues are assigned to (the city's routing rules).
     pub routing: Arc<RwLock<Routing>>,
     /// Committed issue changes for live listeners (`GET /api/v1/live`).
@@ -78,6 +104,9 @@ pub enum WriteError {
     /// The actor may not make this change (role or scope).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The same reporter filed the same report moments ago: this issue.
+    #[error("the same report was filed moments ago as issue {0}")]
+    Duplicate(i64),
     /// The task that commits the write and applies it panicked or was cancelled.
     #[error("the write task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -107,6 +136,8 @@ impl AppState {
             tiles: Arc::new(tiles),
             live: Arc::new(LiveHub::new(config.live_connections)),
             issue_cache: Arc::new(IssueCache::new(config.issue_cache_rows)),
+            limits: Arc::new(WriteLimits::new(config.rate_limits)),
+            recent_reports: Arc::new(RecentReports::new(config.duplicate_window)),
             config: Arc::new(config),
             login_throttle: Arc::default(),
             routing: Arc::new(RwLock::new(routing)),
@@ -122,11 +153,25 @@ impl AppState {
     /// The commit and what follows run in a task of their own: if the
     /// client hangs up, the caller's future is dropped, but a committed
     /// issue must still reach the index.
+    ///
+    /// The same report from one of `reporters` (its client address, its
+    /// account) within the duplicate window is [`WriteError::Duplicate`],
+    /// unless it is a retry with the first one's idempotency key.
     pub async fn report_issue(
         &self,
         report: NewIssue,
         idempotency_key: Option<String>,
+        reporters: Vec<Who>,
     ) -> Result<CreatedIssue, WriteError> {
+        let fingerprint = Fingerprint::of(&report);
+        if let Some(first) = self.recent_reports.duplicate_of(
+            &reporters,
+            fingerprint,
+            idempotency_key.as_deref(),
+            self.limits.clock().instant(),
+        ) {
+            return Err(WriteError::Duplicate(first));
+        }
         let (district_id, department) = {
             let index = self.index.read();
             let district_id = index
@@ -150,6 +195,13 @@ impl AppState {
                 .await?;
             if created.created {
                 state.issue_committed(&created.issue);
+                state.recent_reports.remember(
+                    &reporters,
+                    fingerprint,
+                    created.issue.id,
+                    idempotency_key.as_deref(),
+                    state.limits.clock().instant(),
+                );
             }
             Ok::<_, qala_geodata::Error>(created)
         })

@@ -140,7 +140,21 @@ impl TestApp {
         Self::start(backend, Some(issues)).await
     }
 
+    /// A server over an empty database with `config` (limits as given,
+    /// where [`TestApp::empty`] turns them off).
+    pub async fn with_config(backend: &Backend, config: qala_server::ServerConfig) -> Self {
+        Self::start_with(backend, None, config).await
+    }
+
     async fn start(backend: &Backend, demo_issues: Option<usize>) -> Self {
+        Self::start_with(backend, demo_issues, unlimited_config()).await
+    }
+
+    async fn start_with(
+        backend: &Backend,
+        demo_issues: Option<usize>,
+        config: qala_server::ServerConfig,
+    ) -> Self {
         let database = TestDatabase::new(backend);
         let store = qala_geodata::connect(&database.url).await.unwrap();
         if let Some(n) = demo_issues {
@@ -149,7 +163,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let (state, base) = serve(Arc::clone(&store)).await;
+        let (state, base) = serve(Arc::clone(&store), config).await;
         Self {
             base,
             store,
@@ -162,7 +176,7 @@ impl TestApp {
     /// A server over a store the test opened itself (through a proxy, or
     /// with settings of its own) on `database`.
     pub async fn over(store: Arc<dyn Store>, database: TestDatabase) -> Self {
-        let (state, base) = serve(Arc::clone(&store)).await;
+        let (state, base) = serve(Arc::clone(&store), unlimited_config()).await;
         Self {
             base,
             store,
@@ -176,7 +190,7 @@ impl TestApp {
     /// its change log as another replica would.
     pub async fn follower(&self) -> String {
         let store = qala_geodata::connect(&self.database.url).await.unwrap();
-        serve(store).await.1
+        serve(store, unlimited_config()).await.1
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -235,12 +249,40 @@ pub async fn user_with_token(
     (user, secret.expose().to_owned())
 }
 
+/// The server's defaults without the abuse limits (write rates, repeated
+/// reports): the functional tests send more writes from one address, faster,
+/// than any resident; `tests/abuse.rs` tests the limits with its own.
+pub fn unlimited_config() -> qala_server::ServerConfig {
+    qala_server::ServerConfig {
+        rate_limits: qala_server::limits::RateLimits {
+            reports_per_address: 0,
+            reports_per_account: 0,
+            logins_per_address: 0,
+            writes_per_address: 0,
+            writes_per_account: 0,
+        },
+        duplicate_window: std::time::Duration::ZERO,
+        ..qala_server::ServerConfig::default()
+    }
+}
+
+/// The `qala serve` settings that [`unlimited_config`] turns off.
+const UNLIMITED_ENV: [&str; 6] = [
+    "QALA_REPORTS_PER_ADDRESS",
+    "QALA_REPORTS_PER_ACCOUNT",
+    "QALA_LOGINS_PER_ADDRESS",
+    "QALA_WRITES_PER_ADDRESS",
+    "QALA_WRITES_PER_ACCOUNT",
+    "QALA_DUPLICATE_REPORT_MINUTES",
+];
+
 /// A server over `store` on 127.0.0.1:0, as `qala serve` runs it: the
 /// change log followed where there is one, the peer address known.
-async fn serve(store: Arc<dyn Store>) -> (qala_server::AppState, String) {
-    let state = qala_server::AppState::load(store, qala_server::ServerConfig::default())
-        .await
-        .unwrap();
+async fn serve(
+    store: Arc<dyn Store>,
+    config: qala_server::ServerConfig,
+) -> (qala_server::AppState, String) {
+    let state = qala_server::AppState::load(store, config).await.unwrap();
     if let Some(seq) = state.loaded_after_seq {
         qala_server::sync::spawn(state.clone(), seq);
     }
@@ -352,6 +394,9 @@ impl ServerProcess {
                 database_url,
             ])
             .env("QALA_LOG", "warn")
+            // As in-process servers: the functional tests write faster and
+            // more alike than residents do (see `unlimited_config`).
+            .envs(UNLIMITED_ENV.iter().map(|name| (name, "0")))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

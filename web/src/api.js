@@ -3,11 +3,47 @@
 // the field to show the message next to.
 
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, retryAfter) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field ?? null;
+    /** Seconds the server asked to wait (`Retry-After` of a 429 or 503), or null. */
+    this.retryAfter = retryAfter ?? null;
+  }
+}
+
+/**
+ * Waits before each retry of a write whose answer was lost or was a 503:
+ * such a write may have been committed all the same, and its retry, with
+ * the same Idempotency-Key, is answered with what the first one did.
+ */
+export const RETRY_DELAYS_MS = [500, 1500, 4000];
+/** A 503's Retry-After is honoured up to this long; past it the resident is told instead. */
+const MAX_RETRY_WAIT_MS = 5000;
+
+/** Whether a failed write may be sent again with the same key. */
+function retryable(error) {
+  return error.code === 'network' || error.status === 503;
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends `send()` and, while it fails as [`retryable`], again after each of
+ * `delays` (or the server's Retry-After, if longer and not too long).
+ * `send` must carry the same Idempotency-Key every time.
+ */
+export async function withRetries(send, delays = RETRY_DELAYS_MS) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await send();
+    } catch (error) {
+      if (!(error instanceof ApiError) || !retryable(error) || attempt >= delays.length) throw error;
+      const asked = (error.retryAfter ?? 0) * 1000;
+      if (asked > MAX_RETRY_WAIT_MS) throw error;
+      await pause(Math.max(delays[attempt], asked));
+    }
   }
 }
 
@@ -44,11 +80,13 @@ async function request(path, options = {}) {
   }
   if (!response.ok) {
     const error = body?.error;
+    const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10);
     throw new ApiError(
       response.status,
       error?.code ?? 'http_error',
       error?.message ?? `HTTP ${response.status}`,
       error?.field,
+      Number.isFinite(retryAfter) ? retryAfter : null,
     );
   }
   return body;
@@ -85,21 +123,27 @@ export function nearby({ lon, lat, radius = 50, category, limit = 5 }) {
 
 /**
  * Files a report. The idempotency key is the form's, not the request's: a
- * double click or a retry after a lost response returns the same issue.
+ * double click, a retry after a lost answer or a 503 (retried here, with
+ * the same key) returns the same issue instead of filing it twice.
  */
-export function createIssue({ lon, lat, category, description, address, email }, idempotencyKey) {
+export function createIssue({ lon, lat, category, description, address, email }, idempotencyKey = randomKey(), delays = RETRY_DELAYS_MS) {
   const properties = { category, description };
   if (address) properties.address = address;
   if (email) properties.reporter_email = email;
-  return request('/api/v1/issues', {
-    method: 'POST',
-    headers: {
-      accept: 'application/json',
-      'content-type': 'application/json',
-      'idempotency-key': idempotencyKey,
-    },
-    body: JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties }),
-  });
+  const body = JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties });
+  return withRetries(
+    () =>
+      request('/api/v1/issues', {
+        method: 'POST',
+        headers: {
+          accept: 'application/json',
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKey,
+        },
+        body,
+      }),
+    delays,
+  );
 }
 
 /** Districts with `issue_count` under the filters (the choropleth's data). */
@@ -167,9 +211,14 @@ function setCsrfToken(token) {
   }
 }
 
-/** A cookie-authenticated write: JSON body and the session's CSRF token. */
+/**
+ * A cookie-authenticated write: JSON body, the session's CSRF token and an
+ * Idempotency-Key. Not retried: the server keeps keys for reports only, and
+ * a status change sent twice would be refused the second time (its first
+ * may have been applied).
+ */
 function write(path, body, method = 'POST') {
-  const headers = { accept: 'application/json', 'content-type': 'application/json' };
+  const headers = { accept: 'application/json', 'content-type': 'application/json', 'idempotency-key': randomKey() };
   const token = csrfToken();
   if (token) headers['x-csrf-token'] = token;
   return request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -1,14 +1,15 @@
 //! `/api/v1/districts`: the city's districts and the issues inside each.
 
 use axum::Router;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{OriginalUri, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use qala_geodata::{Area, GroupKey, GroupValue, IssueFilter, LayerName};
 use serde_json::json;
 
 use super::feature_page;
-use super::issues::{Page, issue_page, path_id};
+use super::issues::{Page, issue_page};
+use super::path_id::{DistrictId, PathId};
 use crate::error::{ApiError, ApiResult};
 use crate::params::{DEFAULT_LIMIT, Params};
 use crate::state::AppState;
@@ -46,11 +47,10 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResu
 /// envelope refined by an exact point-in-polygon test.
 async fn issues(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id, _): DistrictId,
     OriginalUri(uri): OriginalUri,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let id = path_id("district", &id)?;
     let area = state
         .index
         .read()

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,9 +11,12 @@ use qala_geodata::issue::Scope;
 use qala_geodata::{Area, IssueFilter, IssueStatus, LonLat, NewIssue};
 use serde_json::{Value, json};
 
+use super::path_id::{IssueId, PathId};
 use super::{feature_page, geojson};
 use crate::auth::{AuthError, Caller};
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Who;
 use crate::params::{Cursor, DEFAULT_LIMIT, Params, Sort, with_cursor};
 use crate::state::AppState;
 
@@ -36,16 +39,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/issues/{id}", get(fetch))
 }
 
-/// Parses a path id; anything but a positive integer names no issue.
-pub(super) fn path_id(what: &str, raw: &str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::not_found(what, raw))
-}
-
 async fn create(
     State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
@@ -76,7 +73,12 @@ async fn create(
     let key = idempotency_key(&headers)?;
     let report = NewIssue::from_json(&body)?;
 
-    let created = state.report_issue(report, key).await?;
+    let reporters: Vec<Who> = addr
+        .map(Who::address)
+        .into_iter()
+        .chain(caller.actor().map(|actor| Who::Account(actor.user_id)))
+        .collect();
+    let created = state.report_issue(report, key, reporters).await?;
 
     let name = state
         .index
@@ -127,9 +129,8 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id, _): IssueId,
 ) -> ApiResult<Response> {
-    let id = path_id("issue", &id)?;
     let issue = state
         .issue_rows(&[id])
         .await?

@@ -18,6 +18,8 @@ mod layers;
 mod live;
 mod meta;
 mod moderation;
+mod path_id;
+mod rate_limit;
 mod response_stats;
 mod session;
 mod stats;
@@ -46,10 +48,20 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(workflow::router())
         .merge(moderation::router())
-        // Deny by default: every route passes the access policy first.
+        // Layers run bottom up: a write spends its client address's
+        // allowance first, then passes the access policy (deny by default),
+        // then spends its account's allowance.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::by_account,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::enforce,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::by_address,
         ))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")

@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use qala_geodata::account::Role;
 use qala_geodata::moderation::Moderation;
 use serde_json::json;
 
-use super::issues::path_id;
+use super::path_id::{IssueId, PathId};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -47,14 +47,13 @@ pub(super) fn visible_to(caller: &Caller, issue: &Issue) -> bool {
 async fn moderate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id, _): IssueId,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let actor = match caller.require(MODERATES) {
         Ok(actor) => actor.clone(),
         Err(e) => return Ok(e.into_response()),
     };
-    let id = path_id("issue", &id)?;
     let body = body.map_err(|rejection| {
         ApiError::new(rejection.status(), "invalid_body", rejection.body_text())
     })?;

@@ -8,12 +8,11 @@
 //! after the same work (a dummy hash is verified for unknown emails), so
 //! the answer does not tell which emails have accounts.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, OriginalUri, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -24,6 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{SESSION_COOKIE, SessionAuth};
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::password;
 use crate::state::AppState;
@@ -50,7 +50,7 @@ struct Login {
 /// `POST /api/v1/login`: `200 {"csrf_token", "user"}` and the cookie.
 async fn login(
     State(state): State<AppState>,
-    extensions: Extensions,
+    ClientAddr(addr): ClientAddr,
     OriginalUri(uri): OriginalUri,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
@@ -64,11 +64,12 @@ async fn login(
             format!("expected {{\"email\", \"password\"}}: {e}"),
         )
     })?;
-    let addr: Option<IpAddr> = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip());
     if let Some(wait) = state.login_throttle.check(&email, addr, Instant::now()) {
-        return Ok(too_many_attempts(wait.as_secs().max(1)));
+        return Err(ApiError::too_many(
+            "too_many_attempts",
+            "too many failed logins",
+            wait,
+        ));
     }
     let candidate = state.store.login_candidate(&email).await?;
     let (user, stored) = match candidate {
@@ -163,20 +164,6 @@ fn set_cookie(headers: &mut HeaderMap, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         headers.insert(header::SET_COOKIE, value);
     }
-}
-
-/// `429 too_many_attempts` with `Retry-After` in seconds.
-fn too_many_attempts(seconds: u64) -> Response {
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        format!("too many failed logins; try again in {seconds} seconds"),
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
 }
 
 #[cfg(test)]

@@ -199,16 +199,13 @@ fn tile_response(etag: Option<&ETag>, mut response: Response) -> Response {
     response
 }
 
-/// Where clients reach this server: the configured public URL, else the request's Host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
+/// Where clients reach this server ([`crate::public_url`]).
+fn base_url(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+    crate::public_url::base_url(
+        state.config.public_url.as_deref(),
+        &state.config.allowed_hosts,
+        headers,
+    )
 }
 
 /// The union of boxes (ignoring antimeridian-crossing ones for simplicity:
@@ -250,7 +247,7 @@ async fn tilejson(
         .filter(|q| !q.is_empty())
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let base = base_url(&state, &headers);
+    let base = base_url(&state, &headers)?;
     let index = state.index.read();
     let vector_layers = layers
         .iter()

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use qala_geodata::account::Role;
 use qala_geodata::workflow::IssueChange;
 use serde_json::json;
 
-use super::issues::path_id;
+use super::path_id::{IssueId, PathId};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -41,14 +41,13 @@ pub(super) fn router() -> Router<AppState> {
 async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id, _): IssueId,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let actor = match caller.require(CHANGES_STATUS) {
         Ok(actor) => actor.clone(),
         Err(e) => return Ok(e.into_response()),
     };
-    let id = path_id("issue", &id)?;
     let body = body.map_err(|rejection| {
         ApiError::new(rejection.status(), "invalid_body", rejection.body_text())
     })?;
@@ -68,9 +67,8 @@ async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id, _): IssueId,
 ) -> ApiResult<Response> {
-    let id = path_id("issue", &id)?;
     let issue = state.store.issue(id).await?;
     // A hidden issue's history is as gone as the issue, to the public.
     if !issue.is_some_and(|issue| super::moderation::visible_to(&caller, &issue)) {

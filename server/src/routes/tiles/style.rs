@@ -59,7 +59,10 @@ fn cluster_colour() -> Value {
 
 /// The style: Qala's own sources and layers on a plain background.
 pub(super) async fn style(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = base_url(&state, &headers);
+    let base = match base_url(&state, &headers) {
+        Ok(base) => base,
+        Err(e) => return e.into_response(),
+    };
     let center = {
         let index = state.index.read();
         index
