@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod issue_cache;
+pub mod listener;
 pub mod live;
 pub mod params;
 pub mod password;

@@ -15,9 +15,13 @@ use qala_geodata::store::{CreatedIssue, IssueRecord};
 use qala_geodata::workflow::{Amendment, IssueChange, IssueEvent, Routing, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
+use crate::listener::ConnectionSettings;
 use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::tiling::{TileService, TileSettings};
+
+/// The default of [`ServerConfig::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Server settings beyond the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +35,11 @@ pub struct ServerConfig {
     pub live_connections: usize,
     /// Issue rows kept in memory for reads ([`IssueCache`]); 0 turns it off.
     pub issue_cache_rows: usize,
+    /// A request not answered within this is `503 timeout` (streams exempt:
+    /// [`crate::routes::timeout`]).
+    pub request_timeout: std::time::Duration,
+    /// Timeouts and caps of client connections ([`crate::listener`]).
+    pub connections: ConnectionSettings,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +49,8 @@ impl Default for ServerConfig {
             public_url: None,
             live_connections: MAX_LIVE_CONNECTIONS,
             issue_cache_rows: DEFAULT_ISSUE_CACHE_ROWS,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            connections: ConnectionSettings::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ mod response_stats;
 mod session;
 mod stats;
 mod tiles;
+pub mod timeout;
 mod web;
 mod workflow;
 
@@ -50,6 +51,11 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::enforce,
+        ))
+        // Outside the access check: a session lookup may stall too.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            timeout::enforce,
         ))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
