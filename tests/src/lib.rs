@@ -140,7 +140,20 @@ impl TestApp {
         Self::start(backend, Some(issues)).await
     }
 
+    /// A server over an empty database with these settings.
+    pub async fn with_config(backend: &Backend, config: qala_server::ServerConfig) -> Self {
+        Self::start_with(backend, None, config).await
+    }
+
     async fn start(backend: &Backend, demo_issues: Option<usize>) -> Self {
+        Self::start_with(backend, demo_issues, qala_server::ServerConfig::default()).await
+    }
+
+    async fn start_with(
+        backend: &Backend,
+        demo_issues: Option<usize>,
+        config: qala_server::ServerConfig,
+    ) -> Self {
         let database = TestDatabase::new(backend);
         let store = qala_geodata::connect(&database.url).await.unwrap();
         if let Some(n) = demo_issues {
@@ -149,7 +162,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let (state, base) = serve(Arc::clone(&store)).await;
+        let (state, base) = serve_with(Arc::clone(&store), config).await;
         Self {
             base,
             store,
@@ -163,7 +176,14 @@ impl TestApp {
     /// its change log as another replica would.
     pub async fn follower(&self) -> String {
         let store = qala_geodata::connect(&self.database.url).await.unwrap();
-        serve(store).await.1
+        serve_with(store, qala_server::ServerConfig::default())
+            .await
+            .1
+    }
+
+    /// The address the server listens on, for raw TCP clients.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base.trim_start_matches("http://").parse().unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -223,24 +243,25 @@ pub async fn user_with_token(
 }
 
 /// A server over `store` on 127.0.0.1:0, as `qala serve` runs it: the
-/// change log followed where there is one, the peer address known.
-async fn serve(store: Arc<dyn Store>) -> (qala_server::AppState, String) {
-    let state = qala_server::AppState::load(store, qala_server::ServerConfig::default())
-        .await
-        .unwrap();
+/// change log followed where there is one, through the same listener.
+pub async fn serve_with(
+    store: Arc<dyn Store>,
+    config: qala_server::ServerConfig,
+) -> (qala_server::AppState, String) {
+    let state = qala_server::AppState::load(store, config).await.unwrap();
     if let Some(seq) = state.loaded_after_seq {
         qala_server::sync::spawn(state.clone(), seq);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = qala_server::app(state.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let connections = state.config.connections;
+    tokio::spawn(qala_server::listener::serve(
+        listener,
+        app,
+        connections,
+        std::future::pending(),
+    ));
     (state, format!("http://{addr}"))
 }
 
