@@ -160,7 +160,11 @@ impl ConnectionArgs {
         if let Some(limit) = limit
             && u64::try_from(max_connections).unwrap_or(u64::MAX) >= limit
         {
-            tracing::warn!(limit, max_connections, "the connection cap is not below the open-file limit");
+            tracing::warn!(
+                limit,
+                max_connections,
+                "the connection cap is not below the open-file limit"
+            );
         }
         ConnectionSettings {
             header_timeout: self.header_timeout,

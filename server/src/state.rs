@@ -15,8 +15,8 @@ use qala_geodata::store::{CreatedIssue, IssueRecord};
 use qala_geodata::workflow::{Amendment, IssueChange, IssueEvent, Routing, may_change_status};
 use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex, Store};
 
-use crate::listener::ConnectionSettings;
 use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
+use crate::listener::ConnectionSettings;
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::tiling::{TileService, TileSettings};
 

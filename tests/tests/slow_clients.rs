@@ -56,9 +56,18 @@ async fn until_closed(stream: &mut TcpStream) -> Option<Vec<u8>> {
 /// The status and JSON body of one raw HTTP/1.1 response.
 fn parse(response: &[u8]) -> (u16, Vec<(String, String)>, Value) {
     let text = String::from_utf8_lossy(response);
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response head");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .expect("a complete response head");
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
@@ -97,7 +106,11 @@ async fn half_a_request_line_is_cut_while_others_are_served(backend: Backend) {
         .await
         .expect("a half request line must not hold a connection");
     // hyper closes on its header timeout without an answer.
-    assert!(received.is_empty(), "{}", String::from_utf8_lossy(&received));
+    assert!(
+        received.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&received)
+    );
 }
 
 async fn an_idle_keep_alive_connection_is_closed(backend: Backend) {
@@ -144,7 +157,10 @@ async fn connections_beyond_the_cap_are_shed_and_service_resumes(backend: Backen
         )
     })
     .await;
-    assert!(served.is_some(), "service must resume when the slow clients go");
+    assert!(
+        served.is_some(),
+        "service must resume when the slow clients go"
+    );
 }
 
 async fn a_slow_body_is_cut_with_408(backend: Backend) {
@@ -219,7 +235,12 @@ async fn a_stalled_request_answers_503_with_retry_after(backend: Backend) {
     let response = app
         .client
         .post(app.url("/api/v1/issues"))
-        .json(&report_body(76.9, 43.25, "pothole", "deep pothole at the stop"))
+        .json(&report_body(
+            76.9,
+            43.25,
+            "pothole",
+            "deep pothole at the stop",
+        ))
         .send()
         .await
         .unwrap();
@@ -244,7 +265,11 @@ async fn protocol_refusals_come_in_the_json_shape(backend: Backend) {
     );
     let cases: [(&[u8], u16, &str); 5] = [
         (b"GARBAGE\r\n\r\n", 400, "bad_request"),
-        (b"GET /api/v1/categories HTTP/9.9\r\n\r\n", 400, "bad_request"),
+        (
+            b"GET /api/v1/categories HTTP/9.9\r\n\r\n",
+            400,
+            "bad_request",
+        ),
         (
             b"POST /api/v1/issues HTTP/1.1\r\nHost: qala\r\nContent-Length: ten\r\n\r\n",
             400,

@@ -176,7 +176,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for ConnIo<T> {
                 }
                 Some(kind) => {
                     tracing::debug!("request head not received in time");
-                    Poll::Ready(Err(io::Error::new(kind, "request head not received in time")))
+                    Poll::Ready(Err(io::Error::new(
+                        kind,
+                        "request head not received in time",
+                    )))
                 }
                 None => Poll::Pending,
             },
@@ -263,8 +266,8 @@ pub(super) fn refusal_response(
     message: &str,
     extra_headers: &[(&str, &str)],
 ) -> Vec<u8> {
-    let body = serde_json::json!({"error": {"code": code, "message": message, "field": null}})
-        .to_string();
+    let body =
+        serde_json::json!({"error": {"code": code, "message": message, "field": null}}).to_string();
     let mut out = Vec::with_capacity(256 + body.len());
     out.extend_from_slice(status_line);
     out.extend_from_slice(b"\r\ncontent-type: application/json\r\nconnection: close\r\n");
@@ -293,6 +296,9 @@ mod tests {
     fn responses_with_bodies_pass_through() {
         let head = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 61\r\n\r\n";
         assert_eq!(json_refusal(head), None);
-        assert_eq!(json_refusal(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"), None);
+        assert_eq!(
+            json_refusal(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"),
+            None
+        );
     }
 }

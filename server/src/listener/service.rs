@@ -46,7 +46,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
             let response = closing(ApiError::new(
                 StatusCode::URI_TOO_LONG,
                 "uri_too_long",
-                format!("the request URI is longer than {} bytes", self.max_uri_bytes),
+                format!(
+                    "the request URI is longer than {} bytes",
+                    self.max_uri_bytes
+                ),
             ));
             return Box::pin(std::future::ready(Ok(guarded(response, in_flight))));
         }
