@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -13,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::city::City;
 use crate::import::parse_layer;
+use crate::listener::ConnectionSettings;
 use crate::progress::Progress;
 use crate::state::{AppState, ServerConfig};
 use crate::tiling::TileSettings;
@@ -74,6 +76,9 @@ pub enum Command {
         /// Abuse limits.
         #[command(flatten)]
         limits: LimitArgs,
+        /// Client connections: timeouts and caps.
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Import a GeoJSON FeatureCollection into a reference layer, all or nothing.
     Import {
@@ -118,6 +123,87 @@ pub enum Command {
     },
 }
 
+/// `qala serve`'s limits on client connections (docs/deploy.md).
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArgs {
+    /// From a request's first byte to the end of its head (e.g. 10s, 500ms).
+    #[arg(long, env = "QALA_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// A connection with nothing in flight and nothing sent is closed after this.
+    #[arg(long, env = "QALA_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// From the end of a request's head to the end of its body; later, 408.
+    #[arg(long, env = "QALA_BODY_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+    /// A request not answered within this gets 503 with Retry-After (live
+    /// updates and exports exempt).
+    #[arg(long, env = "QALA_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Connections held at once; beyond, 503 and closed (default: the
+    /// open-file limit less 256, at most 10,000).
+    #[arg(long, env = "QALA_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+    /// Longest request target (path and query) in bytes; beyond, 414.
+    #[arg(long, env = "QALA_MAX_URI_BYTES", default_value_t = 8 * 1024)]
+    pub max_uri_bytes: usize,
+    /// Largest request head (request line and headers) in bytes; beyond, 431.
+    #[arg(long, env = "QALA_MAX_HEAD_BYTES", default_value_t = 32 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_head_bytes: u64,
+}
+
+impl ConnectionArgs {
+    /// The settings, with the connection cap sized to the open-file limit
+    /// (raised to the hard limit first) unless given.
+    fn settings(&self) -> ConnectionSettings {
+        let limit = crate::listener::raise_open_file_limit();
+        let max_connections = match (self.max_connections, limit) {
+            (Some(n), _) => usize::try_from(n).unwrap_or(usize::MAX),
+            (None, Some(limit)) => crate::listener::default_max_connections(limit),
+            (None, None) => ConnectionSettings::default().max_connections,
+        };
+        tracing::info!(open_files = ?limit, max_connections, "connection limits");
+        if let Some(limit) = limit
+            && u64::try_from(max_connections).unwrap_or(u64::MAX) >= limit
+        {
+            tracing::warn!(
+                limit,
+                max_connections,
+                "the connection cap is not below the open-file limit"
+            );
+        }
+        ConnectionSettings {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            max_connections,
+            max_uri_bytes: self.max_uri_bytes,
+            max_head_bytes: usize::try_from(self.max_head_bytes).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// A duration as `250ms`, `10s` or `2m` (not zero).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: ms, s or m"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number with a unit"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(format!("unknown unit {unit:?}: use ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("a timeout of zero would refuse every request".to_owned());
+    }
+    Ok(duration)
+}
+
 /// The demo's seed unless told otherwise (the year the WeAlmaty forums began).
 const DEFAULT_SEED: u64 = 2017;
 
@@ -145,6 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             issue_cache_rows,
             single_point_zoom,
             limits,
+            connections,
         } => {
             if demo && store.features(LayerName::Districts).await?.is_empty() {
                 let city = open_city(demo_city.as_deref())?;
@@ -158,6 +245,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 public_url,
                 issue_cache_rows,
+                request_timeout: connections.request_timeout,
+                connections: connections.settings(),
                 ..ServerConfig::default()
             };
             limits.apply(&mut config, listen);
@@ -206,13 +295,8 @@ async fn serve(
     // On stdout, and flushed, so scripts and tests can read the chosen port.
     println!("qala listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    // With the peer's address: rate limits and login throttling count per
-    // client address (crate::client_addr).
-    axum::serve(
-        listener,
-        crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let connections = state.config.connections;
+    crate::listener::serve(listener, crate::app(state), connections, async move {
         shutdown_signal().await;
         // Live streams never end on their own: end them, or the shutdown
         // would wait for every open map to close.

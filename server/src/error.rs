@@ -76,13 +76,19 @@ impl ApiError {
     /// [`STORAGE_RETRY_AFTER_SECONDS`] (a write with the same
     /// `Idempotency-Key`, since this write may still have committed).
     pub fn storage_unavailable() -> Self {
+        Self::unavailable(
+            STORAGE_UNAVAILABLE,
+            "storage is unavailable; try again shortly",
+            STORAGE_RETRY_AFTER_SECONDS,
+        )
+    }
+
+    /// `503` with `Retry-After: seconds`: the server cannot answer now,
+    /// the same request may succeed later.
+    pub fn unavailable(code: &'static str, message: impl Into<String>, seconds: u64) -> Self {
         Self {
-            retry_after: Some(STORAGE_RETRY_AFTER_SECONDS),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                STORAGE_UNAVAILABLE,
-                "storage is unavailable; try again shortly",
-            )
+            retry_after: Some(seconds),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
         }
     }
 

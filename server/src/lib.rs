@@ -13,6 +13,7 @@ pub mod export;
 pub mod import;
 pub mod issue_cache;
 pub mod limits;
+pub mod listener;
 pub mod live;
 pub mod params;
 pub mod password;

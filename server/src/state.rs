@@ -19,10 +19,14 @@ use qala_geodata::{Feature, Issue, IssueEntry, LayerName, NewIssue, SpatialIndex
 use crate::client_addr::TrustedProxies;
 use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
 use crate::limits::{RateLimits, Who, WriteLimits};
+use crate::listener::ConnectionSettings;
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};
 use crate::tiling::{TileService, TileSettings};
+
+/// The default of [`ServerConfig::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Server settings beyond the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +50,11 @@ pub struct ServerConfig {
     /// How long the same report from the same reporter is refused as a
     /// duplicate ([`RecentReports`]); zero turns it off.
     pub duplicate_window: Duration,
+    /// A request not answered within this is `503 timeout` (streams exempt:
+    /// [`crate::routes::timeout`]).
+    pub request_timeout: std::time::Duration,
+    /// Timeouts and caps of client connections ([`crate::listener`]).
+    pub connections: ConnectionSettings,
 }
 
 /// How long a repeated report is refused unless told otherwise.
@@ -62,6 +71,8 @@ impl Default for ServerConfig {
             trusted_proxies: TrustedProxies::default(),
             rate_limits: RateLimits::default(),
             duplicate_window: DEFAULT_DUPLICATE_WINDOW,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            connections: ConnectionSettings::default(),
         }
     }
 }

@@ -163,7 +163,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let (state, base) = serve(Arc::clone(&store), config).await;
+        let (state, base) = serve_with(Arc::clone(&store), config).await;
         Self {
             base,
             store,
@@ -176,7 +176,7 @@ impl TestApp {
     /// A server over a store the test opened itself (through a proxy, or
     /// with settings of its own) on `database`.
     pub async fn over(store: Arc<dyn Store>, database: TestDatabase) -> Self {
-        let (state, base) = serve(Arc::clone(&store), unlimited_config()).await;
+        let (state, base) = serve_with(Arc::clone(&store), unlimited_config()).await;
         Self {
             base,
             store,
@@ -190,7 +190,12 @@ impl TestApp {
     /// its change log as another replica would.
     pub async fn follower(&self) -> String {
         let store = qala_geodata::connect(&self.database.url).await.unwrap();
-        serve(store, unlimited_config()).await.1
+        serve_with(store, unlimited_config()).await.1
+    }
+
+    /// The address the server listens on, for raw TCP clients.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base.trim_start_matches("http://").parse().unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -277,8 +282,8 @@ const UNLIMITED_ENV: [&str; 6] = [
 ];
 
 /// A server over `store` on 127.0.0.1:0, as `qala serve` runs it: the
-/// change log followed where there is one, the peer address known.
-async fn serve(
+/// change log followed where there is one, through the same listener.
+pub async fn serve_with(
     store: Arc<dyn Store>,
     config: qala_server::ServerConfig,
 ) -> (qala_server::AppState, String) {
@@ -289,13 +294,13 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = qala_server::app(state.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let connections = state.config.connections;
+    tokio::spawn(qala_server::listener::serve(
+        listener,
+        app,
+        connections,
+        std::future::pending(),
+    ));
     (state, format!("http://{addr}"))
 }
 

@@ -187,19 +187,7 @@ async fn live_connections_are_capped_and_given_back(backend: Backend) {
         live_connections: 1,
         ..Default::default()
     };
-    let state = qala_server::AppState::load(Arc::clone(&store), config)
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = qala_server::app(state);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let (_state, base) = qala_tests::serve_with(Arc::clone(&store), config).await;
     let client = reqwest::Client::new();
     let first = Live::open(&client, &base).await;
     let refused = client

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::HeaderValue;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,7 +24,7 @@ use crate::live::{Listener, MAX_LIVE_CONNECTIONS};
 use crate::state::AppState;
 
 /// How long a refused client waits before trying again, in seconds.
-const RETRY_AFTER_SECONDS: u32 = 30;
+const RETRY_AFTER_SECONDS: u64 = 30;
 /// The interval of keep-alive comments.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -34,18 +34,14 @@ pub(super) fn router() -> Router<AppState> {
 
 async fn live(State(state): State<AppState>) -> Response {
     let Some(listener) = state.live.subscribe() else {
-        let mut response = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return ApiError::unavailable(
             "live_full",
             format!(
                 "this server holds its most live connections ({MAX_LIVE_CONNECTIONS} by default); try again later"
             ),
+            RETRY_AFTER_SECONDS,
         )
         .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-        return response;
     };
     let mut response = Sse::new(events(listener))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))

@@ -24,6 +24,7 @@ mod response_stats;
 mod session;
 mod stats;
 mod tiles;
+pub mod timeout;
 mod web;
 mod workflow;
 
@@ -62,6 +63,11 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::by_address,
+        ))
+        // Outside the access check: a session lookup may stall too.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            timeout::enforce,
         ))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
