@@ -7,10 +7,11 @@
 //! The grids are [`GRIDS`] (2, 4, … 64 tile units), aligned to the tile's
 //! corner like [`cluster_points`](crate::cluster_points)'s, and a point
 //! falls in the same cell of each. The occupied cells of the 2-unit grid
-//! are found in one pass over the points (a bit per cell), those of each
-//! coarser grid from the finer grid's occupied cells, not the points, and
-//! only the chosen grid is passed over again to count, sum and group its
-//! members.
+//! are found in one pass over the points (a bit per cell, set on rayon's
+//! pool), those of each coarser grid from the finer grid's occupied cells,
+//! not the points (a word of bits at a time when rows are whole words),
+//! and only the chosen grid is passed over again: each point's cell found
+//! on the pool, then the cells' counts, sums and groups in input order.
 //!
 //! Positions are [`FinePosition`]s: fixed point at 1/16384 of a tile unit, so
 //! a point's cell is exactly the one the floating-point clustering finds,
