@@ -324,7 +324,7 @@ impl Grid {
     /// it, the last column and row included.
     fn coarser(&self, extent: u32, cell: u32) -> Self {
         debug_assert_eq!(cell, self.cell * 2);
-        if self.side % 128 == 0 {
+        if self.side.is_multiple_of(128) {
             return self.coarser_by_words(extent, cell);
         }
         let mut next = Self::new(extent, cell);
