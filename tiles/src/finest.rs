@@ -7,10 +7,11 @@
 //! The grids are [`GRIDS`] (2, 4, … 64 tile units), aligned to the tile's
 //! corner like [`cluster_points`](crate::cluster_points)'s, and a point
 //! falls in the same cell of each. The occupied cells of the 2-unit grid
-//! are found in one pass over the points (a bit per cell), those of each
-//! coarser grid from the finer grid's occupied cells, not the points, and
-//! only the chosen grid is passed over again to count, sum and group its
-//! members.
+//! are found in one pass over the points (a bit per cell, set on rayon's
+//! pool), those of each coarser grid from the finer grid's occupied cells,
+//! not the points (a word of bits at a time when rows are whole words),
+//! and only the chosen grid is passed over again: each point's cell found
+//! on the pool, then the cells' counts, sums and groups in input order.
 //!
 //! Positions are [`FinePosition`]s: fixed point at 1/16384 of a tile unit, so
 //! a point's cell is exactly the one the floating-point clustering finds,
@@ -29,6 +30,10 @@
 //! assert_eq!((cells[0].0.count, cells[0].0.at, cells[0].1), (2, [11, 10], &[1, 1][..]));
 //! assert_eq!((cells[1].0.count, cells[1].0.first), (1, 2));
 //! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
 
 /// The grid sizes tried, finest first, in tile units.
 pub const GRIDS: [u32; 6] = [2, 4, 8, 16, 32, 64];
@@ -176,10 +181,8 @@ pub fn cluster_finest(
             .iter()
             .all(|&f| f >= 0 && i64::from(f) <= limit)
     };
-    let mut grid = Grid::new(extent, GRIDS[0]);
-    for p in points.iter().filter(|p| inside(p)) {
-        grid.set(grid.key(*p));
-    }
+    let grid = Grid::new(extent, GRIDS[0]);
+    let mut grid = grid.filled(points, inside);
     for &cell in &GRIDS[1..] {
         if grid.occupied <= max_cells {
             break;
@@ -197,8 +200,23 @@ pub fn cluster_finest(
     ];
     let mut sums = vec![[0_i64; 2]; grid.occupied];
     let mut group_counts = vec![0_u32; grid.occupied * group_count];
-    for (i, p) in points.iter().enumerate().filter(|(_, p)| inside(p)) {
-        let slot = grid.rank(&ranks, grid.key(*p));
+    // Each point's cell on the pool (two lookups in tables of hundreds of
+    // KB each), then the cells' sums in input order on this thread.
+    let slots: Vec<u32> = points
+        .par_iter()
+        .map(|p| {
+            if inside(p) {
+                grid.rank(&ranks, grid.key(*p)) as u32
+            } else {
+                u32::MAX
+            }
+        })
+        .collect();
+    for (i, (p, &slot)) in points.iter().zip(&slots).enumerate() {
+        if slot == u32::MAX {
+            continue;
+        }
+        let slot = slot as usize;
         let cell = &mut cells[slot];
         if cell.count == 0 {
             cell.first = i as u32;
@@ -221,6 +239,20 @@ pub fn cluster_finest(
         group_count,
         group_counts,
     }
+}
+
+/// Points per chunk when filling the finest grid on the pool.
+const FILL_CHUNK: usize = 8192;
+
+/// Bit `k` of the result's low half is the OR of bits `2k` and `2k + 1`
+/// of `w` (the high half is zero).
+fn fold_pairs(w: u64) -> u64 {
+    let mut w = (w | w >> 1) & 0x5555_5555_5555_5555;
+    w = (w | w >> 1) & 0x3333_3333_3333_3333;
+    w = (w | w >> 2) & 0x0f0f_0f0f_0f0f_0f0f;
+    w = (w | w >> 4) & 0x00ff_00ff_00ff_00ff;
+    w = (w | w >> 8) & 0x0000_ffff_0000_ffff;
+    (w | w >> 16) & 0x0000_0000_ffff_ffff
 }
 
 /// The occupied cells of one grid, a bit per cell in row order.
@@ -262,11 +294,39 @@ impl Grid {
         }
     }
 
+    /// This empty grid with the cells of the `points` that are `inside`
+    /// set: on the pool in chunks (the 2-unit grid of a 4096-unit tile is
+    /// 512 KB of bits, and each point a likely cache miss), each chunk
+    /// setting its bits with an atomic OR. Bits are the same in any order.
+    fn filled(
+        mut self,
+        points: &[FinePosition],
+        inside: impl Fn(&FinePosition) -> bool + Sync,
+    ) -> Self {
+        let bits: Vec<AtomicU64> = std::mem::take(&mut self.bits)
+            .into_iter()
+            .map(AtomicU64::new)
+            .collect();
+        let grid = &self;
+        points.par_chunks(FILL_CHUNK).for_each(|chunk| {
+            for p in chunk.iter().filter(|p| inside(p)) {
+                let key = grid.key(*p);
+                bits[key / 64].fetch_or(1 << (key % 64), Ordering::Relaxed);
+            }
+        });
+        self.bits = bits.into_iter().map(AtomicU64::into_inner).collect();
+        self.occupied = self.bits.iter().map(|w| w.count_ones() as usize).sum();
+        self
+    }
+
     /// The grid of twice the cell size, from this one's occupied cells:
     /// halving a cell's column and row gives the coarser cell that holds
     /// it, the last column and row included.
     fn coarser(&self, extent: u32, cell: u32) -> Self {
         debug_assert_eq!(cell, self.cell * 2);
+        if self.side.is_multiple_of(128) {
+            return self.coarser_by_words(extent, cell);
+        }
         let mut next = Self::new(extent, cell);
         let side = self.side as usize;
         for (w, &word) in self.bits.iter().enumerate() {
@@ -278,6 +338,27 @@ impl Grid {
                 next.set((y / 2) * next.side as usize + x / 2);
             }
         }
+        next
+    }
+
+    /// [`Self::coarser`] a word at a time, when rows of both grids are
+    /// whole words (`side` a multiple of 128, as for every grid of a
+    /// 4096-unit tile): a coarse row is the OR of two fine rows with each
+    /// pair of bits folded into one, with no division per occupied cell.
+    fn coarser_by_words(&self, extent: u32, cell: u32) -> Self {
+        let mut next = Self::new(extent, cell);
+        debug_assert_eq!(next.side * 2, self.side);
+        let fine_row = self.side as usize / 64;
+        let coarse_row = fine_row / 2;
+        for (y, out) in next.bits.chunks_exact_mut(coarse_row).enumerate() {
+            let (north, south) =
+                self.bits[2 * y * fine_row..(2 * y + 2) * fine_row].split_at(fine_row);
+            for (j, o) in out.iter_mut().enumerate() {
+                let half = |w: usize| fold_pairs(north[w] | south[w]);
+                *o = half(2 * j) | half(2 * j + 1) << 32;
+            }
+        }
+        next.occupied = next.bits.iter().map(|w| w.count_ones() as usize).sum();
         next
     }
 

@@ -15,7 +15,8 @@
 
 use qala_geodata::{IssueStatus, LayerName};
 use qala_tiles::finest::{FinePosition, cluster_finest};
-use qala_tiles::{PointLayer, PropertyValue, TileBuilder};
+use qala_tiles::{PointLayer, PointWriter, PropertyValue, TileBuilder};
+use rayon::prelude::*;
 
 use super::EXTENT;
 use super::dense::{IssueValues, MAX_SINGLE_POINTS, Stripe};
@@ -51,20 +52,21 @@ pub(super) fn crowded_layer(
         south_closed: builder.tile().y() == last,
     };
 
-    // The issues inside the tile, with where to find each in its stripe.
-    let found: usize = stripes.iter().map(|s| s.points.len()).sum();
+    // The issues inside the tile, with where to find each in its stripe:
+    // each stripe's on the pool, then joined in stripe order.
+    let parts: Vec<InsidePoints> = stripes
+        .par_iter()
+        .enumerate()
+        .map(|(s, stripe)| inside.points(s as u32, stripe))
+        .collect();
+    let found: usize = parts.iter().map(|p| p.positions.len()).sum();
     let mut positions: Vec<FinePosition> = Vec::with_capacity(found);
     let mut groups: Vec<u8> = Vec::with_capacity(found);
     let mut origin: Vec<(u32, u32)> = Vec::with_capacity(found);
-    for (s, stripe) in stripes.iter().enumerate() {
-        for (i, p) in stripe.points.iter().enumerate() {
-            if inside.holds(p.at) {
-                positions.push(p.at);
-                let status = stripe.values.statuses[usize::from(p.status)];
-                groups.push(status_group(status) as u8);
-                origin.push((s as u32, i as u32));
-            }
-        }
+    for part in parts {
+        positions.extend(part.positions);
+        groups.extend(part.groups);
+        origin.extend(part.origin);
     }
     let finest = cluster_finest(
         &positions,
@@ -84,16 +86,11 @@ pub(super) fn crowded_layer(
     // numbers below 128 take one byte (numbered after the stripes' few
     // hundred days they took two, 15 % more tile).
     let flag = layer.value(&PropertyValue::Bool(true));
-    let mut counts = foldhash::HashMap::<u32, u32>::default();
-    let mut count_value = |layer: &mut PointLayer, n: u32| {
-        *counts
-            .entry(n)
-            .or_insert_with(|| layer.value(&PropertyValue::from(u64::from(n))))
-    };
+    let mut counts = CountValues::default();
     for (cell, by_status) in finest.cells().filter(|(c, _)| c.count > 1) {
-        count_value(&mut layer, cell.count);
+        counts.number(&mut layer, cell.count);
         for &n in by_status.iter().filter(|n| **n > 0) {
-            count_value(&mut layer, n);
+            counts.number(&mut layer, n);
         }
     }
     let mut values = IssueValues::default();
@@ -101,33 +98,81 @@ pub(super) fn crowded_layer(
         .iter()
         .map(|stripe| values.number(&mut layer, &stripe.values))
         .collect();
-    let mut tags = Vec::with_capacity(2 + IssueStatus::ALL.len());
-    for (cell, by_status) in finest.cells() {
-        let first = cell.first as usize;
-        if cell.count == 1 {
-            let (s, i) = origin[first];
-            let p = &stripes[s as usize].points[i as usize];
-            let [categories, statuses, days] = &numbers[s as usize];
-            tags.clear();
-            tags.extend([
-                (0, categories[usize::from(p.category)]),
-                (1, statuses[usize::from(p.status)]),
-                (2, days[p.day as usize]),
-            ]);
-            layer.add_tagged(Some(p.id), positions[first].snapped(), &tags);
-            continue;
-        }
-        tags.clear();
-        tags.push((FLAG_KEY, flag));
-        tags.push((COUNT_KEY, count_value(&mut layer, cell.count)));
-        for (k, &n) in by_status.iter().enumerate() {
-            if n > 0 {
-                tags.push((FIRST_STATUS_KEY + k as u32, count_value(&mut layer, n)));
+    // Every value is numbered: the cells are written in runs on the pool,
+    // appended in cell order (the same bytes as one run).
+    let cells: Vec<_> = finest.cells().collect();
+    let runs: Vec<PointWriter> = cells
+        .par_chunks(WRITE_CHUNK)
+        .map(|chunk| {
+            let mut run = layer.writer();
+            let mut tags = Vec::with_capacity(2 + IssueStatus::ALL.len());
+            for &(cell, by_status) in chunk {
+                let first = cell.first as usize;
+                tags.clear();
+                if cell.count == 1 {
+                    let (s, i) = origin[first];
+                    let p = &stripes[s as usize].points[i as usize];
+                    let [categories, statuses, days] = &numbers[s as usize];
+                    tags.extend([
+                        (0, categories[usize::from(p.category)]),
+                        (1, statuses[usize::from(p.status)]),
+                        (2, days[p.day as usize]),
+                    ]);
+                    run.add_tagged(Some(p.id), positions[first].snapped(), &tags);
+                    continue;
+                }
+                tags.push((FLAG_KEY, flag));
+                tags.push((COUNT_KEY, counts.get(cell.count)));
+                for (k, &n) in by_status.iter().enumerate() {
+                    if n > 0 {
+                        tags.push((FIRST_STATUS_KEY + k as u32, counts.get(n)));
+                    }
+                }
+                run.add_tagged(None, cell.at, &tags);
             }
-        }
-        layer.add_tagged(None, cell.at, &tags);
+            run
+        })
+        .collect();
+    for run in runs {
+        layer.append(run);
     }
     Ok(layer)
+}
+
+/// Cells per run of points written on the pool.
+const WRITE_CHUNK: usize = 2048;
+
+/// The value numbers of cluster counts, by first sight: indexed by the
+/// count (at most the tile's issues), where hashing each of a cluster's
+/// several counts took a tenth of the tile.
+#[derive(Default)]
+struct CountValues(Vec<Option<u32>>);
+
+impl CountValues {
+    fn number(&mut self, layer: &mut PointLayer, n: u32) -> u32 {
+        let at = n as usize;
+        if at >= self.0.len() {
+            self.0.resize(at + 1, None);
+        }
+        *self.0[at].get_or_insert_with(|| layer.value(&PropertyValue::from(u64::from(n))))
+    }
+
+    /// A count numbered before.
+    fn get(&self, n: u32) -> u32 {
+        self.0
+            .get(n as usize)
+            .copied()
+            .flatten()
+            .unwrap_or_default()
+    }
+}
+
+/// One stripe's issues inside the tile.
+struct InsidePoints {
+    positions: Vec<FinePosition>,
+    groups: Vec<u8>,
+    /// Stripe and index in it.
+    origin: Vec<(u32, u32)>,
 }
 
 /// Which positions are inside the tile, as the generic clustering decides
@@ -141,6 +186,23 @@ struct Inside {
 }
 
 impl Inside {
+    fn points(&self, s: u32, stripe: &Stripe) -> InsidePoints {
+        let mut part = InsidePoints {
+            positions: Vec::with_capacity(stripe.points.len()),
+            groups: Vec::with_capacity(stripe.points.len()),
+            origin: Vec::with_capacity(stripe.points.len()),
+        };
+        for (i, p) in stripe.points.iter().enumerate() {
+            if self.holds(p.at) {
+                part.positions.push(p.at);
+                let status = stripe.values.statuses[usize::from(p.status)];
+                part.groups.push(status_group(status) as u8);
+                part.origin.push((s, i as u32));
+            }
+        }
+        part
+    }
+
     fn holds(&self, at: FinePosition) -> bool {
         // floor(s v) < s e exactly when v < e; <= when v < e + 1/s, and
         // no position lies past the world's edge.

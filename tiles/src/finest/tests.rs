@@ -147,7 +147,19 @@ fn the_east_and_south_edges_count_in_the_last_cells_and_outside_is_left_out() {
 /// and first members, on random points with many on shared positions.
 #[test]
 fn random_points_cluster_as_counted_directly() {
+    random_points_cluster_as_counted_directly_in(4096);
+}
+
+/// The same where no grid's rows are whole words of bits (each coarser
+/// grid is found cell by cell).
+#[test]
+fn random_points_cluster_as_counted_directly_in_an_odd_extent() {
+    random_points_cluster_as_counted_directly_in(1000);
+}
+
+fn random_points_cluster_as_counted_directly_in(extent: u32) {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let e = f64::from(extent);
     for (n, max) in [
         (5_000, 4_000),
         (20_000, 2_000),
@@ -159,11 +171,11 @@ fn random_points_cluster_as_counted_directly() {
                 if rng.random_bool(0.2) {
                     // Whole and half units: on borders and ties.
                     at(
-                        f64::from(rng.random_range(0..8192)) / 2.0,
-                        f64::from(rng.random_range(0..8192)) / 2.0,
+                        f64::from(rng.random_range(0..2 * extent)) / 2.0,
+                        f64::from(rng.random_range(0..2 * extent)) / 2.0,
                     )
                 } else {
-                    at(rng.random_range(0.0..4096.0), rng.random_range(0.0..4096.0))
+                    at(rng.random_range(0.0..e), rng.random_range(0.0..e))
                 }
             })
             .collect();
@@ -186,7 +198,7 @@ fn random_points_cluster_as_counted_directly() {
             .into_iter()
             .find(|&g| direct(g).len() <= max)
             .unwrap_or(64);
-        let finest = cluster_finest(&points, &groups, 4, 4096, max);
+        let finest = cluster_finest(&points, &groups, 4, extent, max);
         assert_eq!(finest.cell(), cell, "{n} points, at most {max}");
         let expected: Vec<(u32, Vec<u32>, u32)> = direct(cell).into_values().collect();
         let got: Vec<(u32, Vec<u32>, u32)> = finest
