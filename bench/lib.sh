@@ -31,6 +31,9 @@ qala_and_demo() {
 # Starts `qala serve` on the demo database: port, extra args… Sets SERVED_PID
 # once it listens.
 serve_demo() {
+  # Emptied here, not by the redirection: that runs in the child, and the
+  # wait below could still read the last server's "listening".
+  : >"$WORK/serve-$1.log"
   "$BIN" --database "sqlite://$DB" serve --listen "127.0.0.1:$1" "${@:2}" >"$WORK/serve-$1.log" 2>&1 &
   SERVED_PID=$!
   until grep -q "qala listening" "$WORK/serve-$1.log"; do

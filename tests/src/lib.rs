@@ -163,20 +163,21 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let (state, base) = serve_with(Arc::clone(&store), config).await;
-        Self {
-            base,
-            store,
-            state,
-            client: reqwest::Client::new(),
-            database,
-        }
+        Self::serving(store, database, config).await
     }
 
     /// A server over a store the test opened itself (through a proxy, or
     /// with settings of its own) on `database`.
     pub async fn over(store: Arc<dyn Store>, database: TestDatabase) -> Self {
-        let (state, base) = serve_with(Arc::clone(&store), unlimited_config()).await;
+        Self::serving(store, database, unlimited_config()).await
+    }
+
+    async fn serving(
+        store: Arc<dyn Store>,
+        database: TestDatabase,
+        config: qala_server::ServerConfig,
+    ) -> Self {
+        let (state, base) = serve_with(Arc::clone(&store), config).await;
         Self {
             base,
             store,
