@@ -143,7 +143,7 @@ fn counts(c: &mut Criterion) {
         categories: vec!["pothole"],
         ..in_district.clone()
     };
-    // Time filters are not pre-aggregated: a walk of the district's issues.
+    // A time window: two binary searches in each of the district's cells.
     let newest = index
         .issues
         .matching(qala_geodata::Area::Everywhere, &IssueFilter::default())

@@ -92,10 +92,7 @@ impl IssueIndex {
     /// Builds the index in one pass (bulk loading makes a better tree than repeated inserts).
     pub fn bulk_load(entries: Vec<IssueEntry>) -> Self {
         let positions = entries.iter().map(|e| (e.id, e.xy())).collect();
-        let mut counts = IssueCounts::default();
-        for e in &entries {
-            counts.add(e);
-        }
+        let counts = IssueCounts::from_entries(&entries);
         Self {
             tree: RTree::bulk_load_with_params(entries.into_iter().map(IssueLeaf::from).collect()),
             positions,
