@@ -438,6 +438,19 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// A proxy in front of the PostgreSQL server of `database_url`, and
+    /// that URL through it: cutting the proxy cuts only the connections
+    /// made with the returned URL.
+    pub async fn in_front_of(database_url: &str) -> (Self, String) {
+        let mut url = url::Url::parse(database_url).unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
+            .parse()
+            .unwrap();
+        let proxy = Self::start(target).await;
+        url.set_port(Some(proxy.port)).unwrap();
+        (proxy, url.into())
+    }
+
     pub async fn start(target: std::net::SocketAddr) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();

@@ -132,9 +132,6 @@ async fn cached_rows_answer_without_the_database_and_follow_other_servers() {
     let Some(backend) = Backend::postgres() else {
         return;
     };
-    let Backend::Postgres(server_url) = &backend else {
-        unreachable!()
-    };
     let database = TestDatabase::new(&backend);
     let admin = {
         let app_store = qala_geodata::connect(&database.url).await.unwrap();
@@ -150,17 +147,9 @@ async fn cached_rows_answer_without_the_database_and_follow_other_servers() {
             .await
             .1
     };
-    let target = {
-        let url = url::Url::parse(server_url).unwrap();
-        format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
-            .parse()
-            .unwrap()
-    };
-    let proxy = Proxy::start(target).await;
-    let mut b_url = url::Url::parse(&database.url).unwrap();
-    b_url.set_port(Some(proxy.port)).unwrap();
+    let (proxy, b_url) = Proxy::in_front_of(&database.url).await;
     let a = ServerProcess::start(&database.url).await;
-    let b = ServerProcess::start(b_url.as_str()).await;
+    let b = ServerProcess::start(&b_url).await;
     let client = reqwest::Client::new();
 
     let (status, created) = post_report(

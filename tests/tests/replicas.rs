@@ -47,9 +47,6 @@ async fn servers_on_one_database_see_each_others_writes_and_survive_losing_it() 
     let Some(backend) = Backend::postgres() else {
         return;
     };
-    let Backend::Postgres(server_url) = &backend else {
-        unreachable!()
-    };
     let database = TestDatabase::new(&backend);
     {
         let store = qala_geodata::connect(&database.url).await.unwrap();
@@ -62,17 +59,9 @@ async fn servers_on_one_database_see_each_others_writes_and_survive_losing_it() 
         .await
         .unwrap();
     }
-    let target = {
-        let url = url::Url::parse(server_url).unwrap();
-        format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
-            .parse()
-            .unwrap()
-    };
-    let proxy = Proxy::start(target).await;
-    let mut b_url = url::Url::parse(&database.url).unwrap();
-    b_url.set_port(Some(proxy.port)).unwrap();
+    let (proxy, b_url) = Proxy::in_front_of(&database.url).await;
     let a = ServerProcess::start(&database.url).await;
-    let b = ServerProcess::start(b_url.as_str()).await;
+    let b = ServerProcess::start(&b_url).await;
     let client = reqwest::Client::new();
 
     // Warm B's cache for the tile the new issue lands in.

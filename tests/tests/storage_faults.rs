@@ -315,9 +315,6 @@ async fn an_unreachable_postgres_refuses_writes_and_exports_with_503_and_recover
     let Some(backend) = Backend::postgres() else {
         return;
     };
-    let Backend::Postgres(server_url) = &backend else {
-        unreachable!()
-    };
     let database = TestDatabase::new(&backend);
     {
         let store = qala_geodata::connect(&database.url).await.unwrap();
@@ -326,16 +323,8 @@ async fn an_unreachable_postgres_refuses_writes_and_exports_with_503_and_recover
             .await
             .unwrap();
     }
-    let target = {
-        let url = url::Url::parse(server_url).unwrap();
-        format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
-            .parse()
-            .unwrap()
-    };
-    let proxy = Proxy::start(target).await;
-    let mut proxied = url::Url::parse(&database.url).unwrap();
-    proxied.set_port(Some(proxy.port)).unwrap();
-    let store = qala_geodata::connect(proxied.as_str()).await.unwrap();
+    let (proxy, proxied) = Proxy::in_front_of(&database.url).await;
+    let store = qala_geodata::connect(&proxied).await.unwrap();
     let app = TestApp::over(store, database).await;
     let body = report_body(76.95, 43.24, "litter", "Bins overflowing");
 
