@@ -69,6 +69,9 @@ pub enum Error {
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The start-up snapshot of a SQLite database could not be read.
+    #[error("database error reading the start-up snapshot: {0}")]
+    Snapshot(#[from] rusqlite::Error),
     /// Schema migrations could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

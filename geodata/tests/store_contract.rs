@@ -899,3 +899,17 @@ async fn a_postgres_database_that_does_not_exist_yet_is_created() {
     let store = PostgresStore::open(url.as_str()).await.unwrap();
     store.ping().await.unwrap();
 }
+
+/// An in-memory SQLite store (`sqlite::memory:`) gives its entries too: the
+/// start-up snapshot reads the same shared in-memory database the pool
+/// writes to, not an empty one of its own.
+#[tokio::test]
+async fn an_in_memory_sqlite_store_reads_back_its_entries() {
+    let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+    let ids = store
+        .insert_issues(&(0..50).map(record).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let entries = store.issue_entries().await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+}

@@ -132,7 +132,9 @@ impl AppState {
             Some(feed) => Some(feed.last_seq().await?),
             None => None,
         };
+        let started = std::time::Instant::now();
         let issues = store.issue_entries().await?;
+        let read = started.elapsed();
         let mut layers = HashMap::new();
         for layer in LayerName::REFERENCE {
             layers.insert(layer, store.features(layer).await?);
@@ -140,7 +142,12 @@ impl AppState {
         let routing = Routing::new(&store.routing_rules().await?);
         let index = SpatialIndex::new(issues, layers);
         let tiles = TileService::new(&index, config.tiles)?;
-        tracing::info!(issues = index.issues.len(), "spatial index built");
+        tracing::info!(
+            issues = index.issues.len(),
+            read_ms = read.as_millis(),
+            built_ms = (started.elapsed() - read).as_millis(),
+            "spatial index built"
+        );
         Ok(Self {
             store,
             index: Arc::new(RwLock::new(index)),

@@ -19,7 +19,7 @@ use crate::error::{Result, TileError};
 use crate::mercator::lonlat_to_world;
 use crate::tile_id::TileId;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Cell {
     count: u64,
     /// Sums of world-pixel coordinates at the cell's zoom; the mean is the
@@ -30,6 +30,31 @@ struct Cell {
     min_group: usize,
     /// Members per group, indexed like the pyramid's group names.
     groups: Vec<u64>,
+}
+
+/// Counts a point into its cell of one zoom's level.
+fn add_to(
+    level: &mut HashMap<(u32, u32), Cell>,
+    key: (u32, u32),
+    px: Coord<f64>,
+    id: u64,
+    group: usize,
+    group_count: usize,
+) {
+    let cell = level.entry(key).or_insert_with(|| Cell {
+        count: 0,
+        sum: Coord { x: 0.0, y: 0.0 },
+        min_id: id,
+        min_group: group,
+        groups: vec![0; group_count],
+    });
+    cell.count += 1;
+    cell.sum = cell.sum + px;
+    cell.groups[group] += 1;
+    if id <= cell.min_id {
+        cell.min_id = id;
+        cell.min_group = group;
+    }
 }
 
 /// Cluster aggregates for zooms `0..=max_cluster_zoom`.
@@ -86,13 +111,13 @@ impl ClusterPyramid {
         &self.options
     }
 
-    /// World-pixel coordinates of a lon/lat at zoom `z`.
-    fn world_px(&self, lon: f64, lat: f64, z: usize) -> Coord<f64> {
-        let (wx, wy) = lonlat_to_world(lon, lat);
+    /// World-pixel coordinates at zoom `z` of a point at world coordinates
+    /// `world` ([`lonlat_to_world`], computed once per point for all zooms).
+    fn world_px(&self, world: (f64, f64), z: usize) -> Coord<f64> {
         let scale = f64::from(1_u32 << z) * f64::from(self.options.extent);
         Coord {
-            x: wx * scale,
-            y: wy * scale,
+            x: world.0 * scale,
+            y: world.1 * scale,
         }
     }
 
@@ -126,26 +151,54 @@ impl ClusterPyramid {
     /// A non-finite coordinate or an unknown group.
     pub fn insert(&mut self, id: u64, lon: f64, lat: f64, group: usize) -> Result<()> {
         self.check(lon, lat, group)?;
-        let group_count = self.group_names.len();
+        let world = lonlat_to_world(lon, lat);
         for z in 0..self.levels.len() {
-            let px = self.world_px(lon, lat, z);
-            let key = self.cell_of(px, z);
-            let cell = self.levels[z].entry(key).or_insert_with(|| Cell {
-                count: 0,
-                sum: Coord { x: 0.0, y: 0.0 },
-                min_id: id,
-                min_group: group,
-                groups: vec![0; group_count],
-            });
-            cell.count += 1;
-            cell.sum = cell.sum + px;
-            cell.groups[group] += 1;
-            if id <= cell.min_id {
-                cell.min_id = id;
-                cell.min_group = group;
-            }
+            let (key, px) = self.cell_at(world, z);
+            add_to(
+                &mut self.levels[z],
+                key,
+                px,
+                id,
+                group,
+                self.group_names.len(),
+            );
         }
         Ok(())
+    }
+
+    /// Adds many points, as [`insert`](Self::insert) of each in turn would
+    /// (the same cells, sums and smallest ids), but one zoom per thread of
+    /// the rayon pool: building the pyramid of a million issues at start-up.
+    /// Points are `(id, lon, lat, group)`.
+    ///
+    /// # Errors
+    /// A non-finite coordinate or an unknown group; then nothing is added.
+    pub fn insert_all(&mut self, points: &[(u64, f64, f64, usize)]) -> Result<()> {
+        use rayon::prelude::*;
+        for &(_, lon, lat, group) in points {
+            self.check(lon, lat, group)?;
+        }
+        let world: Vec<(f64, f64)> = points
+            .par_iter()
+            .map(|&(_, lon, lat, _)| lonlat_to_world(lon, lat))
+            .collect();
+        let mut levels = std::mem::take(&mut self.levels);
+        let group_count = self.group_names.len();
+        levels.par_iter_mut().enumerate().for_each(|(z, level)| {
+            for (&(id, _, _, group), &w) in points.iter().zip(&world) {
+                let (key, px) = self.cell_at(w, z);
+                add_to(level, key, px, id, group, group_count);
+            }
+        });
+        self.levels = levels;
+        Ok(())
+    }
+
+    /// The cell at zoom `z` of a point at world coordinates `world`, and the
+    /// point's world-pixel position at that zoom.
+    fn cell_at(&self, world: (f64, f64), z: usize) -> ((u32, u32), Coord<f64>) {
+        let px = self.world_px(world, z);
+        (self.cell_of(px, z), px)
     }
 
     /// Moves a point already in the pyramid from group `from` to group `to`
@@ -167,7 +220,7 @@ impl ClusterPyramid {
         self.check(lon, lat, from)?;
         self.check(lon, lat, to)?;
         let keys: Vec<(u32, u32)> = (0..self.levels.len())
-            .map(|z| self.cell_of(self.world_px(lon, lat, z), z))
+            .map(|z| self.cell_at(lonlat_to_world(lon, lat), z).0)
             .collect();
         // Checked on every level first, so a wrong call changes nothing.
         let present = keys
@@ -319,6 +372,47 @@ mod tests {
                 "z{z}"
             );
         }
+    }
+
+    #[test]
+    fn adding_points_all_at_once_equals_adding_them_one_by_one() {
+        let groups = vec!["open".to_string(), "resolved".to_string()];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // Ids out of order and repeated positions, so sums and smallest ids
+        // depend on the order cells are filled in.
+        let points: Vec<(u64, f64, f64, usize)> = (0..3_000)
+            .map(|_| {
+                (
+                    rng.random_range(1..1_000),
+                    rng.random_range(76.9..76.95),
+                    rng.random_range(43.22..43.26),
+                    rng.random_range(0..2),
+                )
+            })
+            .chain([(7, 76.93, 43.24, 1), (3, 76.93, 43.24, 0)])
+            .collect();
+        let mut one_by_one =
+            ClusterPyramid::new(ClusterOptions::default(), groups.clone()).unwrap();
+        for &(id, lon, lat, g) in &points {
+            one_by_one.insert(id, lon, lat, g).unwrap();
+        }
+        let mut at_once = ClusterPyramid::new(ClusterOptions::default(), groups).unwrap();
+        at_once.insert_all(&points).unwrap();
+        let sorted = |p: &ClusterPyramid| -> Vec<std::collections::BTreeMap<(u32, u32), Cell>> {
+            p.levels
+                .iter()
+                .map(|l| l.clone().into_iter().collect())
+                .collect()
+        };
+        assert_eq!(sorted(&at_once), sorted(&one_by_one));
+        // A bad point anywhere refuses the whole batch.
+        let mut refused = ClusterPyramid::new(ClusterOptions::default(), vec!["a".into()]).unwrap();
+        assert!(
+            refused
+                .insert_all(&[(1, 76.9, 43.2, 0), (2, f64::NAN, 0.0, 0)])
+                .is_err()
+        );
+        assert!(refused.levels.iter().all(HashMap::is_empty));
     }
 
     #[test]

@@ -91,10 +91,23 @@ impl rstar::RTreeParams for IssueTreeParams {
 impl IssueIndex {
     /// Builds the index in one pass (bulk loading makes a better tree than repeated inserts).
     pub fn bulk_load(entries: Vec<IssueEntry>) -> Self {
-        let positions = entries.iter().map(|e| (e.id, e.xy())).collect();
-        let counts = IssueCounts::from_entries(&entries);
+        // The tree's bulk load is one thread's work; positions and counters
+        // are built beside it (a million issues at start-up).
+        let ((positions, counts), leaves) = rayon::join(
+            || {
+                let positions = entries.iter().map(|e| (e.id, e.xy())).collect();
+                (positions, IssueCounts::from_entries(&entries))
+            },
+            || {
+                entries
+                    .iter()
+                    .cloned()
+                    .map(IssueLeaf::from)
+                    .collect::<Vec<_>>()
+            },
+        );
         Self {
-            tree: RTree::bulk_load_with_params(entries.into_iter().map(IssueLeaf::from).collect()),
+            tree: RTree::bulk_load_with_params(leaves),
             positions,
             counts,
         }

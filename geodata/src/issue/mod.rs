@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::category::Category;
 use crate::error::ValidationError;
@@ -120,40 +120,44 @@ impl Issue {
     /// The public GeoJSON Feature. `district_name` is looked up by the caller
     /// from the districts layer. The reporter's email is deliberately absent.
     pub fn to_feature(&self, district_name: Option<&str>) -> Value {
-        json!({
-            "type": "Feature",
-            "id": self.id,
-            "geometry": geometry_to_json(&geo::Geometry::Point(self.location.point())),
-            "properties": self.public_properties(district_name),
-        })
+        // Built in place rather than with `json!`, which would copy the
+        // properties map once more: a nearby or list answer is mostly this.
+        let mut feature = Map::new();
+        feature.insert("type".into(), Value::from("Feature"));
+        feature.insert("id".into(), Value::from(self.id));
+        feature.insert(
+            "geometry".into(),
+            geometry_to_json(&geo::Geometry::Point(self.location.point())),
+        );
+        feature.insert(
+            "properties".into(),
+            Value::Object(self.public_properties(district_name)),
+        );
+        Value::Object(feature)
     }
 
     /// The public properties (everything but the reporter's contact).
     pub fn public_properties(&self, district_name: Option<&str>) -> Map<String, Value> {
+        let time =
+            |t: Option<DateTime<Utc>>| t.map_or(Value::Null, |t| Value::String(format_time(t)));
         let mut p = Map::new();
-        p.insert("id".into(), json!(self.id));
-        p.insert("category".into(), json!(self.category.code));
-        p.insert("description".into(), json!(self.description));
-        p.insert("address".into(), json!(self.address));
-        p.insert("status".into(), json!(self.status.as_str()));
-        p.insert("district_id".into(), json!(self.district_id));
-        p.insert("district".into(), json!(district_name));
-        p.insert("created_at".into(), json!(format_time(self.created_at)));
-        p.insert("updated_at".into(), json!(format_time(self.updated_at)));
-        p.insert("votes".into(), json!(self.votes));
+        p.insert("id".into(), Value::from(self.id));
+        p.insert("category".into(), Value::from(self.category.code));
+        p.insert("description".into(), Value::from(self.description.as_str()));
+        p.insert("address".into(), Value::from(self.address.as_deref()));
+        p.insert("status".into(), Value::from(self.status.as_str()));
+        p.insert("district_id".into(), Value::from(self.district_id));
+        p.insert("district".into(), Value::from(district_name));
+        p.insert("created_at".into(), time(Some(self.created_at)));
+        p.insert("updated_at".into(), time(Some(self.updated_at)));
+        p.insert("votes".into(), Value::from(self.votes));
         p.insert(
             "assigned_department".into(),
-            json!(self.assigned_department),
+            Value::from(self.assigned_department.as_deref()),
         );
-        p.insert(
-            "acknowledged_at".into(),
-            json!(self.acknowledged_at.map(format_time)),
-        );
-        p.insert(
-            "resolved_at".into(),
-            json!(self.resolved_at.map(format_time)),
-        );
-        p.insert("duplicate_of".into(), json!(self.duplicate_of));
+        p.insert("acknowledged_at".into(), time(self.acknowledged_at));
+        p.insert("resolved_at".into(), time(self.resolved_at));
+        p.insert("duplicate_of".into(), Value::from(self.duplicate_of));
         p
     }
 }

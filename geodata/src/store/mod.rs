@@ -24,6 +24,7 @@ mod sqlite;
 // Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
 mod sqlite_moderation;
+mod sqlite_snapshot;
 mod sqlite_stats;
 mod sqlite_workflow;
 mod stats;

@@ -5,7 +5,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -13,7 +12,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
-use super::rows::{EntryRow, FeatureRow, IssueRow, decode_optional_time, decode_time};
+use super::rows::{FeatureRow, IssueRow, decode_optional_time, decode_time};
 use super::{CreatedIssue, ImportMode, IssueRecord, Store, stream_rows};
 use crate::error::{Error, Result};
 use crate::geometry::{geometry_to_json, parse_geometry};
@@ -111,21 +110,6 @@ pub(super) fn decode_issue(row: &SqliteRow) -> Result<Issue> {
         resolved_at: decode_optional_time(row.try_get("resolved_at")?)?,
         duplicate_of: row.try_get("duplicate_of")?,
         hidden_at: decode_optional_time(row.try_get("hidden_at")?)?,
-    }
-    .decode()
-}
-
-fn decode_entry(row: &SqliteRow) -> Result<IssueEntry> {
-    EntryRow {
-        id: row.try_get("id")?,
-        category: row.try_get("category")?,
-        lon: row.try_get("lon")?,
-        lat: row.try_get("lat")?,
-        status: row.try_get("status")?,
-        district_id: row.try_get("district_id")?,
-        created_at: decode_time(row.try_get("created_at")?)?,
-        assigned_department: row.try_get("assigned_department")?,
-        votes: row.try_get("votes")?,
     }
     .decode()
 }
@@ -292,15 +276,10 @@ impl Store for SqliteStore {
     }
 
     async fn issue_entries(&self) -> Result<Vec<IssueEntry>> {
-        // Streamed row by row: holding a million decoded rows at once would
-        // more than double the memory the index itself needs.
-        let mut rows = sqlx::query("SELECT id, category, lon, lat, status, district_id, created_at, assigned_department, votes FROM issues WHERE hidden_at IS NULL ORDER BY id")
-            .fetch(&self.pool);
-        let mut entries = Vec::new();
-        while let Some(row) = rows.next().await {
-            entries.push(decode_entry(&row?)?);
-        }
-        Ok(entries)
+        let path = self.pool.connect_options().get_filename().to_owned();
+        tokio::task::spawn_blocking(move || super::sqlite_snapshot::issue_entries(&path))
+            .await
+            .map_err(|e| Error::Corrupt(format!("the snapshot reader failed: {e}")))?
     }
 
     fn stream_issues(&self) -> BoxStream<'static, Result<Issue>> {

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -104,9 +104,12 @@ fn geojson(value: Value) -> Response {
 
 /// A FeatureCollection page, with a `next` link while more remain.
 fn feature_page(features: Vec<Value>, next: Option<String>) -> Response {
-    let mut body = json!({"type": "FeatureCollection", "features": features});
+    // Built in place: `json!` would copy every feature once more.
+    let mut body = serde_json::Map::new();
+    body.insert("type".into(), Value::from("FeatureCollection"));
+    body.insert("features".into(), Value::Array(features));
     if let Some(next) = next {
-        body["next"] = json!(next);
+        body.insert("next".into(), Value::String(next));
     }
-    geojson(body)
+    geojson(Value::Object(body))
 }

@@ -222,19 +222,24 @@ fn build_pyramid(
         .map(|s| s.as_str().to_owned())
         .collect();
     let mut pyramid = ClusterPyramid::new(options.clone(), groups)?;
-    for e in index
+    let points: Vec<_> = index
         .issues
         .matching(qala_geodata::Area::Everywhere, &Default::default())
-    {
-        insert(&mut pyramid, e)?;
-    }
+        .map(pyramid_point)
+        .collect();
+    pyramid.insert_all(&points)?;
     Ok(pyramid)
 }
 
 fn insert(pyramid: &mut ClusterPyramid, e: &IssueEntry) -> qala_tiles::Result<()> {
-    let id = u64::try_from(e.id).unwrap_or(0);
-    pyramid.insert(
-        id,
+    let (id, lon, lat, group) = pyramid_point(e);
+    pyramid.insert(id, lon, lat, group)
+}
+
+/// An issue as the pyramid takes it: `(id, lon, lat, group)`.
+fn pyramid_point(e: &IssueEntry) -> (u64, f64, f64, usize) {
+    (
+        u64::try_from(e.id).unwrap_or(0),
         e.location.lon(),
         e.location.lat(),
         status_group(e.status),
