@@ -45,9 +45,10 @@ serve_demo() {
 rss_mib() { echo $(( $(ps -o rss= -p "$1") / 1024 )); }
 
 # wrk → "p50 p99 requests/s" (latencies in ms; " non2xx=N" appended if any
-# answer was not 2xx/3xx): url threads connections [accept-encoding, default gzip]
+# answer was not 2xx/3xx): url threads connections [accept-encoding, default
+# gzip] [wrk Lua script making the requests]
 measure() {
-  wrk -t"$2" -c"$3" -d"$DURATION" --latency -H "Accept-Encoding: ${4:-gzip}" "$1" | python3 -c '
+  wrk -t"$2" -c"$3" -d"$DURATION" --latency -H "Accept-Encoding: ${4:-gzip}" ${5:+-s "$5"} "$1" | python3 -c '
 import re, sys
 text = sys.stdin.read()
 def ms(v):

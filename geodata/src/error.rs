@@ -72,6 +72,11 @@ pub enum Error {
     /// The start-up snapshot of a SQLite database could not be read.
     #[error("database error reading the start-up snapshot: {0}")]
     Snapshot(#[from] rusqlite::Error),
+    /// The commit of a group of writes failed (see SQLite's group commit):
+    /// they may or may not be on disk, so the client retries with its
+    /// idempotency key.
+    #[error("the commit of a group of writes failed: {0}")]
+    CommitFailed(String),
     /// Schema migrations could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -94,8 +99,10 @@ impl Error {
     /// once the operator has fixed the fault (the API answers 503).
     /// Classified here so that callers need not know the database driver.
     pub fn is_unavailable(&self) -> bool {
-        let Self::Database(e) = self else {
-            return false;
+        let e = match self {
+            Self::Database(e) => e,
+            Self::CommitFailed(_) => return true,
+            _ => return false,
         };
         match e {
             sqlx::Error::PoolTimedOut

@@ -13,6 +13,7 @@
 //! test fails).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -142,6 +143,7 @@ contract!(
     an_idempotent_retry_returns_the_first_issue,
     an_idempotency_key_reused_for_another_report_is_a_conflict,
     concurrent_creates_with_one_key_yield_one_issue,
+    a_crowd_of_reports_is_stored_each_once,
     a_bulk_insert_is_all_or_nothing,
     a_bulk_insert_returns_ids_in_input_order,
     imports_append_and_replace,
@@ -378,6 +380,49 @@ mod cases {
         assert_eq!(results.iter().filter(|r| r.created).count(), 1);
         assert!(results.iter().all(|r| r.issue == results[0].issue));
         assert_eq!(all_issues(&*b.store).await.len(), 1);
+    }
+
+    /// Many reports at once (on SQLite they are committed in groups): each
+    /// new key gives one issue, a retry gives the same issue back, a key
+    /// reused for another report is refused without taking the reports
+    /// committed with it down, and every answer is what the store holds.
+    pub async fn a_crowd_of_reports_is_stored_each_once(b: &Backend) {
+        const REPORTS: usize = 150;
+        let store = &b.store;
+        let barrier = Arc::new(tokio::sync::Barrier::new(REPORTS * 2 + 1));
+        let send = |i: usize, report: usize| {
+            let store = Arc::clone(store);
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                (i, store.create_issue(&record(report), Some(&format!("crowd-{i}"))).await)
+            })
+        };
+        // Each report twice under its key (a client's retry), and one key
+        // sent with another report as well.
+        let mut tasks: Vec<_> = (0..REPORTS).flat_map(|i| [send(i, i), send(i, i)]).collect();
+        tasks.push(send(REPORTS / 2, REPORTS + 1));
+        let mut issues: HashMap<usize, Vec<Issue>> = HashMap::new();
+        let mut conflicts = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                (i, Ok(created)) => issues.entry(i).or_default().push(created.issue),
+                (i, Err(Error::IdempotencyConflict)) => {
+                    assert_eq!(i, REPORTS / 2);
+                    conflicts += 1;
+                }
+                (i, Err(e)) => panic!("report {i}: {e:?}"),
+            }
+        }
+        // Whichever report under the shared key came first won; the other
+        // report was refused (once, or twice if it was the retried one).
+        assert_eq!(issues[&(REPORTS / 2)].len() + conflicts, 3);
+        let stored = all_issues(&**store).await;
+        assert_eq!(stored.len(), REPORTS);
+        for (i, answers) in &issues {
+            assert!(answers.iter().all(|a| a == &answers[0]), "report {i}: one issue for one key");
+            assert!(stored.contains(&answers[0]), "report {i}: answered as stored");
+        }
     }
 
     pub async fn a_bulk_insert_is_all_or_nothing(b: &Backend) {

@@ -23,6 +23,7 @@ mod rows;
 mod sqlite;
 // Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
+mod sqlite_group_commit;
 mod sqlite_moderation;
 mod sqlite_snapshot;
 mod sqlite_stats;

@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::rows::{FeatureRow, IssueRow, decode_optional_time, decode_time};
+use super::sqlite_group_commit::GroupCommit;
 use super::{CreatedIssue, ImportMode, IssueRecord, Store, stream_rows};
 use crate::error::{Error, Result};
 use crate::geometry::{geometry_to_json, parse_geometry};
@@ -31,6 +32,8 @@ const BULK_ROWS: usize = 70;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// New reports go through one writer that commits them in groups.
+    reports: GroupCommit,
 }
 
 impl SqliteStore {
@@ -66,7 +69,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let reports = GroupCommit::start(pool.clone());
+        Ok(Self { pool, reports })
     }
 }
 
@@ -165,6 +169,58 @@ pub(super) async fn fetch_issue(
     row.as_ref().map(decode_issue).transpose()
 }
 
+/// Stores a report inside the caller's transaction (or savepoint): the
+/// idempotency key's earlier issue if the key was used for this same
+/// report, else a new issue and its key. The caller commits; see
+/// [`super::sqlite_group_commit`].
+pub(super) async fn create_in(
+    conn: &mut sqlx::SqliteConnection,
+    record: &IssueRecord,
+    idempotency_key: Option<&str>,
+) -> Result<CreatedIssue> {
+    // The canonical form of the report: a retry must send the same report
+    // to get the same issue back.
+    let request =
+        serde_json::to_string(record.report()).map_err(|e| Error::Corrupt(e.to_string()))?;
+    if let Some(key) = idempotency_key {
+        let earlier: Option<(i64, String)> =
+            sqlx::query_as("SELECT issue_id, request FROM idempotency_keys WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some((issue_id, earlier_request)) = earlier {
+            if earlier_request != request {
+                return Err(Error::IdempotencyConflict);
+            }
+            let issue = fetch_issue(conn, issue_id).await?.ok_or_else(|| {
+                Error::Corrupt(format!("idempotency key points at missing issue {issue_id}"))
+            })?;
+            return Ok(CreatedIssue {
+                issue,
+                created: false,
+            });
+        }
+    }
+    let id = insert_issue(conn, record).await?;
+    if let Some(key) = idempotency_key {
+        sqlx::query("INSERT INTO idempotency_keys (key, issue_id, request, created_at) VALUES (?, ?, ?, ?)")
+            .bind(key)
+            .bind(id)
+            .bind(&request)
+            .bind(format_time(record.created_at()))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { Error::IdempotencyConflict } else { e.into() })?;
+    }
+    let issue = fetch_issue(conn, id)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("issue {id} vanished inside its transaction")))?;
+    Ok(CreatedIssue {
+        issue,
+        created: true,
+    })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_issue(
@@ -172,53 +228,7 @@ impl Store for SqliteStore {
         record: &IssueRecord,
         idempotency_key: Option<&str>,
     ) -> Result<CreatedIssue> {
-        // The canonical form of the report: a retry must send the same report
-        // to get the same issue back.
-        let request =
-            serde_json::to_string(record.report()).map_err(|e| Error::Corrupt(e.to_string()))?;
-        // IMMEDIATE takes the write lock up front, so the key lookup and the
-        // insert see one consistent database even with concurrent writers.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(key) = idempotency_key {
-            let earlier: Option<(i64, String)> =
-                sqlx::query_as("SELECT issue_id, request FROM idempotency_keys WHERE key = ?")
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((issue_id, earlier_request)) = earlier {
-                if earlier_request != request {
-                    return Err(Error::IdempotencyConflict);
-                }
-                let issue = fetch_issue(&mut tx, issue_id).await?.ok_or_else(|| {
-                    Error::Corrupt(format!(
-                        "idempotency key points at missing issue {issue_id}"
-                    ))
-                })?;
-                return Ok(CreatedIssue {
-                    issue,
-                    created: false,
-                });
-            }
-        }
-        let id = insert_issue(&mut tx, record).await?;
-        if let Some(key) = idempotency_key {
-            sqlx::query("INSERT INTO idempotency_keys (key, issue_id, request, created_at) VALUES (?, ?, ?, ?)")
-                .bind(key)
-                .bind(id)
-                .bind(&request)
-                .bind(format_time(record.created_at()))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| if is_unique_violation(&e) { Error::IdempotencyConflict } else { e.into() })?;
-        }
-        let issue = fetch_issue(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::Corrupt(format!("issue {id} vanished inside its transaction")))?;
-        tx.commit().await?;
-        Ok(CreatedIssue {
-            issue,
-            created: true,
-        })
+        self.reports.create_issue(record, idempotency_key).await
     }
 
     async fn insert_issues(&self, records: &[IssueRecord]) -> Result<Vec<i64>> {
