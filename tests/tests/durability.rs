@@ -323,10 +323,23 @@ fn fixed_part(feature: &Value) -> Value {
 /// as acknowledged, the store must hold exactly the issues the ledger
 /// knows (no phantom, no half record), and the server's index must count
 /// what the store holds.
-async fn check_after_restart(client: &reqwest::Client, base: &str, ledger: &Shared, url: &str) {
+async fn check_after_restart(
+    client: &reqwest::Client,
+    base: &str,
+    ledger: &Shared,
+    url: &str,
+) -> Doubts {
     let retries = std::mem::take(&mut ledger.lock().unwrap().maybe_reports);
+    let mut doubts = Doubts::default();
     for (key, body) in retries {
-        let (status, created) = send(post_report(client, base, &key, &body)).await.unwrap();
+        let response = post_report(client, base, &key, &body).send().await.unwrap();
+        let status = response.status().as_u16();
+        if response.headers().contains_key("idempotent-replayed") {
+            doubts.reports_committed += 1;
+        } else {
+            doubts.reports_lost += 1;
+        }
+        let created: Value = response.json().await.unwrap_or(Value::Null);
         assert_eq!(status, 201, "retry of {key}: {created}");
         let id = created["id"].as_i64().unwrap();
         let mut ledger = ledger.lock().unwrap();
@@ -351,7 +364,7 @@ async fn check_after_restart(client: &reqwest::Client, base: &str, ledger: &Shar
         .iter()
         .map(|(id, t)| (*id, t.created.clone(), t.events.clone(), t.maybe.clone()))
         .collect();
-    let read_back: Vec<(i64, Vec<Value>)> = futures::stream::iter(expected)
+    let read_back: Vec<(i64, Vec<Value>, Option<bool>)> = futures::stream::iter(expected)
         .map(|(id, created, acked, maybe)| async move {
             let (status, issue) = send(client.get(format!("{base}/api/v1/issues/{id}")))
                 .await
@@ -367,24 +380,30 @@ async fn check_after_restart(client: &reqwest::Client, base: &str, ledger: &Shar
                 events.len() >= acked.len() && events[..acked.len()] == acked[..],
                 "issue {id}: acknowledged events {acked:?}, stored {events:?}"
             );
-            match events.len() - acked.len() {
-                0 => {}
+            let committed = match events.len() - acked.len() {
+                0 => false,
                 1 if maybe.is_some() => {
-                    assert_eq!(events[acked.len()]["to_status"].as_str(), maybe.as_deref())
+                    assert_eq!(events[acked.len()]["to_status"].as_str(), maybe.as_deref());
+                    true
                 }
                 _ => panic!("issue {id}: events nobody sent: {events:?} after {acked:?}"),
-            }
+            };
             let status = events
                 .last()
                 .map_or("open", |e| e["to_status"].as_str().unwrap());
             assert_eq!(issue["properties"]["status"], json!(status), "issue {id}");
-            (id, events)
+            (id, events, maybe.map(|_| committed))
         })
         .buffer_unordered(8)
         .collect()
         .await;
     let mut locked = ledger.lock().unwrap();
-    for (id, events) in read_back {
+    for (id, events, doubt) in read_back {
+        match doubt {
+            Some(true) => doubts.events_committed += 1,
+            Some(false) => doubts.events_lost += 1,
+            None => {}
+        }
         let tracked = locked.issues.get_mut(&id).unwrap();
         tracked.events = events;
         tracked.maybe = None;
@@ -420,6 +439,20 @@ async fn check_after_restart(client: &reqwest::Client, base: &str, ledger: &Shar
         db.counts_by_status().await,
         "the index counts what the store holds"
     );
+    doubts
+}
+
+/// Writes in doubt at a kill (no answer, or `503`), by how they turned out.
+#[derive(Debug, Default, Clone, Copy)]
+struct Doubts {
+    /// Reports whose retry found the issue already there.
+    reports_committed: usize,
+    /// Reports whose retry created the issue.
+    reports_lost: usize,
+    /// Status changes found in the history after all.
+    events_committed: usize,
+    /// Status changes that did not happen.
+    events_lost: usize,
 }
 
 async fn acknowledged_writes_survive_sigkill_at_random_moments(backend: Backend) {
@@ -439,10 +472,15 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments(backend: Backend)
         .build()
         .unwrap();
     let ledger: Shared = Arc::default();
+    let mut in_doubt = 0;
 
     for round in 0..ROUNDS {
         let server = ServerProcess::start(&url).await;
-        check_after_restart(&client, &server.base, &ledger, &url).await;
+        let doubts = check_after_restart(&client, &server.base, &ledger, &url).await;
+        if round > 0 {
+            println!("round {}'s writes in doubt: {doubts:?}", round - 1);
+        }
+        in_doubt += doubts.reports_committed + doubts.reports_lost;
 
         let (acks, mut acked) = watch::channel(0usize);
         let mut writers = Vec::new();
@@ -490,8 +528,12 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments(backend: Backend)
         );
     }
     let server = ServerProcess::start(&url).await;
-    check_after_restart(&client, &server.base, &ledger, &url).await;
+    let doubts = check_after_restart(&client, &server.base, &ledger, &url).await;
+    println!("round {}'s writes in doubt: {doubts:?}", ROUNDS - 1);
+    in_doubt += doubts.reports_committed + doubts.reports_lost;
     server.kill().await;
+    // Otherwise the kills all fell between writes and proved little.
+    assert!(in_doubt > 0, "no kill landed while a report was in flight");
     let ledger = ledger.lock().unwrap();
     let events: usize = ledger.issues.values().map(|t| t.events.len()).sum();
     println!(
