@@ -377,18 +377,19 @@ async fn check_after_restart(
         .buffer_unordered(8)
         .collect()
         .await;
-    let mut locked = ledger.lock().unwrap();
-    for (id, events, doubt) in read_back {
-        match doubt {
-            Some(true) => doubts.events_committed += 1,
-            Some(false) => doubts.events_lost += 1,
-            None => {}
+    {
+        let mut locked = ledger.lock().unwrap();
+        for (id, events, doubt) in read_back {
+            match doubt {
+                Some(true) => doubts.events_committed += 1,
+                Some(false) => doubts.events_lost += 1,
+                None => {}
+            }
+            let tracked = locked.issues.get_mut(&id).unwrap();
+            tracked.events = events;
+            tracked.maybe = None;
         }
-        let tracked = locked.issues.get_mut(&id).unwrap();
-        tracked.events = events;
-        tracked.maybe = None;
     }
-    drop(locked);
 
     // Then the reports in doubt (after the acknowledged ones were checked,
     // lest a lost issue's id, taken again by a retry, hide the loss).
@@ -685,6 +686,10 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reading_and_recovers_without_
         }
         acknowledged.push(created);
     };
+    println!(
+        "the disk full: {} writes still fitted in SQLite's files",
+        acknowledged.len() - 3
+    );
     assert_storage_unavailable(status, retry_after.as_deref(), &refused);
     for _ in 0..5 {
         let (status, retry_after, refused) =
