@@ -395,12 +395,19 @@ mod cases {
             let barrier = Arc::clone(&barrier);
             tokio::spawn(async move {
                 barrier.wait().await;
-                (i, store.create_issue(&record(report), Some(&format!("crowd-{i}"))).await)
+                (
+                    i,
+                    store
+                        .create_issue(&record(report), Some(&format!("crowd-{i}")))
+                        .await,
+                )
             })
         };
         // Each report twice under its key (a client's retry), and one key
         // sent with another report as well.
-        let mut tasks: Vec<_> = (0..REPORTS).flat_map(|i| [send(i, i), send(i, i)]).collect();
+        let mut tasks: Vec<_> = (0..REPORTS)
+            .flat_map(|i| [send(i, i), send(i, i)])
+            .collect();
         tasks.push(send(REPORTS / 2, REPORTS + 1));
         let mut issues: HashMap<usize, Vec<Issue>> = HashMap::new();
         let mut conflicts = 0;
@@ -420,8 +427,14 @@ mod cases {
         let stored = all_issues(&**store).await;
         assert_eq!(stored.len(), REPORTS);
         for (i, answers) in &issues {
-            assert!(answers.iter().all(|a| a == &answers[0]), "report {i}: one issue for one key");
-            assert!(stored.contains(&answers[0]), "report {i}: answered as stored");
+            assert!(
+                answers.iter().all(|a| a == &answers[0]),
+                "report {i}: one issue for one key"
+            );
+            assert!(
+                stored.contains(&answers[0]),
+                "report {i}: answered as stored"
+            );
         }
     }
 

@@ -1,5 +1,6 @@
 //! In-process query benchmarks over the demo city with 1,000,000 issues
-//! (`cargo bench -p qala-server --bench queries`): the work a request does
+//! (`cargo bench -p qala-server --bench queries`; `QALA_BENCH_ISSUES=10000000`
+//! for ten million, the groups then named `…_10m`): the work a request does
 //! in the index once it is parsed, measured where users crowd it — nearby at
 //! the densest 100 m cell of the demo data; counts by district, status and
 //! time in the district with the most issues; and the issue tiles at the
@@ -26,10 +27,33 @@ use qala_server::demo::generator;
 use qala_server::tiling::{TileRequest, TileService, TileSettings, render};
 use qala_tiles::TileId;
 
-const ISSUES: usize = 1_000_000;
+/// Issues in the demo city: `QALA_BENCH_ISSUES`, by default a million.
+fn issue_count() -> usize {
+    std::env::var("QALA_BENCH_ISSUES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000)
+}
 
-/// The demo city's index with [`ISSUES`] issues, as a server builds it at start.
-fn demo_index() -> SpatialIndex {
+/// A benchmark group's name for the city's size: `nearby_densest_1m`.
+fn group_name(what: &str) -> String {
+    let n = issue_count();
+    if n.is_multiple_of(1_000_000) {
+        format!("{what}_{}m", n / 1_000_000)
+    } else {
+        format!("{what}_{n}")
+    }
+}
+
+/// The demo city's index, built once for every group (ten million issues
+/// take a minute to generate).
+fn demo_index() -> &'static SpatialIndex {
+    static INDEX: std::sync::OnceLock<SpatialIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(build_demo_index)
+}
+
+/// The demo city's index with [`issue_count`] issues, as a server builds it at start.
+fn build_demo_index() -> SpatialIndex {
     let city = City::almaty().expect("the demo city loads");
     // Feature ids are unique across layers, as the stores assign them.
     let mut next_id = 0;
@@ -52,7 +76,7 @@ fn demo_index() -> SpatialIndex {
         })
         .collect();
     let districts = SpatialIndex::new(Vec::new(), layers.clone());
-    let entries = generator::issues(&city, ISSUES, 42)
+    let entries = generator::issues(&city, issue_count(), 42)
         .zip(1..)
         .map(|(issue, id)| {
             let location = LonLat::new(issue.lon, issue.lat).expect("demo positions are valid");
@@ -94,7 +118,7 @@ fn densest_point(index: &SpatialIndex) -> LonLat {
 
 fn queries(c: &mut Criterion) {
     let index = demo_index();
-    let dense = densest_point(&index);
+    let dense = densest_point(index);
     let all = IssueFilter::default();
     let open = IssueFilter {
         statuses: vec![qala_geodata::IssueStatus::Open],
@@ -103,7 +127,19 @@ fn queries(c: &mut Criterion) {
     let in_500m = index.issues.nearby(dense, 500.0, &all, usize::MAX).len();
     eprintln!("densest point {dense:?}: {in_500m} issues within 500 m");
 
-    let mut group = c.benchmark_group("nearby_1m_densest");
+    // A page of the list in a box the size of a z14 tile around the densest
+    // point (what the map's list asks for at street zoom).
+    let tile = TileId::containing(dense.lon(), dense.lat(), 14).expect("a valid tile");
+    let bounds = tile.lonlat_bounds();
+    let z14_box = qala_geodata::Area::BBox(qala_geodata::BBox {
+        west: bounds.min().x,
+        south: bounds.min().y,
+        east: bounds.max().x,
+        north: bounds.max().y,
+    });
+    eprintln!("z14 box {tile}: {} issues", issues_in(index, tile));
+
+    let mut group = c.benchmark_group(group_name("nearby_densest"));
     group.bench_function("k10_500m", |b| {
         b.iter(|| index.issues.nearby(dense, 500.0, &all, 10))
     });
@@ -112,6 +148,18 @@ fn queries(c: &mut Criterion) {
     });
     group.bench_function("k50_5km", |b| {
         b.iter(|| index.issues.nearby(dense, 5_000.0, &all, 50))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group(group_name("bbox_z14_densest"));
+    group.bench_function("first_page_100", |b| {
+        b.iter(|| index.issues.page(z14_box, &all, None, 100))
+    });
+    group.bench_function("newest_page_100", |b| {
+        b.iter(|| index.issues.page_newest(z14_box, &all, None, 100))
+    });
+    group.bench_function("open_first_page_100", |b| {
+        b.iter(|| index.issues.page(z14_box, &open, None, 100))
     });
     group.finish();
 }
@@ -133,7 +181,7 @@ fn busiest_district(index: &SpatialIndex) -> i64 {
 
 fn counts(c: &mut Criterion) {
     let index = demo_index();
-    let district = busiest_district(&index);
+    let district = busiest_district(index);
     let in_district = IssueFilter {
         district_id: Some(district),
         ..IssueFilter::default()
@@ -157,7 +205,7 @@ fn counts(c: &mut Criterion) {
     let total: u64 = index.issues.count_by(&in_district, &[]).values().sum();
     eprintln!("busiest district {district}: {total} issues");
 
-    let mut group = c.benchmark_group("counts_1m");
+    let mut group = c.benchmark_group(group_name("counts"));
     group.bench_function("all_districts", |b| {
         b.iter(|| {
             index
@@ -208,7 +256,7 @@ fn issues_in(index: &SpatialIndex, tile: TileId) -> usize {
 fn crowded_tile(c: &mut Criterion) {
     let index = demo_index();
     let service = TileService::new(
-        &index,
+        index,
         TileSettings {
             cache_bytes: 0,
             ..TileSettings::default()
@@ -217,30 +265,28 @@ fn crowded_tile(c: &mut Criterion) {
     .expect("the tile service builds");
     let (z, x, y) = CROWDED;
     let crowded = TileId::new(z, x, y).expect("a valid tile");
-    let in_crowded = issues_in(&index, crowded);
+    let in_crowded = issues_in(index, crowded);
     assert!(
         in_crowded > MAX_SINGLE_POINTS,
         "{crowded} holds {in_crowded} issues: not crowded"
     );
-    // The neighbour with the most issues that is still an ordinary dense tile.
-    let (in_dense, dense) = [
-        (-1, -1),
-        (0, -1),
-        (1, -1),
-        (-1, 0),
-        (1, 0),
-        (-1, 1),
-        (0, 1),
-        (1, 1),
-    ]
-    .into_iter()
-    .filter_map(|(dx, dy)| {
-        TileId::new(z, x.checked_add_signed(dx)?, y.checked_add_signed(dy)?).ok()
-    })
-    .map(|t| (issues_in(&index, t), t))
-    .filter(|(n, _)| *n <= MAX_SINGLE_POINTS)
-    .max_by_key(|(n, t)| (*n, t.x(), t.y()))
-    .expect("a neighbour is not crowded");
+    // The z14 tile with the most issues that is still an ordinary dense
+    // tile (as bench/side-by-side.sh picks it): at ten million issues
+    // every neighbour of the crowded one is crowded too.
+    let mut per_tile: HashMap<TileId, usize> = HashMap::new();
+    for e in index
+        .issues
+        .matching(qala_geodata::Area::Everywhere, &IssueFilter::default())
+    {
+        let tile = TileId::containing(e.location.lon(), e.location.lat(), z).expect("a valid tile");
+        *per_tile.entry(tile).or_default() += 1;
+    }
+    let (in_dense, dense) = per_tile
+        .into_iter()
+        .map(|(t, n)| (n, t))
+        .filter(|(n, _)| *n <= MAX_SINGLE_POINTS)
+        .max_by_key(|(n, t)| (*n, t.x(), t.y()))
+        .expect("some tile is not crowded");
     eprintln!("crowded {crowded}: {in_crowded} issues; dense {dense}: {in_dense} issues");
     let request = |tile| TileRequest {
         tile,
@@ -249,16 +295,16 @@ fn crowded_tile(c: &mut Criterion) {
     };
     let (crowded, dense) = (request(crowded), request(dense));
     for r in [&crowded, &dense] {
-        let bytes = render(&service, &index, r).expect("the tile renders").len();
+        let bytes = render(&service, index, r).expect("the tile renders").len();
         eprintln!("{}: {bytes} bytes uncompressed", r.tile);
     }
 
-    let mut group = c.benchmark_group("crowded_tile_1m");
+    let mut group = c.benchmark_group(group_name("crowded_tile"));
     group.bench_function("crowded_14_11693_6004", |b| {
-        b.iter(|| render(&service, &index, &crowded))
+        b.iter(|| render(&service, index, &crowded))
     });
-    group.bench_function("dense_neighbour", |b| {
-        b.iter(|| render(&service, &index, &dense))
+    group.bench_function("densest_single_point", |b| {
+        b.iter(|| render(&service, index, &dense))
     });
     group.finish();
 }

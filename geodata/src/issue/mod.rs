@@ -4,16 +4,17 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::category::Category;
 use crate::error::ValidationError;
-use crate::geometry::{LonLat, geometry_to_json};
+use crate::geometry::LonLat;
 
 pub mod filter;
+pub mod public;
 pub mod report;
 
 pub use filter::{IssueEntry, IssueFilter, Scope};
+pub use public::PublicFeature;
 pub use report::{MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, NewIssue, json_error};
 
 /// Where an issue is in its life (the FixMyStreet / Open311 vocabulary).
@@ -114,52 +115,6 @@ pub struct Issue {
     pub duplicate_of: Option<i64>,
     /// When a moderator hid it: a hidden issue is in no public output.
     pub hidden_at: Option<DateTime<Utc>>,
-}
-
-impl Issue {
-    /// The public GeoJSON Feature. `district_name` is looked up by the caller
-    /// from the districts layer. The reporter's email is deliberately absent.
-    pub fn to_feature(&self, district_name: Option<&str>) -> Value {
-        // Built in place rather than with `json!`, which would copy the
-        // properties map once more: a nearby or list answer is mostly this.
-        let mut feature = Map::new();
-        feature.insert("type".into(), Value::from("Feature"));
-        feature.insert("id".into(), Value::from(self.id));
-        feature.insert(
-            "geometry".into(),
-            geometry_to_json(&geo::Geometry::Point(self.location.point())),
-        );
-        feature.insert(
-            "properties".into(),
-            Value::Object(self.public_properties(district_name)),
-        );
-        Value::Object(feature)
-    }
-
-    /// The public properties (everything but the reporter's contact).
-    pub fn public_properties(&self, district_name: Option<&str>) -> Map<String, Value> {
-        let time =
-            |t: Option<DateTime<Utc>>| t.map_or(Value::Null, |t| Value::String(format_time(t)));
-        let mut p = Map::new();
-        p.insert("id".into(), Value::from(self.id));
-        p.insert("category".into(), Value::from(self.category.code));
-        p.insert("description".into(), Value::from(self.description.as_str()));
-        p.insert("address".into(), Value::from(self.address.as_deref()));
-        p.insert("status".into(), Value::from(self.status.as_str()));
-        p.insert("district_id".into(), Value::from(self.district_id));
-        p.insert("district".into(), Value::from(district_name));
-        p.insert("created_at".into(), time(Some(self.created_at)));
-        p.insert("updated_at".into(), time(Some(self.updated_at)));
-        p.insert("votes".into(), Value::from(self.votes));
-        p.insert(
-            "assigned_department".into(),
-            Value::from(self.assigned_department.as_deref()),
-        );
-        p.insert("acknowledged_at".into(), time(self.acknowledged_at));
-        p.insert("resolved_at".into(), time(self.resolved_at));
-        p.insert("duplicate_of".into(), Value::from(self.duplicate_of));
-        p
-    }
 }
 
 /// RFC 3339 in UTC with millisecond precision and a `Z`: fixed width, so the

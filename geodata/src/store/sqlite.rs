@@ -193,7 +193,9 @@ pub(super) async fn create_in(
                 return Err(Error::IdempotencyConflict);
             }
             let issue = fetch_issue(conn, issue_id).await?.ok_or_else(|| {
-                Error::Corrupt(format!("idempotency key points at missing issue {issue_id}"))
+                Error::Corrupt(format!(
+                    "idempotency key points at missing issue {issue_id}"
+                ))
             })?;
             return Ok(CreatedIssue {
                 issue,
@@ -203,14 +205,22 @@ pub(super) async fn create_in(
     }
     let id = insert_issue(conn, record).await?;
     if let Some(key) = idempotency_key {
-        sqlx::query("INSERT INTO idempotency_keys (key, issue_id, request, created_at) VALUES (?, ?, ?, ?)")
-            .bind(key)
-            .bind(id)
-            .bind(&request)
-            .bind(format_time(record.created_at()))
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { Error::IdempotencyConflict } else { e.into() })?;
+        sqlx::query(
+            "INSERT INTO idempotency_keys (key, issue_id, request, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(key)
+        .bind(id)
+        .bind(&request)
+        .bind(format_time(record.created_at()))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::IdempotencyConflict
+            } else {
+                e.into()
+            }
+        })?;
     }
     let issue = fetch_issue(conn, id)
         .await?

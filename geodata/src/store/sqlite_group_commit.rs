@@ -121,7 +121,10 @@ enum Failed {
 }
 
 /// Every report of the batch in one transaction, each in a savepoint.
-async fn together(pool: &SqlitePool, jobs: &[Job]) -> std::result::Result<Vec<Result<CreatedIssue>>, Failed> {
+async fn together(
+    pool: &SqlitePool,
+    jobs: &[Job],
+) -> std::result::Result<Vec<Result<CreatedIssue>>, Failed> {
     let before = |e: sqlx::Error| Failed::BeforeCommit(e.into());
     // IMMEDIATE takes the write lock up front, so each key lookup and
     // insert sees one consistent database even with other writers.

@@ -7,7 +7,7 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use qala_geodata::issue::Scope;
+use qala_geodata::issue::{PublicFeature, Scope};
 use qala_geodata::{Area, IssueFilter, IssueStatus, LonLat, NewIssue};
 use serde_json::{Value, json};
 
@@ -288,20 +288,18 @@ pub(super) async fn issue_page(
         .collect();
     let issues = state.issue_rows(&ids).await?;
     let index = state.index.read();
-    let features: Vec<Value> = issues
+    let features: Vec<PublicFeature> = issues
         .iter()
         // Hidden since the index was read: gone, like the rest of it.
         .filter(|i| i.hidden_at.is_none())
-        .map(|i| i.to_feature(i.district_id.and_then(|d| index.district_name(d))))
+        .map(|i| PublicFeature::of(i, i.district_id.and_then(|d| index.district_name(d))))
         .collect();
-    let mut body = json!({"type": "FeatureCollection", "features": features});
-    if let Some(next) = next {
-        body["next"] = json!(next);
-    }
-    if let Some(counts) = counts {
-        body["counts"] = counts;
-    }
-    Ok(geojson(body))
+    Ok(geojson(super::FeaturePage {
+        counts,
+        features,
+        next,
+        kind: "FeatureCollection",
+    }))
 }
 
 async fn nearby(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
@@ -332,16 +330,16 @@ async fn nearby(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiRe
     let distances: std::collections::HashMap<i64, f64> = found.into_iter().collect();
     let issues = state.issue_rows(&ids).await?;
     let index = state.index.read();
-    let features = issues
+    let features: Vec<PublicFeature> = issues
         .iter()
         .filter(|issue| issue.hidden_at.is_none())
         .map(|issue| {
             let distance = distances.get(&issue.id).copied().unwrap_or(0.0);
-            let mut feature =
-                issue.to_feature(issue.district_id.and_then(|d| index.district_name(d)));
-            // Centimetres are more than a phone's GPS can tell.
-            feature["properties"]["distance_m"] = json!((distance * 100.0).round() / 100.0);
-            feature
+            PublicFeature::of(
+                issue,
+                issue.district_id.and_then(|d| index.district_name(d)),
+            )
+            .with_distance(distance)
         })
         .collect();
     Ok(feature_page(features, None))

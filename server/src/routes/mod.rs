@@ -94,22 +94,34 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// A GeoJSON document response.
-fn geojson(value: Value) -> Response {
-    let mut response = axum::Json(value).into_response();
+fn geojson(document: impl serde::Serialize) -> Response {
+    let mut response = axum::Json(document).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
     response
 }
 
+/// A FeatureCollection page: `next` links to the following page while more
+/// remain; a staff queue adds its `counts`. Fields in alphabetical order,
+/// as a `Value` object writes them (see `qala_geodata::issue::public`).
+#[derive(serde::Serialize)]
+struct FeaturePage<F> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<Value>,
+    features: Vec<F>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
 /// A FeatureCollection page, with a `next` link while more remain.
-fn feature_page(features: Vec<Value>, next: Option<String>) -> Response {
-    // Built in place: `json!` would copy every feature once more.
-    let mut body = serde_json::Map::new();
-    body.insert("type".into(), Value::from("FeatureCollection"));
-    body.insert("features".into(), Value::Array(features));
-    if let Some(next) = next {
-        body.insert("next".into(), Value::String(next));
-    }
-    geojson(Value::Object(body))
+fn feature_page<F: serde::Serialize>(features: Vec<F>, next: Option<String>) -> Response {
+    geojson(FeaturePage {
+        counts: None,
+        features,
+        next,
+        kind: "FeatureCollection",
+    })
 }
