@@ -28,18 +28,55 @@ qala_and_demo() {
   fi
 }
 
-# Starts `qala serve` on the demo database: port, extra args… Sets SERVED_PID
-# once it listens.
-serve_demo() {
+# Starts `qala serve` on a database: port, database URL, extra args… Sets
+# SERVED_PID once it listens.
+serve_url() {
   # Emptied here, not by the redirection: that runs in the child, and the
   # wait below could still read the last server's "listening".
   : >"$WORK/serve-$1.log"
-  "$BIN" --database "sqlite://$DB" serve --listen "127.0.0.1:$1" "${@:2}" >"$WORK/serve-$1.log" 2>&1 &
+  "$BIN" --database "$2" serve --listen "127.0.0.1:$1" "${@:3}" >"$WORK/serve-$1.log" 2>&1 &
   SERVED_PID=$!
   until grep -q "qala listening" "$WORK/serve-$1.log"; do
     kill -0 "$SERVED_PID" 2>/dev/null || { cat "$WORK/serve-$1.log" >&2; exit 1; }
-    sleep 0.1
+    sleep 0.05
   done
+}
+
+# Starts `qala serve` on the demo database: port, extra args…
+serve_demo() { serve_url "$1" "sqlite://$DB" "${@:2}"; }
+
+# The Markdown table of a side-by-side's results: a TSV file of lines
+# "work, Qala p50, p99, req/s, peer p50, p99, tps" (one per run; a peer
+# tps of 0: no peer for that work), and the peer's name. Ranges over the
+# runs; ratios are each run's Qala over the same run's peer.
+ratio_table() {
+  python3 - "$1" "$2" <<'PY'
+import sys, collections
+rows = collections.OrderedDict()
+for line in open(sys.argv[1]):
+    name, *v = line.rstrip("\n").split("\t")
+    rows.setdefault(name, []).append([float(x) for x in v])
+peer = sys.argv[2]
+print(f"| work | Qala p50 ms | Qala p99 ms | Qala req/s | {peer} p50 ms | {peer} tps | throughput ratio | p50 ratio |")
+print("|---|---|---|---|---|---|---|---|")
+def span(xs, fmt):
+    lo, hi = min(xs), max(xs)
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
+ms = lambda x: f"{x:.3f}" if x < 1 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
+n = lambda x: f"{x:,.0f}"
+r = lambda x: f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
+for name, runs in rows.items():
+    q50, q99, qrps, p50, _, tps = zip(*runs)
+    if all(t > 0 for t in tps):
+        # Each run's ratio, from the same run's two measurements.
+        through = span([a / b for a, b in zip(qrps, tps)], r)
+        latency = span([b / a for a, b in zip(q50, p50)], r)
+        theirs = f"{span(p50, ms)} | {span(tps, n)}"
+    else:
+        through = latency = "–"
+        theirs = "– | –"
+    print(f"| {name} | {span(q50, ms)} | {span(q99, ms)} | {span(qrps, n)} | {theirs} | {through} | {latency} |")
+PY
 }
 
 rss_mib() { echo $(( $(ps -o rss= -p "$1") / 1024 )); }

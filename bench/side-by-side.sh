@@ -100,27 +100,7 @@ for run in $(seq "$RUNS"); do
 done
 RSS_END=$(rss_mib "$SERVED_PID")
 
-echo "| work | Qala p50 ms | Qala req/s | PostGIS p50 ms | PostGIS tps | throughput ratio | p50 ratio |"
-echo "|---|---|---|---|---|---|---|"
-python3 - "$RESULTS" <<'PY'
-import sys, collections
-rows = collections.OrderedDict()
-for line in open(sys.argv[1]):
-    name, *v = line.rstrip("\n").split("\t")
-    rows.setdefault(name, []).append([float(x) for x in v])
-def span(xs, fmt):
-    lo, hi = min(xs), max(xs)
-    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
-ms = lambda x: f"{x:.3f}" if x < 1 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
-n = lambda x: f"{x:,.0f}"
-r = lambda x: f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
-for name, runs in rows.items():
-    q50, _, qrps, p50, _, tps = zip(*runs)
-    # Each run's ratio, from the same run's two measurements.
-    through = [a / b for a, b in zip(qrps, tps)]
-    latency = [b / a for a, b in zip(q50, p50)]
-    print(f"| {name} | {span(q50, ms)} | {span(qrps, n)} | {span(p50, ms)} | {span(tps, n)} | {span(through, r)} | {span(latency, r)} |")
-PY
+ratio_table "$RESULTS" PostGIS
 echo
 echo "Start-up with $ISSUES issues: $STARTUP s to listening; resident memory $RSS_START MiB after start, $RSS_END MiB after the runs (tile cache off, row cache holding what was read)."
 

@@ -50,13 +50,7 @@ for run in $(seq "$RUNS"); do
     else
       url=$QPG
     fi
-    : >"$WORK/serve-$PORT.log"
-    "$BIN" --database "$url" serve --listen "127.0.0.1:$PORT" --tile-cache-mb 0 >"$WORK/serve-$PORT.log" 2>&1 &
-    SERVED_PID=$!
-    until grep -q "qala listening" "$WORK/serve-$PORT.log"; do
-      kill -0 "$SERVED_PID" 2>/dev/null || { cat "$WORK/serve-$PORT.log" >&2; exit 1; }
-      sleep 0.1
-    done
+    serve_url "$PORT" "$url" --tile-cache-mb 0
     for item in "new reports, 1 connection|bench/report.lua|1|$INSERT" \
                 "new reports, 16 connections|bench/report.lua|16|$INSERT" \
                 "mixed 90 % nearby / 10 % reports, 16 connections|bench/mixed.lua|16|"; do
@@ -77,24 +71,5 @@ for run in $(seq "$RUNS"); do
   done
 done
 
-echo "| work | Qala p50 ms | Qala p99 ms | Qala req/s | PostgreSQL INSERT p50 ms | INSERT tps | throughput ratio |"
-echo "|---|---|---|---|---|---|---|"
-python3 - "$RESULTS" <<'PY'
-import sys, collections
-rows = collections.OrderedDict()
-for line in open(sys.argv[1]):
-    name, *v = line.rstrip("\n").split("\t")
-    rows.setdefault(name, []).append([float(x) for x in v])
-def span(xs, fmt):
-    lo, hi = min(xs), max(xs)
-    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
-ms = lambda x: f"{x:.2f}" if x < 10 else f"{x:.0f}"
-n = lambda x: f"{x:,.0f}"
-r = lambda x: f"{x:.1f}×"
-for name, runs in rows.items():
-    q50, q99, qrps, p50, _, tps = zip(*runs)
-    peer = all(t > 0 for t in tps)
-    through = span([a / b for a, b in zip(qrps, tps)], r) if peer else "–"
-    print(f"| {name} | {span(q50, ms)} | {span(q99, ms)} | {span(qrps, n)} | {span(p50, ms) if peer else '–'} | {span(tps, n) if peer else '–'} | {through} |")
-PY
+ratio_table "$RESULTS" "PostgreSQL INSERT"
 machine

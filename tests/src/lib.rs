@@ -490,3 +490,31 @@ impl Proxy {
         self.open.store(true, Ordering::SeqCst);
     }
 }
+
+/// A write's answer as the storage-fault tests read it: status,
+/// `Retry-After`, body (`null` if it is not JSON).
+pub async fn answer_with_retry_after(response: reqwest::Response) -> (u16, Option<String>, Value) {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        status,
+        retry_after,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// Asserts a `503 storage_unavailable` in the error shape with a `Retry-After`.
+pub fn assert_storage_unavailable(status: u16, retry_after: Option<&str>, body: &Value) {
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{body}"
+    );
+    assert!(
+        retry_after.is_some_and(|s| s.parse::<u32>().is_ok_and(|s| s > 0)),
+        "a 503 says when to retry: {retry_after:?}"
+    );
+}

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use qala_geodata::account::Role;
-use qala_tests::{Backend, ServerProcess, TestDatabase, report_body, within};
+use qala_tests::{
+    Backend, ServerProcess, TestDatabase, assert_storage_unavailable, report_body, within,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -616,28 +618,7 @@ async fn report(
     body: &Value,
 ) -> (u16, Option<String>, Value) {
     let response = post_report(client, base, key, body).send().await.unwrap();
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        status,
-        retry_after,
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-fn assert_storage_unavailable(status: u16, retry_after: Option<&str>, body: &Value) {
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (503, Some("storage_unavailable")),
-        "{body}"
-    );
-    assert!(
-        retry_after.is_some_and(|s| s.parse::<u32>().is_ok_and(|s| s > 0)),
-        "a 503 says when to retry: {retry_after:?}"
-    );
+    qala_tests::answer_with_retry_after(response).await
 }
 
 /// SQLite on a real full disk: the `qala` process on a 4 MB tmpfs that a

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qala_geodata::store::SqliteStore;
-use qala_tests::{Backend, Proxy, TestApp, TestDatabase, report_body, within};
+use qala_tests::{
+    Backend, Proxy, TestApp, TestDatabase, assert_storage_unavailable, report_body, within,
+};
 use serde_json::{Value, json};
 use sqlx::{Connection, SqliteConnection};
 
@@ -26,29 +28,7 @@ async fn report(app: &TestApp, body: &Value, key: &str) -> (u16, Option<String>,
         .send()
         .await
         .unwrap();
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        status,
-        retry_after,
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-/// Asserts a `503 storage_unavailable` in the error shape with a `Retry-After`.
-fn assert_storage_unavailable(status: u16, retry_after: Option<&str>, body: &Value) {
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (503, Some("storage_unavailable")),
-        "{body}"
-    );
-    assert!(
-        retry_after.is_some_and(|s| s.parse::<u32>().is_ok_and(|s| s > 0)),
-        "a 503 says when to retry: {retry_after:?}"
-    );
+    qala_tests::answer_with_retry_after(response).await
 }
 
 async fn scalar(conn: &mut SqliteConnection, sql: &str) -> i64 {
