@@ -47,12 +47,14 @@ impl Cell {
 /// fall empty are dropped, so two counts of the same issues are equal.
 #[derive(Debug, Clone, Default)]
 pub struct IssueCounts {
-    cells: HashMap<Cell, Vec<DateTime<Utc>>>,
+    /// foldhash: every issue is counted into its cell at start-up (ten
+    /// million lookups at city scale), and the keys are few and ours.
+    cells: HashMap<Cell, Vec<DateTime<Utc>>, foldhash::fast::RandomState>,
     /// A box around every issue of each district (by the issue's own
     /// `district_id`, which a redrawn district layer does not change). It
     /// only grows while the server runs: still around every issue after
     /// one moves or leaves, if larger than needed.
-    extents: HashMap<Option<i64>, BBox>,
+    extents: HashMap<Option<i64>, BBox, foldhash::fast::RandomState>,
 }
 
 impl IssueCounts {
