@@ -391,6 +391,12 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `qala serve` on a free port and waits for the line that says where it listens.
     pub async fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// As [`ServerProcess::start`], with more `qala serve` arguments
+    /// (e.g. `["--max-connections", "1000"]`).
+    pub async fn start_with(database_url: &str, extra_args: &[&str]) -> Self {
         let mut child = Command::new(qala_binary())
             .args([
                 "serve",
@@ -399,6 +405,7 @@ impl ServerProcess {
                 "--database",
                 database_url,
             ])
+            .args(extra_args)
             .env("QALA_LOG", "warn")
             // As in-process servers: the functional tests write faster and
             // more alike than residents do (see `unlimited_config`).
@@ -421,6 +428,11 @@ impl ServerProcess {
             }
         };
         Self { base, child }
+    }
+
+    /// The server's process id (for /proc/PID/status).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
     }
 
     /// SIGKILL: no graceful shutdown, nothing flushed that was not already durable.
