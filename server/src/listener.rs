@@ -1,7 +1,7 @@
 //! The HTTP listener: accepts TCP connections and serves each with hyper's
 //! HTTP/1.1 connection, so that every connection ends: a client that sends
 //! nothing, half a head or a trickle of body is cut, and beyond a cap new
-//! connections are refused at once with `503` instead of stalling the rest.
+//! connections are answered `503` and closed instead of stalling the rest.
 //!
 //! HTTP/1.1 only: Qala does not terminate TLS, browsers never speak HTTP/2
 //! in clear text, and sniffing for the HTTP/2 preface would be a read with
@@ -33,6 +33,17 @@ const RESERVED_FDS: u64 = 256;
 const MAX_DEFAULT_CONNECTIONS: u64 = 10_000;
 /// Seconds a client shed at the connection cap is asked to wait.
 const SHED_RETRY_AFTER: &str = "1";
+/// Most connections being shed gracefully at once (see [`shed_capacity`]);
+/// beyond, a shed connection is answered and closed at once.
+const MAX_SHEDDING: u64 = 1_024;
+/// Longest a connection being shed waits for the start of its request.
+const SHED_WAIT: Duration = Duration::from_secs(1);
+/// Longest a shed connection is drained after its answer: long enough for
+/// the rest of a request in flight, short enough that clients that send
+/// and never close free their place quickly.
+const SHED_DRAIN: Duration = Duration::from_millis(200);
+/// Most bytes read from a connection being shed.
+const SHED_DRAIN_BYTES: usize = 64 * 1024;
 /// The first pause after an accept error such as EMFILE, doubled while the
 /// errors go on.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -80,6 +91,23 @@ pub fn default_max_connections(open_file_limit: u64) -> usize {
     usize::try_from(cap).unwrap_or(16)
 }
 
+/// How many connections beyond the cap may be shed gracefully at once
+/// (each holds a file for up to [`SHED_WAIT`] + [`SHED_DRAIN`]): what the
+/// open-file limit leaves beyond the cap and half of [`RESERVED_FDS`], at
+/// least 16, at most [`MAX_SHEDDING`].
+fn shed_capacity(max_connections: usize) -> usize {
+    #[cfg(unix)]
+    let open_files = rlimit::Resource::NOFILE
+        .get()
+        .map_or(1_024, |(soft, _)| soft);
+    #[cfg(not(unix))]
+    let open_files = 1_024_u64;
+    let spare = open_files
+        .saturating_sub(u64::try_from(max_connections).unwrap_or(u64::MAX))
+        .saturating_sub(RESERVED_FDS / 2);
+    usize::try_from(spare.clamp(16, MAX_SHEDDING)).unwrap_or(16)
+}
+
 /// Raises this process's soft open-file limit to its hard limit and gives
 /// the soft limit now in force (`None` where it cannot be read).
 pub fn raise_open_file_limit() -> Option<u64> {
@@ -108,6 +136,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let shedding = Arc::new(Semaphore::new(shed_capacity(settings.max_connections)));
     let graceful = GracefulShutdown::new();
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let mut failing = false;
@@ -146,7 +175,15 @@ pub async fn serve(
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            shed(&stream);
+            match Arc::clone(&shedding).try_acquire_owned() {
+                Ok(permit) => {
+                    tokio::spawn(async move {
+                        shed_gracefully(stream).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => shed_at_once(&stream),
+            }
             continue;
         };
         let connection = serve_connection(stream, peer, app.clone(), &settings);
@@ -194,17 +231,50 @@ fn serve_connection(
         .serve_connection(io, service)
 }
 
-/// Answers `503` on a connection beyond the cap and closes it, without
-/// waiting: the write goes into the socket's empty send buffer or not at all.
-fn shed(stream: &TcpStream) {
-    tracing::debug!("connection cap reached; shedding a connection");
-    let response = io::refusal_response(
+/// The `503 server_busy` a connection beyond the cap is answered.
+fn busy_response() -> Vec<u8> {
+    io::refusal_response(
         b"HTTP/1.1 503 Service Unavailable",
         "server_busy",
         "the server holds as many connections as it may; try again shortly",
         &[("retry-after", SHED_RETRY_AFTER)],
-    );
-    let _ = stream.try_write(&response);
+    )
+}
+
+/// Sheds a connection beyond the cap so that its client reads the `503`:
+/// waits for the start of its request (an HTTP client such as hyper's takes
+/// an answer that comes before its request for a broken connection), then
+/// answers, closes its side and reads on until the client closes (or
+/// [`SHED_DRAIN`], [`SHED_DRAIN_BYTES`]): closing a socket with unread
+/// bytes in it sends a reset, and a reset can arrive before the answer and
+/// destroy it.
+async fn shed_gracefully(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::timeout;
+    tracing::debug!("connection cap reached; shedding a connection");
+    let mut buffer = [0_u8; 4096];
+    let Ok(Ok(mut read)) = timeout(SHED_WAIT, stream.read(&mut buffer)).await else {
+        return;
+    };
+    if stream.write_all(&busy_response()).await.is_err() || stream.shutdown().await.is_err() {
+        return;
+    }
+    let _ = timeout(SHED_DRAIN, async {
+        while read < SHED_DRAIN_BYTES {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => read += n,
+            }
+        }
+    })
+    .await;
+}
+
+/// Sheds a connection at once, when even the graceful shedding is full:
+/// the answer goes into the socket's empty send buffer or not at all.
+fn shed_at_once(stream: &TcpStream) {
+    tracing::debug!("connection cap and shedding full; closing a connection at once");
+    let _ = stream.try_write(&busy_response());
 }
 
 /// Errors of one incoming connection, not of the listener.

@@ -514,15 +514,8 @@ async fn normal_clients_are_answered_among_2000_slow_and_idle_connections() {
 /// server_busy`, never left waiting, so newcomers among the normal clients
 /// get a deliberate `503` and the kept-alive clients go on being served;
 /// once the attackers are gone, service is whole again.
-///
-/// Ignored until the shed answer survives: the listener writes its `503`
-/// and closes without reading, so a request that arrived meanwhile makes
-/// the kernel send a reset, and about one newcomer in four reads
-/// `Connection reset by peer` instead of the `503` (hyper-based clients
-/// such as reqwest fail on every shed connection: the answer comes before
-/// their request). Run it with `--ignored`.
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a shed 503 is often lost to a TCP reset (see the comment)"]
 async fn beyond_the_connection_cap_normal_clients_are_shed_not_stalled() {
     let _serial = SERIAL.lock().await;
     let (_database, server, attackers) = demo_server(&["--max-connections", "1000"]).await;
