@@ -253,8 +253,11 @@ async fn shed_gracefully(mut stream: TcpStream) {
     use tokio::time::timeout;
     tracing::debug!("connection cap reached; shedding a connection");
     let mut buffer = [0_u8; 4096];
-    let Ok(Ok(mut read)) = timeout(SHED_WAIT, stream.read(&mut buffer)).await else {
-        return;
+    // A client that sends nothing within the wait is answered all the same.
+    let mut read = match timeout(SHED_WAIT, stream.read(&mut buffer)).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(_)) => return,
+        Err(_) => 0,
     };
     if stream.write_all(&busy_response()).await.is_err() || stream.shutdown().await.is_err() {
         return;

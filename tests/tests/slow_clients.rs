@@ -143,7 +143,7 @@ async fn connections_beyond_the_cap_are_shed_and_service_resumes(backend: Backen
     let mut shed = TcpStream::connect(app.addr()).await.unwrap();
     let received = until_closed(&mut shed)
         .await
-        .expect("a connection beyond the cap is closed at once");
+        .expect("a connection beyond the cap is answered and closed");
     let headers = assert_refusal(&received, 503, "server_busy");
     assert!(header(&headers, "retry-after").is_some(), "{headers:?}");
 
