@@ -6,7 +6,8 @@
 # the data: nearby at the densest 100 m cell, the z14 tile with the most
 # issues (the crowded one) and the densest ordinary one. Each work item is
 # measured RUNS times, alternating Qala and PostGIS; the table gives the
-# range over the runs and the ratios (Qala over PostGIS). Also start-up,
+# range over the runs and the ratios (Qala over PostGIS); then the two tiles
+# from Qala's tile cache (no peer: PostGIS has none). Also start-up,
 # resident memory, and the memory an issue row costs in the row cache.
 #
 #   bash bench/side-by-side.sh   # needs wrk, pgbench, sqlite3, python3, postgresql-15-postgis-3
@@ -100,6 +101,22 @@ for run in $(seq "$RUNS"); do
   done
 done
 RSS_END=$(rss_mib "$SERVED_PID")
+
+# The same two tiles from the tile cache: a server with the default cache,
+# each tile fetched once first, then asked for gzipped as a browser does.
+# PostGIS has no tile cache of its own (no peer figure: compare with the
+# cold ST_AsMVT rows).
+kill "$SERVED_PID"; wait "$SERVED_PID" 2>/dev/null || true
+serve_demo $PORT
+for run in $(seq "$RUNS"); do
+  for tile in "$CROWDED" "$DENSE"; do
+    curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$Q/tiles/issues/$tile.mvt"
+    read -r q50 q99 qrps extra < <(measure "$Q/tiles/issues/$tile.mvt" 1 1 gzip)
+    [ -z "${extra:-}" ] || { echo "cached $tile: $extra" >&2; exit 1; }
+    printf '%s\t%s\t%s\t%s\t0\t0\t0\n' "z14 tile $tile from the tile cache, gzip" "$q50" "$q99" "$qrps" >>"$RESULTS"
+    echo "run $run: cached $tile: Qala p50 $q50 ms $qrps/s" >&2
+  done
+done
 
 ratio_table "$RESULTS" PostGIS
 echo
