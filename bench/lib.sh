@@ -47,7 +47,7 @@ serve_demo() { serve_url "$1" "sqlite://$DB" "${@:2}"; }
 
 # The Markdown table of a side-by-side's results: a TSV file of lines
 # "work, Qala p50, p99, req/s, peer p50, p99, tps" (one per run; a peer
-# tps of 0: no peer for that work), and the peer's name. Ranges over the
+# p50 of 0: no peer for that work), and the peer's name. Ranges over the
 # runs; ratios are each run's Qala over the same run's peer.
 ratio_table() {
   python3 - "$1" "$2" <<'PY'
@@ -67,11 +67,12 @@ n = lambda x: f"{x:,.0f}"
 r = lambda x: f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
 for name, runs in rows.items():
     q50, q99, qrps, p50, _, tps = zip(*runs)
-    if all(t > 0 for t in tps):
-        # Each run's ratio, from the same run's two measurements.
-        through = span([a / b for a, b in zip(qrps, tps)], r)
+    if all(p > 0 for p in p50):
+        # Each run's ratio, from the same run's two measurements (a peer
+        # too slow to finish two queries in a run has no throughput).
+        through = span([a / b for a, b in zip(qrps, tps)], r) if all(t > 0 for t in tps) else "–"
         latency = span([b / a for a, b in zip(q50, p50)], r)
-        theirs = f"{span(p50, ms)} | {span(tps, n)}"
+        theirs = f"{span(p50, ms)} | {span(tps, n if min(tps) >= 10 else lambda x: f'{x:.1f}')}"
     else:
         through = latency = "–"
         theirs = "– | –"
@@ -114,7 +115,7 @@ for line in sys.stdin:
     first = t if first is None else min(first, t)
     last = t if last is None else max(last, t)
 lat.sort()
-print(f"{lat[len(lat)//2]:.3f} {lat[int(len(lat)*0.99)]:.3f} {len(lat) / max(last - first, 1e-9):.0f}")'
+print(f"{lat[len(lat)//2]:.3f} {lat[int(len(lat)*0.99)]:.3f} {len(lat) / max(last - first, 1e-9):.2f}")'
 }
 
 # The same issues in PostGIS ($PGB), made once per demo database and reused

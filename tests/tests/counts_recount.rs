@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use qala_geodata::account::Role;
-use qala_tests::{Backend, TestApp, report_body, test_on_every_backend, within};
+use qala_tests::{Backend, TestApp, get_json, report_body, test_on_every_backend, within};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -50,7 +50,7 @@ async fn recount(app: &TestApp) -> Counts {
 /// with each other too).
 async fn counted_by(client: &reqwest::Client, base: &str) -> Counts {
     let url = format!("{base}/api/v1/stats/issues?group_by=district,category,status");
-    let stats: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    let (_, stats) = get_json(client, &url).await;
     let mut counts = Counts::new();
     for g in stats["groups"].as_array().unwrap() {
         let key = (
@@ -60,14 +60,7 @@ async fn counted_by(client: &reqwest::Client, base: &str) -> Counts {
         );
         counts.insert(key, g["count"].as_u64().unwrap());
     }
-    let districts: Value = client
-        .get(format!("{base}/api/v1/districts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, districts) = get_json(client, &format!("{base}/api/v1/districts")).await;
     for d in districts["features"].as_array().unwrap() {
         let id = d["id"].as_i64();
         let in_stats: u64 = counts

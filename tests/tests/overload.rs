@@ -439,6 +439,51 @@ async fn answers_a_newcomer(base: &str) -> bool {
     )
 }
 
+/// A demo server started with `args`, warmed up by normal traffic (caches,
+/// pools, lazily sized buffers) before its memory is taken as the
+/// baseline, then under attack by every attacker, each reconnecting
+/// `pause_after_shed` after being shed.
+struct Siege {
+    _database: TestDatabase,
+    server: ServerProcess,
+    attackers: usize,
+    clients: NormalClients,
+    attack: Attack,
+    stats: Arc<AttackStats>,
+    rss_before: u64,
+    peak: Arc<AtomicU64>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+async fn besiege(args: &[&str], pause_after_shed: Duration) -> Siege {
+    let (database, server, attackers) = demo_server(args).await;
+    let clients = NormalClients::new(&server.base, issue_ids(&server.base).await);
+    let (warm_up, answered) = normal_traffic(&clients, Duration::from_millis(500)).await;
+    assert_all_answered(&warm_up, answered);
+    let rss_before = rss_kib(server.pid());
+    let peak = Arc::new(AtomicU64::new(rss_before));
+    let watcher = watch_rss(server.pid(), Arc::clone(&peak));
+
+    let attack = Attack::start(addr(&server), attackers, pause_after_shed);
+    let stats = Arc::clone(&attack.stats);
+    let all_settled = within(PATIENCE, || async {
+        stats.settled.load(Ordering::SeqCst) == attackers
+    })
+    .await;
+    assert!(all_settled.is_some(), "attackers: {}", stats.summary());
+    Siege {
+        _database: database,
+        server,
+        attackers,
+        clients,
+        attack,
+        stats,
+        rss_before,
+        peak,
+        watcher,
+    }
+}
+
 /// Below the connection cap, with header and idle timeouts short enough to
 /// fire during the test (2 s and 3 s instead of 10 s and 30 s): every
 /// attacker is held (the server raised its open-file limit, nothing is
@@ -447,23 +492,21 @@ async fn answers_a_newcomer(base: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn normal_clients_are_answered_among_2000_slow_and_idle_connections() {
     let _serial = SERIAL.lock().await;
-    let (_database, server, attackers) =
-        demo_server(&["--header-timeout", "2s", "--idle-timeout", "3s"]).await;
-    let clients = NormalClients::new(&server.base, issue_ids(&server.base).await);
-    // Warm up (caches, pools, lazily sized buffers) before the baseline.
-    let (warm_up, answered) = normal_traffic(&clients, Duration::from_millis(500)).await;
-    assert_all_answered(&warm_up, answered);
-    let rss_before = rss_kib(server.pid());
-    let peak = Arc::new(AtomicU64::new(rss_before));
-    let watcher = watch_rss(server.pid(), Arc::clone(&peak));
-
-    let attack = Attack::start(addr(&server), attackers, Duration::from_millis(50));
-    let stats = Arc::clone(&attack.stats);
-    let all_settled = within(PATIENCE, || async {
-        stats.settled.load(Ordering::SeqCst) == attackers
-    })
+    let Siege {
+        _database,
+        server,
+        attackers,
+        clients,
+        attack,
+        stats,
+        rss_before,
+        peak,
+        watcher,
+    } = besiege(
+        &["--header-timeout", "2s", "--idle-timeout", "3s"],
+        Duration::from_millis(50),
+    )
     .await;
-    assert!(all_settled.is_some(), "attackers: {}", stats.summary());
     let (outcomes, answered) = normal_traffic(&clients, TRAFFIC).await;
     // Every attacker was cut at least once by the header or idle timeout.
     let all_cut = within(PATIENCE, || async {
@@ -518,21 +561,17 @@ async fn normal_clients_are_answered_among_2000_slow_and_idle_connections() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_connection_cap_normal_clients_are_shed_not_stalled() {
     let _serial = SERIAL.lock().await;
-    let (_database, server, attackers) = demo_server(&["--max-connections", "1000"]).await;
-    let clients = NormalClients::new(&server.base, issue_ids(&server.base).await);
-    let (warm_up, answered) = normal_traffic(&clients, Duration::from_millis(500)).await;
-    assert_all_answered(&warm_up, answered);
-    let rss_before = rss_kib(server.pid());
-    let peak = Arc::new(AtomicU64::new(rss_before));
-    let watcher = watch_rss(server.pid(), Arc::clone(&peak));
-
-    let attack = Attack::start(addr(&server), attackers, Duration::from_millis(250));
-    let stats = Arc::clone(&attack.stats);
-    let all_settled = within(PATIENCE, || async {
-        stats.settled.load(Ordering::SeqCst) == attackers
-    })
-    .await;
-    assert!(all_settled.is_some(), "attackers: {}", stats.summary());
+    let Siege {
+        _database,
+        server,
+        attackers,
+        clients,
+        attack,
+        stats,
+        rss_before,
+        peak,
+        watcher,
+    } = besiege(&["--max-connections", "1000"], Duration::from_millis(250)).await;
     let (outcomes, answered) = normal_traffic(&clients, TRAFFIC).await;
     watcher.abort();
     let rss_peak = peak.load(Ordering::SeqCst);
