@@ -484,6 +484,25 @@ async fn besiege(args: &[&str], pause_after_shed: Duration) -> Siege {
     }
 }
 
+/// Stops the attack and the memory watch: the peak resident memory (KiB).
+async fn end_attack(
+    attack: Attack,
+    watcher: tokio::task::JoinHandle<()>,
+    peak: &AtomicU64,
+    rss_before: u64,
+) -> u64 {
+    watcher.abort();
+    let rss_peak = peak.load(Ordering::SeqCst);
+    eprintln!(
+        "attackers: {}; server RSS {} MiB before, {} MiB at peak",
+        attack.stats.summary(),
+        rss_before / 1024,
+        rss_peak / 1024
+    );
+    attack.stop().await;
+    rss_peak
+}
+
 /// Below the connection cap, with header and idle timeouts short enough to
 /// fire during the test (2 s and 3 s instead of 10 s and 30 s): every
 /// attacker is held (the server raised its open-file limit, nothing is
@@ -514,15 +533,7 @@ async fn normal_clients_are_answered_among_2000_slow_and_idle_connections() {
             && stats.idle_attackers_cut.load(Ordering::SeqCst) == attackers / 2
     })
     .await;
-    watcher.abort();
-    let rss_peak = peak.load(Ordering::SeqCst);
-    eprintln!(
-        "attackers: {}; server RSS {} MiB before, {} MiB at peak",
-        stats.summary(),
-        rss_before / 1024,
-        rss_peak / 1024
-    );
-    attack.stop().await;
+    let rss_peak = end_attack(attack, watcher, &peak, rss_before).await;
 
     let shed = assert_all_answered(&outcomes, answered);
     assert_eq!(shed, 0, "below the cap nothing is shed");
@@ -573,15 +584,7 @@ async fn beyond_the_connection_cap_normal_clients_are_shed_not_stalled() {
         watcher,
     } = besiege(&["--max-connections", "1000"], Duration::from_millis(250)).await;
     let (outcomes, answered) = normal_traffic(&clients, TRAFFIC).await;
-    watcher.abort();
-    let rss_peak = peak.load(Ordering::SeqCst);
-    eprintln!(
-        "attackers: {}; server RSS {} MiB before, {} MiB at peak",
-        stats.summary(),
-        rss_before / 1024,
-        rss_peak / 1024
-    );
-    attack.stop().await;
+    let rss_peak = end_attack(attack, watcher, &peak, rss_before).await;
 
     assert_all_answered(&outcomes, answered);
     if attackers > 1_000 {
