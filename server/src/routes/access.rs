@@ -69,6 +69,16 @@ pub static POLICY: &[(Method, &str, Access)] = &[
         "/api/v1/issues/{id}/moderation",
         Access::Roles(super::moderation::MODERATES),
     ),
+    // The private link's token (X-Issue-Token) is the reporter's
+    // credential, checked by `AppState::reopen_by_reporter`.
+    (Method::POST, "/api/v1/issues/{id}/reopen", Access::Public),
+    // Anyone may ask; only the confirmation link in the mail makes a follow.
+    (Method::POST, "/api/v1/subscriptions", Access::Public),
+    // The pages behind mail links: the token in the path is the credential.
+    (Method::GET, "/unsubscribe/{token}", Access::Public),
+    (Method::POST, "/unsubscribe/{token}", Access::Public),
+    (Method::GET, "/subscriptions/confirm/{token}", Access::Public),
+    (Method::POST, "/subscriptions/confirm/{token}", Access::Public),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
     // Login needs no CSRF token (it proves the password instead); logout
     // without one runs anonymously and only clears the cookie.

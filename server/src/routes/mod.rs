@@ -16,6 +16,7 @@ mod districts;
 mod issues;
 mod layers;
 mod live;
+mod mail;
 mod meta;
 mod moderation;
 mod path_id;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(workflow::router())
         .merge(moderation::router())
+        .merge(mail::router())
         // Layers run bottom up: a write spends its client address's
         // allowance first, then passes the access policy (deny by default),
         // then spends its account's allowance.
