@@ -192,7 +192,8 @@ pub fn check_email(email: &str, field: &'static str) -> Result<String, Validatio
             !local.is_empty()
                 && domain.contains('.')
                 && !domain.contains('@')
-                && !email.contains(|c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+                && !email
+                    .contains(|c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         });
     if plausible {
         Ok(email.to_owned())

@@ -136,7 +136,11 @@ pub struct MailArgs {
     #[arg(long, env = "QALA_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The From address of mails, e.g. "Qala <noreply@qala.example>".
-    #[arg(long, env = "QALA_MAIL_FROM", default_value = "Qala <noreply@localhost>")]
+    #[arg(
+        long,
+        env = "QALA_MAIL_FROM",
+        default_value = "Qala <noreply@localhost>"
+    )]
     pub mail_from: String,
     /// The wait after a first failed delivery; it doubles per attempt.
     #[arg(long, env = "QALA_MAIL_RETRY", default_value = "1m", value_parser = parse_duration)]

@@ -47,9 +47,7 @@ impl Received {
 
     /// A header's raw value, trimmed.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.parsed()
-            .header_raw(name)
-            .map(|v| v.trim().to_owned())
+        self.parsed().header_raw(name).map(|v| v.trim().to_owned())
     }
 
     /// The one-click unsubscribe URL (`List-Unsubscribe`, brackets removed).

@@ -22,15 +22,27 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// A square district around (76.9, 43.2), id returned.
 async fn with_district(store: &dyn Store) -> i64 {
-    let ring = [[76.8, 43.1], [77.0, 43.1], [77.0, 43.3], [76.8, 43.3], [76.8, 43.1]];
-    let geometry = qala_geodata::geometry::parse_geometry(
-        &json!({"type": "Polygon", "coordinates": [ring]}),
-    )
-    .unwrap();
-    let properties = json!({"name": "Test", "code": "test"}).as_object().unwrap().clone();
+    let ring = [
+        [76.8, 43.1],
+        [77.0, 43.1],
+        [77.0, 43.3],
+        [76.8, 43.3],
+        [76.8, 43.1],
+    ];
+    let geometry =
+        qala_geodata::geometry::parse_geometry(&json!({"type": "Polygon", "coordinates": [ring]}))
+            .unwrap();
+    let properties = json!({"name": "Test", "code": "test"})
+        .as_object()
+        .unwrap()
+        .clone();
     let feature = NewFeature::new(LayerName::Districts, geometry, properties).unwrap();
     let stored = store
-        .import_features(LayerName::Districts, &[feature], qala_geodata::store::ImportMode::Append)
+        .import_features(
+            LayerName::Districts,
+            &[feature],
+            qala_geodata::store::ImportMode::Append,
+        )
         .await
         .unwrap();
     stored[0].id
@@ -54,7 +66,12 @@ async fn setup(backend: &Backend) -> Setup {
         store,
         admin,
         district,
-        client: reqwest::Client::new(),
+        // A connection per request: a refused oversized body closes its
+        // connection, which a pooled client would reuse.
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap(),
     }
 }
 
@@ -119,7 +136,12 @@ impl Setup {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status().as_u16(), 201, "{:?}", response.text().await);
+        assert_eq!(
+            response.status().as_u16(),
+            201,
+            "{:?}",
+            response.text().await
+        );
     }
 }
 
@@ -137,7 +159,11 @@ async fn received(sink: &SmtpSink, address: &str, n: usize) -> Vec<Received> {
 fn assert_no_duplicates(sink: &SmtpSink) {
     let ids: Vec<String> = sink.messages().iter().map(Received::message_id).collect();
     let unique: HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), ids.len(), "a mail was delivered twice: {ids:?}");
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "a mail was delivered twice: {ids:?}"
+    );
 }
 
 async fn report_confirmation_carries_the_private_link(backend: Backend) {
@@ -152,7 +178,8 @@ async fn report_confirmation_carries_the_private_link(backend: Backend) {
     let token = link[prefix.len()..].to_owned();
 
     // Only the answer to the reporter has it.
-    let (_, fetched) = qala_tests::get_json(&s.client, &format!("{}/api/v1/issues/{id}", server.base)).await;
+    let (_, fetched) =
+        qala_tests::get_json(&s.client, &format!("{}/api/v1/issues/{id}", server.base)).await;
     assert!(fetched.get("private_link").is_none(), "{fetched}");
     let text = fetched.to_string();
     assert!(!text.contains(&token) && !text.contains("alice@"), "{text}");
@@ -160,12 +187,19 @@ async fn report_confirmation_carries_the_private_link(backend: Backend) {
     let mail = received(&sink, "alice@example.com", 1).await.remove(0);
     assert!(mail.body().contains(&link), "{}", mail.body());
     assert!(mail.subject().contains("қабылданды"), "{}", mail.subject());
-    assert!(mail.message_id().ends_with("@qala.test"), "{}", mail.message_id());
+    assert!(
+        mail.message_id().ends_with("@qala.test"),
+        "{}",
+        mail.message_id()
+    );
     assert_eq!(
         mail.header("List-Unsubscribe-Post").as_deref(),
         Some("List-Unsubscribe=One-Click")
     );
-    assert!(mail.unsubscribe_url().starts_with(&format!("{PUBLIC}/unsubscribe/")));
+    assert!(
+        mail.unsubscribe_url()
+            .starts_with(&format!("{PUBLIC}/unsubscribe/"))
+    );
 
     // The link reopens the issue once it is resolved, as the reporter.
     let reopen = async |token: &str| {
@@ -178,7 +212,10 @@ async fn report_confirmation_carries_the_private_link(backend: Backend) {
             .await
             .unwrap();
         let status = response.status().as_u16();
-        (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
     };
     assert_eq!(reopen(&token).await.0, 409, "an open issue is not reopened");
     for status in ["acknowledged", "in_progress", "resolved"] {
@@ -193,12 +230,22 @@ async fn report_confirmation_carries_the_private_link(backend: Backend) {
     assert_eq!(event["by"]["reporter"], true, "{event}");
     // The staff changes reached the reporter, in Kazakh.
     let mails = received(&sink, "alice@example.com", 5).await;
-    assert!(mails[3].subject().contains("Шешілді"), "{}", mails[3].subject());
+    assert!(
+        mails[3].subject().contains("Шешілді"),
+        "{}",
+        mails[3].subject()
+    );
     assert_no_duplicates(&sink);
 
     let log = server.log();
-    assert!(log.contains("a***@example.com"), "the log names mails masked: {log}");
-    assert!(!log.contains("alice@example.com"), "an address in the log: {log}");
+    assert!(
+        log.contains("a***@example.com"),
+        "the log names mails masked: {log}"
+    );
+    assert!(
+        !log.contains("alice@example.com"),
+        "an address in the log: {log}"
+    );
     assert!(!log.contains(&token), "a private token in the log");
 }
 
@@ -217,9 +264,14 @@ async fn outbox_survives_a_kill_before_sending(backend: Backend) {
     let mail = received(&sink, "bob@example.com", 1).await.remove(0);
     assert!(mail.subject().contains("принято"), "{}", mail.subject());
     // A later mail arrives after it; the first was not sent again.
-    s.change(&server, id, "acknowledged", Some("Бригада выехала")).await;
+    s.change(&server, id, "acknowledged", Some("Бригада выехала"))
+        .await;
     let mails = received(&sink, "bob@example.com", 2).await;
-    assert!(mails[1].body().contains("Бригада выехала"), "{}", mails[1].body());
+    assert!(
+        mails[1].body().contains("Бригада выехала"),
+        "{}",
+        mails[1].body()
+    );
     assert_eq!(mails.len(), 2);
     assert_no_duplicates(&sink);
 }
@@ -235,7 +287,11 @@ async fn smtp_down_then_up_delivers_once(backend: Backend) {
     assert!(sink.messages().is_empty());
     sink.up();
     let mails = received(&sink, "carol@example.com", 1).await;
-    assert!(mails[0].subject().contains("was received"), "{}", mails[0].subject());
+    assert!(
+        mails[0].subject().contains("was received"),
+        "{}",
+        mails[0].subject()
+    );
     let created = s.report(&server, Some("dave@example.com"), "en").await;
     received(&sink, "dave@example.com", 1).await;
     assert!(created["id"].is_i64());
@@ -244,7 +300,14 @@ async fn smtp_down_then_up_delivers_once(backend: Backend) {
 }
 
 /// Follows `target` by email and confirms through the mailed link.
-async fn follow(s: &Setup, server: &ServerProcess, sink: &SmtpSink, email: &str, target: Value, confirm: bool) {
+async fn follow(
+    s: &Setup,
+    server: &ServerProcess,
+    sink: &SmtpSink,
+    email: &str,
+    target: Value,
+    confirm: bool,
+) {
     let mut body = target;
     body["email"] = json!(email);
     body["lang"] = json!("en");
@@ -252,7 +315,9 @@ async fn follow(s: &Setup, server: &ServerProcess, sink: &SmtpSink, email: &str,
     assert_eq!(status, 202, "{answer}");
     let mail = received(sink, email, 1).await.pop().unwrap();
     let body = mail.body();
-    let start = body.find(&format!("{PUBLIC}/subscriptions/confirm/")).expect("a confirm link");
+    let start = body
+        .find(&format!("{PUBLIC}/subscriptions/confirm/"))
+        .expect("a confirm link");
     let link = body[start..].split_whitespace().next().unwrap().to_owned();
     let local = link.replace(PUBLIC, &server.base);
     // The page changes nothing; its button does.
@@ -271,24 +336,70 @@ async fn only_confirmed_followers_hear_and_unsubscribe_stops_mail(backend: Backe
     let created = s.report(&server, Some("alice@example.com"), "en").await;
     let id = created["id"].as_i64().unwrap();
     received(&sink, "alice@example.com", 1).await;
-    follow(&s, &server, &sink, "bob@example.com", json!({"issue_id": id}), true).await;
-    follow(&s, &server, &sink, "carol@example.com", json!({"issue_id": id}), false).await;
-    follow(&s, &server, &sink, "dora@example.com", json!({"district_id": s.district}), true).await;
+    follow(
+        &s,
+        &server,
+        &sink,
+        "bob@example.com",
+        json!({"issue_id": id}),
+        true,
+    )
+    .await;
+    follow(
+        &s,
+        &server,
+        &sink,
+        "carol@example.com",
+        json!({"issue_id": id}),
+        false,
+    )
+    .await;
+    follow(
+        &s,
+        &server,
+        &sink,
+        "dora@example.com",
+        json!({"district_id": s.district}),
+        true,
+    )
+    .await;
 
-    s.change(&server, id, "acknowledged", Some("Crew on the way")).await;
+    s.change(&server, id, "acknowledged", Some("Crew on the way"))
+        .await;
     let alice = received(&sink, "alice@example.com", 2).await;
     let bob = received(&sink, "bob@example.com", 2).await;
-    assert!(bob[1].body().contains("Crew on the way"), "{}", bob[1].body());
-    assert!(bob[1].subject().contains("Acknowledged"), "{}", bob[1].subject());
+    assert!(
+        bob[1].body().contains("Crew on the way"),
+        "{}",
+        bob[1].body()
+    );
+    assert!(
+        bob[1].subject().contains("Acknowledged"),
+        "{}",
+        bob[1].subject()
+    );
 
     // A new issue in the followed district reaches its confirmed follower.
     let other = s.report(&server, None, "en").await;
     let dora = received(&sink, "dora@example.com", 2).await;
-    assert!(dora[1].body().contains(&format!("?issue={}", other["id"])), "{}", dora[1].body());
+    assert!(
+        dora[1].body().contains(&format!("?issue={}", other["id"])),
+        "{}",
+        dora[1].body()
+    );
 
     // Alice unsubscribes with the one-click POST; fetching the page first changes nothing.
     let unsubscribe = alice[1].unsubscribe_url().replace(PUBLIC, &server.base);
-    assert_eq!(s.client.get(&unsubscribe).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        s.client
+            .get(&unsubscribe)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
     let one_click = s
         .client
         .post(&unsubscribe)
@@ -301,8 +412,16 @@ async fn only_confirmed_followers_hear_and_unsubscribe_stops_mail(backend: Backe
     s.change(&server, id, "in_progress", None).await;
     // Bob's mail of the same change was queued after Alice's would have been.
     received(&sink, "bob@example.com", 3).await;
-    assert_eq!(sink.to("alice@example.com").len(), 2, "mail after unsubscribing");
-    assert_eq!(sink.to("carol@example.com").len(), 1, "an unconfirmed follower got an alert");
+    assert_eq!(
+        sink.to("alice@example.com").len(),
+        2,
+        "mail after unsubscribing"
+    );
+    assert_eq!(
+        sink.to("carol@example.com").len(),
+        1,
+        "an unconfirmed follower got an alert"
+    );
     assert_no_duplicates(&sink);
 }
 
@@ -314,19 +433,55 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     let id = created["id"].as_i64().unwrap();
     let before = s.store.pending_mail(0, 1000).await.unwrap().len();
     let cases = [
-        (json!({"email": "not-an-address", "issue_id": id}), 422, "invalid_email"),
-        (json!({"email": "x@example.com", "issue_id": 999_999}), 404, "not_found"),
-        (json!({"email": "x@example.com", "district_id": 999_999}), 404, "not_found"),
-        (json!({"email": "x@example.com", "issue_id": id, "district_id": s.district}), 422, "invalid_target"),
+        (
+            json!({"email": "not-an-address", "issue_id": id}),
+            422,
+            "invalid_email",
+        ),
+        (
+            json!({"email": "x@example.com", "issue_id": 999_999}),
+            404,
+            "not_found",
+        ),
+        (
+            json!({"email": "x@example.com", "district_id": 999_999}),
+            404,
+            "not_found",
+        ),
+        (
+            json!({"email": "x@example.com", "issue_id": id, "district_id": s.district}),
+            422,
+            "invalid_target",
+        ),
         (json!({"email": "x@example.com"}), 422, "invalid_target"),
-        (json!({"email": "x@example.com", "issue_id": id, "lang": "de"}), 422, "invalid_lang"),
-        (json!({"email": "x@example.com", "issue_id": id, "admin": true}), 400, "unknown_field"),
-        (json!({"email": "x".repeat(300) + "@example.com", "issue_id": id}), 422, "invalid_email"),
-        (json!({"email": "x".repeat(5000) + "@example.com", "issue_id": id}), 413, "invalid_body"),
+        (
+            json!({"email": "x@example.com", "issue_id": id, "lang": "de"}),
+            422,
+            "invalid_lang",
+        ),
+        (
+            json!({"email": "x@example.com", "issue_id": id, "admin": true}),
+            400,
+            "unknown_field",
+        ),
+        (
+            json!({"email": "x".repeat(300) + "@example.com", "issue_id": id}),
+            422,
+            "invalid_email",
+        ),
+        (
+            json!({"email": "x".repeat(5000) + "@example.com", "issue_id": id}),
+            413,
+            "invalid_body",
+        ),
     ];
     for (body, status, code) in cases {
         let (got, answer) = s.post(&server, "/api/v1/subscriptions", &body).await;
-        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{body}");
+        assert_eq!(
+            (got, answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
     }
     let huge = json!({"note": "x".repeat(100_000)});
     let response = s
@@ -346,10 +501,22 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     assert_eq!(s.post(&server, "/api/v1/issues", &report).await.0, 422);
     for path in ["/unsubscribe/short", "/subscriptions/confirm/short"] {
         let url = format!("{}{path}", server.base);
-        assert_eq!(s.client.post(&url).send().await.unwrap().status().as_u16(), 404);
+        assert_eq!(
+            s.client.post(&url).send().await.unwrap().status().as_u16(),
+            404
+        );
     }
     let unknown = format!("{}/unsubscribe/{}", server.base, "B".repeat(43));
-    assert_eq!(s.client.post(&unknown).send().await.unwrap().status().as_u16(), 404);
+    assert_eq!(
+        s.client
+            .post(&unknown)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
     assert_eq!(s.store.pending_mail(0, 1000).await.unwrap().len(), before);
     assert!(sink.messages().is_empty());
 }

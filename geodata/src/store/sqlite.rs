@@ -201,7 +201,8 @@ pub(super) async fn create_in(
             // which carried one, may be what was lost.
             if let Some(follow_up) = record.follow_up() {
                 let hash = follow_up.token.hash();
-                super::sqlite_mail::insert_token(conn, issue_id, &hash, record.created_at()).await?;
+                super::sqlite_mail::insert_token(conn, issue_id, &hash, record.created_at())
+                    .await?;
             }
             return Ok(CreatedIssue {
                 issue,

@@ -134,7 +134,15 @@ pub(super) async fn report_written(
     }
     if let Some(district) = issue.district_id {
         let data = new_issue_data(issue);
-        notify(conn, "district_id", district, MailKind::NewIssue, &data, now).await?;
+        notify(
+            conn,
+            "district_id",
+            district,
+            MailKind::NewIssue,
+            &data,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -6,19 +6,19 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
+use super::mail::{ChangedBy, tells_followers, update_data};
 use super::rows::decode_time;
 use super::sqlite::fetch_issue;
 use super::sqlite_accounts::append_audit;
+use super::sqlite_mail::notify_issue_followers;
 use super::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
 };
-use super::mail::{ChangedBy, tells_followers, update_data};
-use super::sqlite_mail::notify_issue_followers;
 use crate::account::Actor;
-use crate::mail::MailKind;
 use crate::error::Result;
 use crate::issue::{Issue, format_time};
+use crate::mail::MailKind;
 use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
 
 fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
@@ -169,11 +169,11 @@ impl WorkflowStore for SqliteStore {
 /// body of [`WorkflowStore::change_status`] and
 /// [`super::MailStore::change_as_reporter`].
 pub(super) async fn change(
-store: &SqliteStore,
-issue_id: i64,
-amendment: &Amendment,
-by: ChangedBy<'_>,
-now: DateTime<Utc>,
+    store: &SqliteStore,
+    issue_id: i64,
+    amendment: &Amendment,
+    by: ChangedBy<'_>,
+    now: DateTime<Utc>,
 ) -> Result<(Issue, IssueEvent)> {
     let change = amendment.change();
     // IMMEDIATE takes the write lock before the row is read: the check
@@ -195,8 +195,7 @@ now: DateTime<Utc>,
         }
     }
     let who = by.event_actor(issue.assigned_department.as_deref());
-    let event =
-        insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
     sqlx::query(
         "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ?,
              category = ?, lon = ?, lat = ?, district_id = ?, assigned_department = ? WHERE id = ?",

@@ -103,7 +103,8 @@ pub fn redact_url(url: &str) -> String {
             "{}://{}:{}",
             u.scheme(),
             u.host_str().unwrap_or("?"),
-            u.port().map_or_else(|| "default".to_owned(), |p| p.to_string())
+            u.port()
+                .map_or_else(|| "default".to_owned(), |p| p.to_string())
         ),
         Err(_) => "(unparsable)".to_owned(),
     }
@@ -172,7 +173,10 @@ mod tests {
             ..MailSettings::default()
         };
         let shown = format!("{settings:?}");
-        assert!(!shown.contains("secret") && !shown.contains("user"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("user"),
+            "{shown}"
+        );
         assert!(shown.contains("mail.example:25"));
     }
 }

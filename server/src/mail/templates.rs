@@ -82,7 +82,12 @@ fn number(data: &Value, key: &'static str) -> Result<i64, Unrenderable> {
 
 /// Renders a mail of `kind` in `lang` from its row's data; links start with
 /// `base` (the public URL without its trailing slash, or empty).
-pub fn render(kind: MailKind, lang: Lang, data: &Value, base: &str) -> Result<Rendered, Unrenderable> {
+pub fn render(
+    kind: MailKind,
+    lang: Lang,
+    data: &Value,
+    base: &str,
+) -> Result<Rendered, Unrenderable> {
     let unsubscribe_url = format!("{base}/unsubscribe/{}", text(data, "unsubscribe")?);
     let (subject, mut body) = match kind {
         MailKind::ReportConfirmation => report_confirmation(lang, data, base)?,
@@ -155,9 +160,15 @@ fn issue_update(lang: Lang, data: &Value, base: &str) -> Result<(String, String)
         (Lang::En, false) => format!("A note on issue #{id}"),
     };
     let mut body = match (lang, changed) {
-        (Lang::Kk, true) => format!("№{id} өтініштің ({category}) мәртебесі өзгерді: {from} → {to}."),
-        (Lang::Ru, true) => format!("Статус обращения №{id} ({category}) изменился: {from} → {to}."),
-        (Lang::En, true) => format!("The status of issue #{id} ({category}) changed: {from} → {to}."),
+        (Lang::Kk, true) => {
+            format!("№{id} өтініштің ({category}) мәртебесі өзгерді: {from} → {to}.")
+        }
+        (Lang::Ru, true) => {
+            format!("Статус обращения №{id} ({category}) изменился: {from} → {to}.")
+        }
+        (Lang::En, true) => {
+            format!("The status of issue #{id} ({category}) changed: {from} → {to}.")
+        }
         (Lang::Kk, false) => format!("№{id} өтінішке ({category}) жазба қосылды."),
         (Lang::Ru, false) => format!("К обращению №{id} ({category}) добавлена запись."),
         (Lang::En, false) => format!("A note was added to issue #{id} ({category})."),
@@ -254,7 +265,10 @@ mod tests {
         for kind in MailKind::ALL {
             for lang in Lang::ALL {
                 let mail = render(kind, lang, &data, "https://qala.example").unwrap();
-                assert!(mail.body.ends_with("https://qala.example/unsubscribe/UNS\n"));
+                assert!(
+                    mail.body
+                        .ends_with("https://qala.example/unsubscribe/UNS\n")
+                );
                 assert!(!mail.subject.is_empty());
             }
         }
@@ -269,7 +283,12 @@ mod tests {
 
     #[test]
     fn a_row_without_its_data_is_refused() {
-        let e = render(MailKind::IssueUpdate, Lang::En, &json!({"unsubscribe": "u"}), "");
+        let e = render(
+            MailKind::IssueUpdate,
+            Lang::En,
+            &json!({"unsubscribe": "u"}),
+            "",
+        );
         assert!(e.is_err());
     }
 }

@@ -77,8 +77,16 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     // The pages behind mail links: the token in the path is the credential.
     (Method::GET, "/unsubscribe/{token}", Access::Public),
     (Method::POST, "/unsubscribe/{token}", Access::Public),
-    (Method::GET, "/subscriptions/confirm/{token}", Access::Public),
-    (Method::POST, "/subscriptions/confirm/{token}", Access::Public),
+    (
+        Method::GET,
+        "/subscriptions/confirm/{token}",
+        Access::Public,
+    ),
+    (
+        Method::POST,
+        "/subscriptions/confirm/{token}",
+        Access::Public,
+    ),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
     // Login needs no CSRF token (it proves the password instead); logout
     // without one runs anonymously and only clears the cookie.

@@ -115,7 +115,12 @@ async fn create(
     // The private link is in this answer to the reporter and nowhere else
     // (a foreign member of the Feature, RFC 7946 §6.1).
     let mut feature = created.issue.to_feature(name.as_deref());
-    let base = state.config.public_url.as_deref().unwrap_or("").trim_end_matches('/');
+    let base = state
+        .config
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
     feature["private_link"] = json!(crate::mail::templates::private_link(
         base,
         created.issue.id,

@@ -92,7 +92,11 @@ fn not_reopenable(e: WriteError) -> ApiError {
     if let WriteError::Data(qala_geodata::Error::Invalid(v)) = &e
         && matches!(v.code, "invalid_transition" | "nothing_to_change")
     {
-        return ApiError::new(StatusCode::CONFLICT, "not_reopenable", v.message.to_string());
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            "not_reopenable",
+            v.message.to_string(),
+        );
     }
     e.into()
 }
@@ -138,7 +142,12 @@ async fn follow(
             FollowTarget::Issue(id)
         }
         (None, Some(id)) => {
-            let known = state.index.read().layer(LayerName::Districts).get(id).is_some();
+            let known = state
+                .index
+                .read()
+                .layer(LayerName::Districts)
+                .get(id)
+                .is_some();
             if !known {
                 return Err(ApiError::not_found("district", id));
             }
@@ -164,7 +173,9 @@ async fn follow(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"message": "if this address can receive mail, a link to confirm is on its way"})),
+        Json(
+            json!({"message": "if this address can receive mail, a link to confirm is on its way"}),
+        ),
     )
         .into_response())
 }
@@ -226,7 +237,10 @@ async fn unsubscribe_page(Path(token): Path<String>) -> Response {
 }
 
 /// `POST /unsubscribe/{token}`: ends the follow the mail came from.
-async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
     let Some(hash) = MailToken::hash_presented(&token) else {
         return Ok(unknown_link());
     };

@@ -3,22 +3,22 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgRow};
 
 use super::wire::millis;
 use super::{PostgresStore, fetch_issue};
-use crate::store::mail::{
-    ChangedBy, MAIL_COLUMNS, MailStore, Queued, confirm_data, confirmation_data, decode_mail,
-    error_text, new_issue_data, new_token, prepare,
-};
-use crate::store::workflow::found;
 use crate::account::TokenHash;
 use crate::error::Result;
 use crate::issue::Issue;
 use crate::mail::{
     FollowTarget, MAX_CONFIRMATIONS_PER_DAY, MailKind, NewFollow, OutboxMail, ReportFollowUp,
 };
+use crate::store::mail::{
+    ChangedBy, MAIL_COLUMNS, MailStore, Queued, confirm_data, confirmation_data, decode_mail,
+    error_text, new_issue_data, new_token, prepare,
+};
+use crate::store::workflow::found;
 use crate::workflow::{Amendment, IssueEvent};
 
 fn decode(row: &PgRow) -> Result<OutboxMail> {
@@ -66,9 +66,10 @@ async fn notify(
 ) -> Result<()> {
     // One mail per address, whatever number of follows it holds.
     let sql = format!(
-        "SELECT min(id) AS id, email, lang FROM mail_follows
-         WHERE {column} = $1 AND confirmed_at IS NOT NULL AND unsubscribed_at IS NULL
-         GROUP BY email ORDER BY min(id)"
+        "SELECT id, email, lang FROM (
+             SELECT DISTINCT ON (email) id, email, lang FROM mail_follows
+             WHERE {column} = $1 AND confirmed_at IS NOT NULL AND unsubscribed_at IS NULL
+             ORDER BY email, id) AS first ORDER BY id"
     );
     let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
     for row in rows {
@@ -134,7 +135,15 @@ pub(in crate::store) async fn report_written(
     }
     if let Some(district) = issue.district_id {
         let data = new_issue_data(issue);
-        notify(conn, "district_id", district, MailKind::NewIssue, &data, now).await?;
+        notify(
+            conn,
+            "district_id",
+            district,
+            MailKind::NewIssue,
+            &data,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -305,8 +305,7 @@ impl Store for PostgresStore {
                     continue;
                 }
             }
-            mail::report_written(&mut tx, &issue, record.follow_up(), record.created_at())
-                .await?;
+            mail::report_written(&mut tx, &issue, record.follow_up(), record.created_at()).await?;
             record_changes(&mut tx, "issue_created", LayerName::Issues, &[issue.id]).await?;
             tx.commit().await?;
             return Ok(CreatedIssue {

@@ -10,22 +10,20 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::accounts::append_audit;
 use super::feed::record_changes;
+use super::mail::notify_issue_followers;
 use super::wire::millis;
 use super::{PostgresStore, fetch_issue};
-use super::mail::notify_issue_followers;
 use crate::account::Actor;
-use crate::mail::MailKind;
-use crate::store::mail::{ChangedBy, tells_followers, update_data};
 use crate::error::Result;
 use crate::issue::Issue;
 use crate::layer::LayerName;
+use crate::mail::MailKind;
+use crate::store::mail::{ChangedBy, tells_followers, update_data};
 use crate::store::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
 };
-use crate::workflow::{
-    Amendment, Department, IssueEvent, RoutingRule, unknown_department,
-};
+use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
 
 fn decode_event(row: &PgRow) -> Result<IssueEvent> {
     EventRow {
@@ -173,11 +171,11 @@ impl WorkflowStore for PostgresStore {
 /// body of [`WorkflowStore::change_status`] and
 /// [`crate::store::MailStore::change_as_reporter`].
 pub(in crate::store) async fn change(
-store: &PostgresStore,
-issue_id: i64,
-amendment: &Amendment,
-by: ChangedBy<'_>,
-now: DateTime<Utc>,
+    store: &PostgresStore,
+    issue_id: i64,
+    amendment: &Amendment,
+    by: ChangedBy<'_>,
+    now: DateTime<Utc>,
 ) -> Result<(Issue, IssueEvent)> {
     let change = amendment.change();
     let now = millis(now);
@@ -209,8 +207,7 @@ now: DateTime<Utc>,
         }
     }
     let who = by.event_actor(issue.assigned_department.as_deref());
-    let event =
-        insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
     sqlx::query(
         "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5,
              category = $6, location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_id = $9,
