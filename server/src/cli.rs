@@ -44,6 +44,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per run: the size of `Serve`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (API and map).

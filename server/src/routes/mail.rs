@@ -136,7 +136,7 @@ async fn follow(
         (Some(id), None) => {
             let issue = state.store.issue(id).await?;
             // A hidden issue is as unknown here as everywhere public.
-            if !issue.is_some_and(|i| i.hidden_at.is_none()) {
+            if issue.is_none_or(|i| i.hidden_at.is_some()) {
                 return Err(ApiError::not_found("issue", id));
             }
             FollowTarget::Issue(id)

@@ -190,7 +190,7 @@ impl MailStore for PostgresStore {
             "SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND kind = 'confirm_subscription' AND created_at > $2",
         )
         .bind(&follow.email)
-        .bind(&day_ago)
+        .bind(day_ago)
         .fetch_one(&mut *tx)
         .await?;
         if following || asked >= MAX_CONFIRMATIONS_PER_DAY {
@@ -299,8 +299,8 @@ impl MailStore for PostgresStore {
         let now = millis(now);
         let rows = sqlx::query(&sql)
             .bind(millis(lease_until))
-            .bind(&now)
-            .bind(&now)
+            .bind(now)
+            .bind(now)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
