@@ -93,7 +93,7 @@ async fn serve(db: &TestDatabase, sink: &SmtpSink) -> ServerProcess {
             "--mail-retry-max",
             "200ms",
             "--mail-lease",
-            "2s",
+            "500ms",
         ],
     )
     .await
@@ -292,6 +292,11 @@ async fn smtp_down_then_up_delivers_once(backend: Backend) {
         "{}",
         mails[0].subject()
     );
+    // Marked sent: not sent again once its claim (500 ms) has run out.
+    let again = within(Duration::from_secs(2), async || {
+        sink.to("carol@example.com").len() > 1
+    });
+    assert!(again.await.is_none(), "a delivered mail was sent again");
     let created = s.report(&server, Some("dave@example.com"), "en").await;
     received(&sink, "dave@example.com", 1).await;
     assert!(created["id"].is_i64());
