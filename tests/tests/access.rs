@@ -51,6 +51,111 @@ async fn call(
     request.send().await.unwrap()
 }
 
+/// The credentials the mail routes take instead of a role: a follow's
+/// confirmation and unsubscribe tokens (read from its mail, which stays in
+/// the outbox: no sender runs in these tests).
+struct MailTokens {
+    issue: i64,
+    confirm: String,
+    unsubscribe: String,
+}
+
+impl MailTokens {
+    async fn of(app: &TestApp, issue: i64) -> Self {
+        // Two follows: the one unsubscribed cannot be confirmed any more.
+        let mut tokens = Vec::new();
+        for email in ["confirms@example.com", "leaves@example.com"] {
+            let body = serde_json::json!({"email": email, "issue_id": issue});
+            let response = app
+                .client
+                .post(app.url("/api/v1/subscriptions"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 202);
+            let mails = app.store.pending_mail(0, 100).await.unwrap();
+            let mail = mails
+                .iter()
+                .rfind(|m| m.kind == qala_geodata::mail::MailKind::ConfirmSubscription)
+                .unwrap();
+            tokens.push(mail.data.clone());
+        }
+        Self {
+            issue,
+            confirm: tokens[0]["token"].as_str().unwrap().to_owned(),
+            unsubscribe: tokens[1]["unsubscribe"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// The mail routes' requests, each with what it needs (a follow's body, a
+/// token in the path, a resolved issue and its private link); `None` for
+/// other routes.
+async fn mail_call(
+    app: &TestApp,
+    method: &reqwest::Method,
+    pattern: &str,
+    token: Option<&str>,
+    callers: &[(Option<Role>, Option<String>)],
+    mail: &MailTokens,
+) -> Option<reqwest::Response> {
+    let mut request = match pattern {
+        "/api/v1/issues/{id}/reopen" => {
+            let (status, report) = app
+                .report(&report_body(
+                    76.944,
+                    43.262,
+                    "pothole",
+                    "A pothole to reopen",
+                ))
+                .await;
+            assert_eq!(status, 201, "{report}");
+            let id = report["id"].as_i64().unwrap();
+            let link = report["private_link"].as_str().unwrap();
+            let issue_token = link.rsplit("token=").next().unwrap().to_owned();
+            let admin = callers
+                .iter()
+                .find(|(role, _)| *role == Some(Role::Admin))
+                .and_then(|(_, t)| t.clone())
+                .unwrap();
+            for status in ["acknowledged", "in_progress", "resolved"] {
+                let changed = app
+                    .client
+                    .post(app.url(&format!("/api/v1/issues/{id}/events")))
+                    .bearer_auth(&admin)
+                    .json(&serde_json::json!({"status": status}))
+                    .send()
+                    .await
+                    .unwrap();
+                let code = changed.status().as_u16();
+                assert_eq!(code, 201, "{:?}", changed.text().await);
+            }
+            app.client
+                .post(app.url(&format!("/api/v1/issues/{id}/reopen")))
+                .header("x-issue-token", issue_token)
+        }
+        "/api/v1/subscriptions" => app
+            .client
+            .post(app.url(pattern))
+            .json(&serde_json::json!({"email": "matrix@example.com", "issue_id": mail.issue})),
+        "/unsubscribe/{token}" | "/subscriptions/confirm/{token}" => {
+            let secret = if pattern.starts_with("/unsubscribe") {
+                &mail.unsubscribe
+            } else {
+                &mail.confirm
+            };
+            app.client
+                .request(method.clone(), app.url(&pattern.replace("{token}", secret)))
+        }
+        _ => return None,
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    Some(request.send().await.unwrap())
+}
+
 /// The password of the matrix's admin, for `POST /api/v1/login`.
 const MATRIX_PASSWORD: &str = "matrix password 1234";
 
@@ -65,7 +170,9 @@ fn concrete(pattern: &str, issue: i64, district: i64) -> String {
         .replace("{layer}", "districts")
         .replace("{layers}/{z}/{x}/{y}", "issues/0/0/0.mvt")
         .replace("{tilejson}", "issues.json")
-        .replace("{*path}", "src/api.js");
+        .replace("{*path}", "src/api.js")
+        // The mail routes' tokens come from `MailTokens`.
+        .replace("{token}", "token");
     assert!(!path.contains('{'), "no concrete path for {pattern}");
     // Routes whose required parameters are not in the path.
     if path == "/api/v1/issues/nearby" {
@@ -96,6 +203,7 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
         .await
         .unwrap();
     app.store.set_password(admin.id, &phc, None).await.unwrap();
+    let mail = MailTokens::of(&app, issue).await;
     for (method, pattern, access) in POLICY {
         let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
         for (role, token) in &callers {
@@ -113,7 +221,13 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
             } else {
                 concrete(pattern, issue, district)
             };
-            let response = call(&app, &method, &path, token.as_deref()).await;
+            let response = if let Some(response) =
+                mail_call(&app, &method, pattern, token.as_deref(), &callers, &mail).await
+            {
+                response
+            } else {
+                call(&app, &method, &path, token.as_deref()).await
+            };
             let status = response.status().as_u16();
             let who = role.map_or("anonymous".to_owned(), |r| r.to_string());
             let admitted = match access {
