@@ -526,7 +526,31 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     assert!(sink.messages().is_empty());
 }
 
+async fn without_smtp_mail_waits_in_the_outbox_and_the_log(backend: Backend) {
+    let s = setup(&backend).await;
+    let server = ServerProcess::start_logged(&s.db.url, &["--public-url", PUBLIC]).await;
+    let created = s.report(&server, Some("erin@example.com"), "ru").await;
+    let link = created["private_link"].as_str().unwrap().to_owned();
+    let token = link.rsplit("token=").next().unwrap().to_owned();
+    let logged = within(WAIT, async || server.log().contains("e***@example.com")).await;
+    assert!(logged.is_some(), "the mail was not shown: {}", server.log());
+    let log = server.log();
+    assert!(log.contains("mail kept in the outbox"), "{log}");
+    assert!(
+        !log.contains("erin@example.com") && !log.contains(&token),
+        "{log}"
+    );
+    assert_eq!(s.store.pending_mail(0, 10).await.unwrap().len(), 1);
+    server.kill().await;
+    // A server with SMTP sends what waited.
+    let sink = SmtpSink::start().await;
+    let _server = serve(&s.db, &sink).await;
+    let mail = received(&sink, "erin@example.com", 1).await.remove(0);
+    assert!(mail.body().contains(&link), "{}", mail.body());
+}
+
 test_on_every_backend!(
+    without_smtp_mail_waits_in_the_outbox_and_the_log,
     report_confirmation_carries_the_private_link,
     outbox_survives_a_kill_before_sending,
     smtp_down_then_up_delivers_once,
