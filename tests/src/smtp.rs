@@ -63,6 +63,9 @@ impl Received {
 #[derive(Default)]
 struct Shared {
     down: bool,
+    /// Messages to keep but answer `451` for, as a server that stored a
+    /// mail and lost the connection before its reply reached the sender.
+    lose_replies: usize,
     messages: Vec<Received>,
     refused: usize,
 }
@@ -102,6 +105,12 @@ impl SmtpSink {
     /// Take mail again.
     pub fn up(&self) {
         self.shared.lock().unwrap().down = false;
+    }
+
+    /// Keep the next `n` messages but answer each with `451` after its
+    /// data: the sender cannot know they arrived and sends them again.
+    pub fn lose_replies(&self, n: usize) {
+        self.shared.lock().unwrap().lose_replies = n;
     }
 
     /// Every message accepted so far.
@@ -194,11 +203,17 @@ async fn session(socket: TcpStream, shared: Arc<Mutex<Shared>>) {
                 let unstuffed = data_line.strip_prefix('.').unwrap_or(&data_line);
                 raw.extend_from_slice(unstuffed.as_bytes());
             }
-            shared.lock().unwrap().messages.push(Received {
+            let mut s = shared.lock().unwrap();
+            s.messages.push(Received {
                 to: std::mem::take(&mut to),
                 raw,
             });
-            b"250 OK queued\r\n"
+            if s.lose_replies > 0 {
+                s.lose_replies -= 1;
+                b"451 4.3.0 reply lost\r\n"
+            } else {
+                b"250 OK queued\r\n"
+            }
         } else if command.starts_with("QUIT") {
             let _ = write.write_all(b"221 bye\r\n").await;
             return;

@@ -549,7 +549,22 @@ async fn without_smtp_mail_waits_in_the_outbox_and_the_log(backend: Backend) {
     assert!(mail.body().contains(&link), "{}", mail.body());
 }
 
+async fn a_mail_sent_again_keeps_its_message_id(backend: Backend) {
+    let s = setup(&backend).await;
+    let sink = SmtpSink::start().await;
+    // The server keeps the first copy but the sender hears a failure, as
+    // when a crash falls between the server's acceptance and the mark.
+    sink.lose_replies(1);
+    let server = serve(&s.db, &sink).await;
+    s.report(&server, Some("fred@example.com"), "en").await;
+    let copies = received(&sink, "fred@example.com", 2).await;
+    assert_eq!(copies[0].message_id(), copies[1].message_id());
+    assert_eq!(copies[0].body(), copies[1].body());
+    drop(server);
+}
+
 test_on_every_backend!(
+    a_mail_sent_again_keeps_its_message_id,
     without_smtp_mail_waits_in_the_outbox_and_the_log,
     report_confirmation_carries_the_private_link,
     outbox_survives_a_kill_before_sending,
