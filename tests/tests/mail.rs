@@ -563,7 +563,72 @@ async fn a_mail_sent_again_keeps_its_message_id(backend: Backend) {
     drop(server);
 }
 
+/// The store's side of the reopen: the 30-day window after resolving, and
+/// a history and audit that say the reporter did it.
+async fn the_reporter_reopens_within_thirty_days_and_is_recorded_as_such(backend: Backend) {
+    use qala_geodata::IssueStatus;
+    use qala_geodata::account::{Actor, AuditFilter};
+    use qala_geodata::workflow::{Amendment, IssueChange};
+    let app = qala_tests::TestApp::empty(&backend).await;
+    let (_, created) = app.report(&report_body(76.9, 43.2, "litter", "Bins")).await;
+    let id = created["id"].as_i64().unwrap();
+    let (admin, _) = app
+        .user_with_token("admin@city.test", Role::Admin, &[])
+        .await;
+    let actor = Actor {
+        user_id: admin.id,
+        role: Role::Admin,
+        departments: vec![],
+        districts: vec![],
+        public_name: None,
+    };
+    for status in [
+        IssueStatus::Acknowledged,
+        IssueStatus::InProgress,
+        IssueStatus::Resolved,
+    ] {
+        let change = IssueChange::new(status, None, None, None).unwrap();
+        app.state
+            .change_status(id, change, actor.clone())
+            .await
+            .unwrap();
+    }
+    let issue = app.store.issue(id).await.unwrap().unwrap();
+    let resolved = issue.resolved_at.unwrap();
+    let reopen = IssueChange::new(IssueStatus::Open, Some("Back again".into()), None, None);
+    let amendment = Amendment::new(reopen.unwrap(), &issue, |_| Ok(None), |_, _| None).unwrap();
+    let late = resolved + chrono::Duration::days(30) + chrono::Duration::milliseconds(1);
+    let refused = app.store.change_as_reporter(id, &amendment, late).await;
+    match refused {
+        Err(qala_geodata::Error::Invalid(e)) => assert_eq!(e.code, "invalid_transition"),
+        other => panic!("reopened after 30 days: {other:?}"),
+    }
+    let in_time = resolved + chrono::Duration::days(29);
+    let (reopened, event) = app
+        .store
+        .change_as_reporter(id, &amendment, in_time)
+        .await
+        .unwrap();
+    assert_eq!(reopened.status, IssueStatus::Open);
+    let public = event.to_public_json();
+    assert_eq!(public["by"]["reporter"], true, "{public}");
+    assert_eq!(public["by"]["role"], "resident");
+    let filter = AuditFilter {
+        action: Some("issue.status_changed".into()),
+        actor: None,
+        since: None,
+        after_id: None,
+        limit: 0,
+    };
+    let audit = app.store.audit(&filter).await.unwrap();
+    let last = audit.iter().max_by_key(|e| e.id).unwrap();
+    assert_eq!(last.actor, None);
+    assert_eq!(last.after.as_ref().unwrap()["by"], "reporter");
+    assert_eq!(last.after.as_ref().unwrap()["status"], "open");
+}
+
 test_on_every_backend!(
+    the_reporter_reopens_within_thirty_days_and_is_recorded_as_such,
     a_mail_sent_again_keeps_its_message_id,
     without_smtp_mail_waits_in_the_outbox_and_the_log,
     report_confirmation_carries_the_private_link,
