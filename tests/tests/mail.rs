@@ -627,7 +627,32 @@ async fn the_reporter_reopens_within_thirty_days_and_is_recorded_as_such(backend
     assert_eq!(last.after.as_ref().unwrap()["status"], "open");
 }
 
+/// The follow form cannot flood a mailbox: three confirmation mails a day
+/// to one address, and the answer is the same for the fourth.
+async fn confirmations_to_one_address_are_capped(backend: Backend) {
+    let app = qala_tests::TestApp::empty(&backend).await;
+    let (_, created) = app.report(&report_body(76.9, 43.2, "litter", "Bins")).await;
+    let body = json!({"email": "gina@example.com", "issue_id": created["id"]});
+    for _ in 0..5 {
+        let response = app
+            .client
+            .post(app.url("/api/v1/subscriptions"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 202);
+    }
+    let pending = app.store.pending_mail(0, 100).await.unwrap();
+    let to_gina = pending.iter().filter(|m| m.recipient == "gina@example.com");
+    assert_eq!(
+        to_gina.count(),
+        usize::try_from(qala_geodata::mail::MAX_CONFIRMATIONS_PER_DAY).unwrap()
+    );
+}
+
 test_on_every_backend!(
+    confirmations_to_one_address_are_capped,
     the_reporter_reopens_within_thirty_days_and_is_recorded_as_such,
     a_mail_sent_again_keeps_its_message_id,
     without_smtp_mail_waits_in_the_outbox_and_the_log,

@@ -168,6 +168,12 @@ pub(in crate::store) async fn insert_token(
 impl MailStore for PostgresStore {
     async fn follow(&self, follow: &NewFollow, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        // One request per address at a time, across servers, so that the
+        // daily cap and the "already follows" check see each other's rows.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 17))")
+            .bind(&follow.email)
+            .execute(&mut *tx)
+            .await?;
         let (column, id) = match follow.target {
             FollowTarget::Issue(id) => {
                 found(fetch_issue(&mut tx, id).await?, id)?;
