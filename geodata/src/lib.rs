@@ -13,6 +13,7 @@ pub mod index;
 pub mod issue;
 pub mod layer;
 pub mod moderation;
+pub mod photo;
 pub mod stats;
 pub mod store;
 pub mod workflow;

@@ -15,6 +15,7 @@ pub mod issue_cache;
 pub mod limits;
 pub mod listener;
 pub mod live;
+pub mod media;
 pub mod params;
 pub mod password;
 pub mod progress;

@@ -66,6 +66,9 @@ pub enum WriteKind {
     Report,
     /// `POST /api/v1/login`.
     Login,
+    /// `POST /api/v1/photos`: an upload costs a decode, so it has an
+    /// allowance of its own, [`PHOTOS_PER_REPORT`] times the reports'.
+    Photo,
     /// Any other write.
     Other,
 }
@@ -76,6 +79,7 @@ impl WriteKind {
         match pattern {
             "/api/v1/issues" => Self::Report,
             "/api/v1/login" => Self::Login,
+            "/api/v1/photos" => Self::Photo,
             _ => Self::Other,
         }
     }
@@ -171,12 +175,17 @@ fn keyed(quota: Quota, clock: &LimitClock) -> Keyed {
     RateLimiter::new(quota, HashMapStateStore::default(), clock.clone())
 }
 
+/// Photo uploads allowed per report allowed: a report carries up to three.
+pub const PHOTOS_PER_REPORT: u32 = qala_geodata::photo::MAX_PHOTOS as u32;
+
 /// The write limits of one server.
 #[derive(Debug)]
 pub struct WriteLimits {
     clock: LimitClock,
     reports_per_address: Limiter,
     reports_per_account: Limiter,
+    photos_per_address: Limiter,
+    photos_per_account: Limiter,
     logins_per_address: Limiter,
     writes_per_address: Limiter,
     writes_per_account: Limiter,
@@ -189,6 +198,14 @@ impl WriteLimits {
         Self {
             reports_per_address: Limiter::new(limits.reports_per_address, &clock),
             reports_per_account: Limiter::new(limits.reports_per_account, &clock),
+            photos_per_address: Limiter::new(
+                limits.reports_per_address.saturating_mul(PHOTOS_PER_REPORT),
+                &clock,
+            ),
+            photos_per_account: Limiter::new(
+                limits.reports_per_account.saturating_mul(PHOTOS_PER_REPORT),
+                &clock,
+            ),
             logins_per_address: Limiter::new(limits.logins_per_address, &clock),
             writes_per_address: Limiter::new(limits.writes_per_address, &clock),
             writes_per_account: Limiter::new(limits.writes_per_account, &clock),
@@ -206,6 +223,7 @@ impl WriteLimits {
     pub fn check_address(&self, kind: WriteKind, addr: IpAddr) -> Result<(), Duration> {
         let limiter = match kind {
             WriteKind::Report => &self.reports_per_address,
+            WriteKind::Photo => &self.photos_per_address,
             WriteKind::Login => &self.logins_per_address,
             WriteKind::Other => &self.writes_per_address,
         };
@@ -217,6 +235,7 @@ impl WriteLimits {
     pub fn check_account(&self, kind: WriteKind, account: i64) -> Result<(), Duration> {
         let limiter = match kind {
             WriteKind::Report => &self.reports_per_account,
+            WriteKind::Photo => &self.photos_per_account,
             WriteKind::Login => return Ok(()),
             WriteKind::Other => &self.writes_per_account,
         };

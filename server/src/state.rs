@@ -23,7 +23,12 @@ use crate::listener::ConnectionSettings;
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};
+use crate::media::Media;
 use crate::tiling::{TileService, TileSettings};
+
+mod photos;
+
+pub use photos::PhotoError;
 
 /// The default of [`ServerConfig::request_timeout`].
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -55,6 +60,9 @@ pub struct ServerConfig {
     pub request_timeout: std::time::Duration,
     /// Timeouts and caps of client connections ([`crate::listener`]).
     pub connections: ConnectionSettings,
+    /// Where photos are kept ([`crate::media`]); without one, uploads are
+    /// refused (`503 media_unavailable`) and no photo is served.
+    pub media_dir: Option<std::path::PathBuf>,
 }
 
 /// How long a repeated report is refused unless told otherwise.
@@ -73,6 +81,7 @@ impl Default for ServerConfig {
             duplicate_window: DEFAULT_DUPLICATE_WINDOW,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             connections: ConnectionSettings::default(),
+            media_dir: None,
         }
     }
 }
@@ -104,6 +113,8 @@ pub struct AppState {
     /// loaded (`None` for a store without one): whoever follows the log to
     /// keep this state current starts after it.
     pub loaded_after_seq: Option<i64>,
+    /// The media directory, if photos are kept.
+    pub media: Option<Arc<Media>>,
 }
 
 /// Why a write through [`AppState`] failed.
@@ -142,6 +153,17 @@ impl AppState {
         let routing = Routing::new(&store.routing_rules().await?);
         let index = SpatialIndex::new(issues, layers);
         let tiles = TileService::new(&index, config.tiles)?;
+        let media = match &config.media_dir {
+            Some(dir) => {
+                // One decode per core: more would only queue on the CPU.
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                let media = Media::open(dir, cores).map_err(|e| {
+                    anyhow::anyhow!("opening the media directory {}: {e}", dir.display())
+                })?;
+                Some(Arc::new(media))
+            }
+            None => None,
+        };
         tracing::info!(
             issues = index.issues.len(),
             read_ms = read.as_millis(),
@@ -160,6 +182,7 @@ impl AppState {
             login_throttle: Arc::default(),
             routing: Arc::new(RwLock::new(routing)),
             loaded_after_seq,
+            media,
         })
     }
 

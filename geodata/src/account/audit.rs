@@ -83,6 +83,10 @@ pub mod action {
     pub const ISSUE_UNHIDDEN: &str = "issue.unhidden";
     /// A moderator replaced an issue's public description.
     pub const ISSUE_REDACTED: &str = "issue.redacted";
+    /// A moderator hid a photo.
+    pub const PHOTO_HIDDEN: &str = "photo.hidden";
+    /// A moderator made a hidden photo public again.
+    pub const PHOTO_UNHIDDEN: &str = "photo.unhidden";
     /// Staff re-routed an issue to another department (with a public note).
     pub const ISSUE_REROUTED: &str = "issue.rerouted";
     /// Staff corrected an issue's category or location (district and

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::category::{Category, parse_category};
 use crate::error::ValidationError;
 use crate::geometry::{LonLat, parse_geometry};
+use crate::photo::{PhotoKey, parse_photo_keys};
 
 /// Longest description accepted, in characters (not bytes: Kazakh and
 /// Russian text is two bytes a letter in UTF-8).
@@ -27,6 +28,11 @@ pub struct NewIssue {
     location: LonLat,
     address: Option<String>,
     reporter_email: Option<String>,
+    /// Upload keys of the pending photos to attach, in order. Part of the
+    /// canonical form (a retry must name the same photos), left out when
+    /// empty so reports without photos keep the form they always had.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    photos: Vec<PhotoKey>,
 }
 
 fn serialize_category<S: serde::Serializer>(
@@ -56,6 +62,8 @@ struct IssuePropertiesBody {
     description: String,
     address: Option<String>,
     reporter_email: Option<String>,
+    #[serde(default)]
+    photos: Option<Vec<String>>,
 }
 
 impl NewIssue {
@@ -81,13 +89,27 @@ impl NewIssue {
             }
         };
         let p = parsed.properties;
-        Self::new(
+        let photos = parse_photo_keys(p.photos.unwrap_or_default(), "properties.photos")?;
+        Ok(Self::new(
             &p.category,
             &p.description,
             location,
             p.address,
             p.reporter_email,
-        )
+        )?
+        .with_photos(photos))
+    }
+
+    /// The report with these pending photos to attach (at most
+    /// [`crate::photo::MAX_PHOTOS`], checked by [`parse_photo_keys`]).
+    pub fn with_photos(mut self, photos: Vec<PhotoKey>) -> Self {
+        self.photos = photos;
+        self
+    }
+
+    /// The upload keys of the photos to attach, in order.
+    pub fn photos(&self) -> &[PhotoKey] {
+        &self.photos
     }
 
     /// Validates the parts of a report.
@@ -151,6 +173,7 @@ impl NewIssue {
             location,
             address,
             reporter_email,
+            photos: Vec::new(),
         })
     }
 

@@ -17,6 +17,7 @@ use crate::layer::{Feature, LayerName, NewFeature};
 
 mod accounts;
 mod moderation;
+mod photos;
 mod postgres;
 mod record;
 mod rows;
@@ -25,6 +26,7 @@ mod sqlite;
 mod sqlite_accounts;
 mod sqlite_group_commit;
 mod sqlite_moderation;
+mod sqlite_photos;
 mod sqlite_snapshot;
 mod sqlite_stats;
 mod sqlite_workflow;
@@ -33,6 +35,7 @@ mod workflow;
 
 pub use accounts::{AccountStore, SessionActor};
 pub use moderation::ModerationStore;
+pub use photos::PhotoStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;
 pub use sqlite::SqliteStore;
@@ -61,7 +64,14 @@ pub enum ImportMode {
 /// that got `Ok` may acknowledge the write.
 #[async_trait]
 pub trait Store:
-    AccountStore + WorkflowStore + StatsStore + ModerationStore + Send + Sync + std::fmt::Debug
+    AccountStore
+    + WorkflowStore
+    + StatsStore
+    + ModerationStore
+    + PhotoStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Stores a new report. With an idempotency key seen before for the same
     /// report, returns the earlier issue instead of creating another; for a

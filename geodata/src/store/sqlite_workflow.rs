@@ -172,6 +172,17 @@ impl WorkflowStore for SqliteStore {
         let who = EventActor::of(actor, issue.assigned_department.as_deref());
         let event =
             insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+        // Before and after pictures, in the change's transaction.
+        super::sqlite_photos::attach_photos(
+            &mut tx,
+            change.photos(),
+            crate::photo::PhotoOwner::Update {
+                issue_id,
+                event_id: event.id,
+            },
+            now,
+        )
+        .await?;
         sqlx::query(
             "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ?,
                  category = ?, lon = ?, lat = ?, district_id = ?, assigned_department = ? WHERE id = ?",

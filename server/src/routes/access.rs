@@ -69,6 +69,16 @@ pub static POLICY: &[(Method, &str, Access)] = &[
         "/api/v1/issues/{id}/moderation",
         Access::Roles(super::moderation::MODERATES),
     ),
+    // Residents upload photos anonymously; an upload is attached only by
+    // the report or change that names its key, and served only then.
+    (Method::POST, "/api/v1/photos", Access::Public),
+    (
+        Method::POST,
+        "/api/v1/photos/{id}/moderation",
+        Access::Roles(super::moderation::MODERATES),
+    ),
+    // The store decides per file: pending, hidden and hidden issues' photos are 404.
+    (Method::GET, "/media/{file}", Access::Public),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
     // Login needs no CSRF token (it proves the password instead); logout
     // without one runs anonymously and only clears the cookie.

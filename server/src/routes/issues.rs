@@ -146,6 +146,10 @@ async fn fetch(
     if issue.hidden_at.is_some() {
         feature["properties"]["hidden"] = json!(true);
     }
+    // Only here and in the history: lists and nearby stay lean.
+    let photos = state.store.issue_photos(id).await?;
+    feature["properties"]["photos"] =
+        photos.iter().map(|p| p.to_public_json()).collect::<Value>();
     Ok(geojson(feature))
 }
 

@@ -19,6 +19,7 @@ mod live;
 mod meta;
 mod moderation;
 mod path_id;
+mod photos;
 mod rate_limit;
 mod response_stats;
 mod session;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(workflow::router())
         .merge(moderation::router())
+        .merge(photos::router())
         // Layers run bottom up: a write spends its client address's
         // allowance first, then passes the access policy (deny by default),
         // then spends its account's allowance.

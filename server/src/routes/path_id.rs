@@ -31,6 +31,13 @@ impl Record for District {
     const NAME: &'static str = "district";
 }
 
+/// A photo id.
+#[derive(Debug)]
+pub enum Photo {}
+impl Record for Photo {
+    const NAME: &'static str = "photo";
+}
+
 /// The `{id}` of the matched route, canonical, as a number.
 #[derive(Debug)]
 pub struct PathId<R: Record>(pub i64, pub PhantomData<R>);
@@ -39,6 +46,8 @@ pub struct PathId<R: Record>(pub i64, pub PhantomData<R>);
 pub type IssueId = PathId<Issue>;
 /// `{id}` of a district route.
 pub type DistrictId = PathId<District>;
+/// `{id}` of a photo route.
+pub type PhotoId = PathId<Photo>;
 
 /// The id `raw` spells canonically, if any.
 fn canonical(raw: &str) -> Option<i64> {

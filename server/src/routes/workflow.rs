@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use qala_geodata::account::Role;
 use qala_geodata::workflow::IssueChange;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::path_id::{IssueId, PathId};
 use crate::auth::Caller;
@@ -53,7 +53,25 @@ async fn change_status(
     })?;
     let change = parse_status_change(&body)?;
     let (_, event) = state.change_status(id, change, actor).await?;
-    Ok((StatusCode::CREATED, Json(event.to_public_json())).into_response())
+    let mut public = event.to_public_json();
+    // The change is committed: a failed read only leaves the photos out
+    // of this answer (the history has them).
+    let photos: Vec<_> = state
+        .store
+        .issue_photos(id)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading a change's photos failed");
+            Vec::new()
+        })
+        .iter()
+        .filter(|p| p.event_id == Some(event.id))
+        .map(|p| p.to_public_json())
+        .collect();
+    if !photos.is_empty() {
+        public["photos"] = Value::Array(photos);
+    }
+    Ok((StatusCode::CREATED, Json(public)).into_response())
 }
 
 /// `GET /api/v1/departments`: code and names of each (public).
@@ -75,7 +93,23 @@ async fn events(
         return Err(ApiError::not_found("issue", id));
     }
     let events = state.store.issue_events(id).await?;
-    let public: Vec<_> = events.iter().map(|e| e.to_public_json()).collect();
+    let photos = state.store.issue_photos(id).await?;
+    let public: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let mut public = e.to_public_json();
+            // A staff update's before and after pictures, with its event.
+            let own: Vec<_> = photos
+                .iter()
+                .filter(|p| p.event_id == Some(e.id))
+                .map(|p| p.to_public_json())
+                .collect();
+            if !own.is_empty() {
+                public["photos"] = Value::Array(own);
+            }
+            public
+        })
+        .collect();
     Ok(Json(json!({"issue_id": id, "events": public})).into_response())
 }
 

@@ -184,6 +184,17 @@ impl WorkflowStore for PostgresStore {
         let who = EventActor::of(actor, issue.assigned_department.as_deref());
         let event =
             insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+        // Before and after pictures, in the change's transaction.
+        super::photos::attach_photos(
+            &mut tx,
+            change.photos(),
+            crate::photo::PhotoOwner::Update {
+                issue_id,
+                event_id: event.id,
+            },
+            now,
+        )
+        .await?;
         sqlx::query(
             "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5,
                  category = $6, location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_id = $9,
