@@ -37,7 +37,7 @@ impl PhotoKey {
     }
 
     /// A key as a client sends it back: 32 lower-case hex digits.
-    pub fn parse(text: &str, field: &str) -> Result<Self, ValidationError> {
+    pub fn parse(text: &str, field: &'static str) -> Result<Self, ValidationError> {
         if text.len() == KEY_HEX && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             Ok(Self(text.to_owned()))
         } else {
@@ -62,7 +62,7 @@ impl PhotoKey {
 
 /// Validates the `photos` list of a report or an update: at most
 /// [`MAX_PHOTOS`] keys, each well formed, none twice.
-pub fn parse_photo_keys(keys: Vec<String>, field: &str) -> Result<Vec<PhotoKey>, ValidationError> {
+pub fn parse_photo_keys(keys: Vec<String>, field: &'static str) -> Result<Vec<PhotoKey>, ValidationError> {
     if keys.len() > MAX_PHOTOS {
         return Err(ValidationError::new(
             "too_many_photos",

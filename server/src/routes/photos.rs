@@ -4,7 +4,7 @@
 //! by naming its upload key in a report's or a staff change's `photos`.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -96,10 +96,11 @@ async fn upload(
 /// file that never existed (pending, hidden, or on a hidden issue).
 async fn file(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such photo");
+    let Path(name) = name.map_err(|_| not_found())?;
     let media = state.media.clone().ok_or_else(not_found)?;
     let (path, sha256) = media.file_of(&name).ok_or_else(not_found)?;
     if !state.store.photo_servable(&sha256).await? {
