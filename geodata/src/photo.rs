@@ -62,7 +62,10 @@ impl PhotoKey {
 
 /// Validates the `photos` list of a report or an update: at most
 /// [`MAX_PHOTOS`] keys, each well formed, none twice.
-pub fn parse_photo_keys(keys: Vec<String>, field: &'static str) -> Result<Vec<PhotoKey>, ValidationError> {
+pub fn parse_photo_keys(
+    keys: Vec<String>,
+    field: &'static str,
+) -> Result<Vec<PhotoKey>, ValidationError> {
     if keys.len() > MAX_PHOTOS {
         return Err(ValidationError::new(
             "too_many_photos",
@@ -88,10 +91,12 @@ pub fn parse_photo_keys(keys: Vec<String>, field: &'static str) -> Result<Vec<Ph
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The SHA-256 of `bytes` in lower-case hex: a stored photo's name.
@@ -271,14 +276,22 @@ mod tests {
         assert_eq!(key.hash().len(), 64);
         assert!(!format!("{key:?}").contains(key.expose()));
         for bad in ["", "xyz", &"A".repeat(32), &"0".repeat(33)] {
-            assert_eq!(PhotoKey::parse(bad, "photos").unwrap_err().code, "invalid_photo");
+            assert_eq!(
+                PhotoKey::parse(bad, "photos").unwrap_err().code,
+                "invalid_photo"
+            );
         }
     }
 
     #[test]
     fn a_list_holds_at_most_three_distinct_keys() {
         let k = |c: char| c.to_string().repeat(32);
-        assert_eq!(parse_photo_keys(vec![k('1'), k('2'), k('3')], "p").unwrap().len(), 3);
+        assert_eq!(
+            parse_photo_keys(vec![k('1'), k('2'), k('3')], "p")
+                .unwrap()
+                .len(),
+            3
+        );
         let e = parse_photo_keys(vec![k('1'), k('2'), k('3'), k('4')], "p").unwrap_err();
         assert_eq!(e.code, "too_many_photos");
         let e = parse_photo_keys(vec![k('1'), k('1')], "p").unwrap_err();

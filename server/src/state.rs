@@ -21,9 +21,9 @@ use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
 use crate::limits::{RateLimits, Who, WriteLimits};
 use crate::listener::ConnectionSettings;
 use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
+use crate::media::Media;
 use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};
-use crate::media::Media;
 use crate::tiling::{TileService, TileSettings};
 
 mod photos;

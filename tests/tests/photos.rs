@@ -47,7 +47,9 @@ async fn uploaded(app: &TestApp, bytes: Vec<u8>) -> String {
 
 fn encoded(picture: DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Vec::new();
-    picture.write_to(&mut Cursor::new(&mut out), format).unwrap();
+    picture
+        .write_to(&mut Cursor::new(&mut out), format)
+        .unwrap();
     out
 }
 
@@ -231,12 +233,18 @@ async fn sanitised_photos_are_served_with_their_report(backend: Backend) {
     let (app, media) = photo_app(&backend).await;
     let original = jpeg_with_gps_exif(400, 200);
     let tags = exif_of(&original).expect("the test photo carries EXIF");
-    assert!(tags.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY).is_some());
+    assert!(
+        tags.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+            .is_some()
+    );
 
     let (status, answer) = upload(&app, original, "image/jpeg").await;
     assert_eq!(status, 201, "{answer}");
     // Orientation 6: a 400 × 200 sensor image is a 200 × 400 photo.
-    assert_eq!((answer["width"].as_u64(), answer["height"].as_u64()), (Some(200), Some(400)));
+    assert_eq!(
+        (answer["width"].as_u64(), answer["height"].as_u64()),
+        (Some(200), Some(400))
+    );
     let key = answer["id"].as_str().unwrap().to_owned();
     assert_eq!(key.len(), 32, "{answer}");
 
@@ -246,7 +254,11 @@ async fn sanitised_photos_are_served_with_their_report(backend: Backend) {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(files.len(), 2, "{files:?}");
-    let name = files.iter().find(|f| !f.ends_with("-320.jpg")).unwrap().clone();
+    let name = files
+        .iter()
+        .find(|f| !f.ends_with("-320.jpg"))
+        .unwrap()
+        .clone();
     assert_eq!(status_of(&app, &format!("/media/{name}")).await, 404);
 
     let (status, created) = report_with(&app, &[&key]).await;
@@ -258,21 +270,33 @@ async fn sanitised_photos_are_served_with_their_report(backend: Backend) {
     assert_eq!(photos.len(), 1, "{issue}");
     let photo = &photos[0];
     assert_eq!(photo["kind"], "report");
-    assert_eq!((photo["width"].as_u64(), photo["height"].as_u64()), (Some(200), Some(400)));
+    assert_eq!(
+        (photo["width"].as_u64(), photo["height"].as_u64()),
+        (Some(200), Some(400))
+    );
     assert_eq!(photo["url"], format!("/media/{name}"));
-    assert!(!issue.to_string().contains(&key), "the upload key leaked: {issue}");
+    assert!(
+        !issue.to_string().contains(&key),
+        "the upload key leaked: {issue}"
+    );
 
     let (status, headers, bytes) = fetch(&app, photo["url"].as_str().unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/jpeg");
-    assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     let etag = headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.contains(name.trim_end_matches(".jpg")), "{etag}");
     assert!(
         matches!(exif_of(&bytes), Err(exif::Error::NotFound(_))),
         "the served photo still has EXIF"
     );
-    assert!(!bytes.windows(4).any(|w| w == b"Exif"), "an Exif block survived");
+    assert!(
+        !bytes.windows(4).any(|w| w == b"Exif"),
+        "an Exif block survived"
+    );
     let served = image::load_from_memory_with_format(&bytes, ImageFormat::Jpeg).unwrap();
     assert_eq!((served.width(), served.height()), (200, 400));
 
@@ -290,7 +314,11 @@ async fn sanitised_photos_are_served_with_their_report(backend: Backend) {
         .unwrap();
     assert_eq!(revalidated.status().as_u16(), 304);
     for bad in ["x.jpg", "../qala.db", &name.replace(".jpg", ".png")] {
-        assert_eq!(status_of(&app, &format!("/media/{bad}")).await, 404, "{bad}");
+        assert_eq!(
+            status_of(&app, &format!("/media/{bad}")).await,
+            404,
+            "{bad}"
+        );
     }
 }
 
@@ -299,18 +327,32 @@ async fn sanitised_photos_are_served_with_their_report(backend: Backend) {
 async fn uploads_are_sniffed_and_bounded(backend: Backend) {
     let (app, media) = photo_app(&backend).await;
     let (status, body) = upload(&app, b"Just some text, honest".to_vec(), "image/jpeg").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
     let (status, _) = upload(&app, jpeg(10, 10, 1), "text/plain").await;
     assert_eq!(status, 415);
 
     let started = Instant::now();
     let (status, body) = upload(&app, png_bomb(), "image/png").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("image_too_large")), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(2), "the bomb took {:?}", started.elapsed());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("image_too_large")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the bomb took {:?}",
+        started.elapsed()
+    );
 
     let webp = encoded(picture(64, 48, 2), ImageFormat::WebP);
     let (status, body) = upload(&app, webp, "image/webp").await;
-    assert_eq!((status, body["width"].as_u64(), body["height"].as_u64()), (201, Some(64), Some(48)));
+    assert_eq!(
+        (status, body["width"].as_u64(), body["height"].as_u64()),
+        (201, Some(64), Some(48))
+    );
     let png = encoded(picture(30, 20, 3), ImageFormat::Png);
     let (status, _) = upload(&app, png, "application/octet-stream").await;
     assert_eq!(status, 201);
@@ -332,12 +374,24 @@ async fn a_report_takes_at_most_three_pending_photos(backend: Backend) {
     }
     let all: Vec<&str> = keys.iter().map(String::as_str).collect();
     let (status, body) = report_with(&app, &all).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("too_many_photos")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("too_many_photos")),
+        "{body}"
+    );
     let (status, body) = report_with(&app, &[all[0], &"f".repeat(32)]).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("unknown_photo")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("unknown_photo")),
+        "{body}"
+    );
     let (status, body) = report_with(&app, &[all[0], all[0]]).await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(app.stored_issue_count().await, 0, "a refused report was written");
+    assert_eq!(
+        app.stored_issue_count().await,
+        0,
+        "a refused report was written"
+    );
 
     // The refusals took no photo: the first three attach now.
     let (status, created) = report_with(&app, &all[..3]).await;
@@ -346,7 +400,11 @@ async fn a_report_takes_at_most_three_pending_photos(backend: Backend) {
     assert_eq!(issue["properties"]["photos"].as_array().unwrap().len(), 3);
     // Taken: a second report with one of them is refused whole.
     let (status, body) = report_with(&app, &[all[3], all[1]]).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("unknown_photo")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("unknown_photo")),
+        "{body}"
+    );
     assert_eq!(app.stored_issue_count().await, 1);
     let (status, created) = report_with(&app, &[all[3]]).await;
     assert_eq!(status, 201, "{created}");
@@ -356,14 +414,22 @@ async fn a_report_takes_at_most_three_pending_photos(backend: Backend) {
 /// issue's photos and a hidden photo are 404; unhiding brings them back.
 async fn moderation_hides_photos(backend: Backend) {
     let (app, _media) = photo_app(&backend).await;
-    let (_, admin) = app.user_with_token("admin@example.org", Role::Admin, &[]).await;
+    let (_, admin) = app
+        .user_with_token("admin@example.org", Role::Admin, &[])
+        .await;
     let report_key = uploaded(&app, jpeg(50, 40, 1)).await;
     let (_, created) = report_with(&app, &[&report_key]).await;
     let id = created["id"].as_i64().unwrap();
 
     let after_key = uploaded(&app, jpeg(50, 40, 2)).await;
     let change = json!({"status": "acknowledged", "photos": [after_key]});
-    let (status, event) = post_as(&app, &format!("/api/v1/issues/{id}/events"), &admin, &change).await;
+    let (status, event) = post_as(
+        &app,
+        &format!("/api/v1/issues/{id}/events"),
+        &admin,
+        &change,
+    )
+    .await;
     assert_eq!(status, 201, "{event}");
     assert_eq!(event["photos"][0]["kind"], "update", "{event}");
     let (_, history) = app.get(&format!("/api/v1/issues/{id}/events")).await;
@@ -378,7 +444,10 @@ async fn moderation_hides_photos(backend: Backend) {
     let photos = issue["properties"]["photos"].as_array().unwrap().clone();
     let kinds: Vec<&str> = photos.iter().map(|p| p["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["report", "update"]);
-    let urls: Vec<String> = photos.iter().map(|p| p["url"].as_str().unwrap().to_owned()).collect();
+    let urls: Vec<String> = photos
+        .iter()
+        .map(|p| p["url"].as_str().unwrap().to_owned())
+        .collect();
     for url in &urls {
         assert_eq!(status_of(&app, url).await, 200, "{url}");
     }
@@ -391,7 +460,10 @@ async fn moderation_hides_photos(backend: Backend) {
     for url in &urls {
         assert_eq!(status_of(&app, url).await, 404, "{url} of a hidden issue");
     }
-    assert_eq!(post_as(&app, &issue_moderation, &admin, &unhide).await.0, 200);
+    assert_eq!(
+        post_as(&app, &issue_moderation, &admin, &unhide).await.0,
+        200
+    );
     assert_eq!(status_of(&app, &urls[0]).await, 200);
 
     // One photo hidden: 404 and off the issue; the other stays.
@@ -409,13 +481,22 @@ async fn moderation_hides_photos(backend: Backend) {
     let (status, answer) = post_as(&app, &photo_moderation, &admin, &hide).await;
     assert_eq!((status, &answer["hidden"]), (200, &json!(true)), "{answer}");
     assert_eq!(status_of(&app, &urls[0]).await, 404);
-    assert_eq!(status_of(&app, &photos[0]["thumbnail_url"].as_str().unwrap()).await, 404);
+    assert_eq!(
+        status_of(&app, photos[0]["thumbnail_url"].as_str().unwrap()).await,
+        404
+    );
     assert_eq!(status_of(&app, &urls[1]).await, 200);
     let (_, issue) = app.get(&format!("/api/v1/issues/{id}")).await;
     assert_eq!(issue["properties"]["photos"].as_array().unwrap().len(), 1);
     let (status, again) = post_as(&app, &photo_moderation, &admin, &hide).await;
-    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_hidden")));
-    assert_eq!(post_as(&app, &photo_moderation, &admin, &unhide).await.0, 200);
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("already_hidden"))
+    );
+    assert_eq!(
+        post_as(&app, &photo_moderation, &admin, &unhide).await.0,
+        200
+    );
     assert_eq!(status_of(&app, &urls[0]).await, 200);
 
     let audit = app
@@ -428,7 +509,10 @@ async fn moderation_hides_photos(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(audit.contains("photo.hidden") && audit.contains("photo.unhidden"), "{audit}");
+    assert!(
+        audit.contains("photo.hidden") && audit.contains("photo.unhidden"),
+        "{audit}"
+    );
 }
 
 /// Sets a file's modification time `age` into the past.
@@ -464,7 +548,10 @@ async fn the_sweep_at_start_removes_what_a_crash_left(backend: Backend) {
     let (status, _) = qala_tests::post_report(&client, &server.base, &body).await;
     assert_eq!(status, 201);
     server.kill().await;
-    let kept: Vec<_> = std::fs::read_dir(&media).unwrap().map(|e| e.unwrap().path()).collect();
+    let kept: Vec<_> = std::fs::read_dir(&media)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(kept.len(), 2);
 
     let half = media.join(".tmp-0123456789abcdef-x.jpg");
@@ -524,7 +611,10 @@ async fn the_default_media_dir_is_beside_the_sqlite_file() {
         .unwrap()
         .status();
     assert_eq!(status.as_u16(), 201);
-    assert_eq!(std::fs::read_dir(dir.path().join("media")).unwrap().count(), 2);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("media")).unwrap().count(),
+        2
+    );
 }
 
 /// Pending photos never attached are deleted after a day, files with them.
@@ -532,7 +622,11 @@ async fn unattached_photos_are_swept_after_a_day(backend: Backend) {
     let (app, media) = photo_app(&backend).await;
     uploaded(&app, jpeg(20, 20, 7)).await;
     let swept = app.state.sweep_media().await.unwrap();
-    assert_eq!((swept.stale_rows, swept.files), (0, 0), "a fresh upload was swept");
+    assert_eq!(
+        (swept.stale_rows, swept.files),
+        (0, 0),
+        "a fresh upload was swept"
+    );
     age_pending_rows(&app.database.url).await;
     for entry in std::fs::read_dir(media.path()).unwrap() {
         age(&entry.unwrap().path(), Duration::from_secs(3600));
@@ -544,7 +638,8 @@ async fn unattached_photos_are_swept_after_a_day(backend: Backend) {
 
 /// Moves every pending photo's upload time two days back.
 async fn age_pending_rows(url: &str) {
-    const SQL: &str = "UPDATE photos SET created_at = '2000-01-01T00:00:00.000Z' WHERE issue_id IS NULL";
+    const SQL: &str =
+        "UPDATE photos SET created_at = '2000-01-01T00:00:00.000Z' WHERE issue_id IS NULL";
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         sqlx::query(SQL).execute(&pool).await.unwrap();
@@ -566,7 +661,10 @@ async fn uploads_are_rate_limited(backend: Backend) {
         assert_eq!(status, 201, "{body}");
     }
     let (status, body) = upload(&app, jpeg(8, 8, 3), "image/jpeg").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
 }
 
 test_on_every_backend!(

@@ -68,8 +68,7 @@ pub(super) struct PhotoRow {
 }
 
 /// The columns [`PhotoRow`] is read from (`hidden` computed).
-pub(super) const PHOTO_COLUMNS: &str =
-    "id, sha256, width, height, issue_id, event_id, comment_id, kind, hidden_at IS NOT NULL AS hidden";
+pub(super) const PHOTO_COLUMNS: &str = "id, sha256, width, height, issue_id, event_id, comment_id, kind, hidden_at IS NOT NULL AS hidden";
 
 impl PhotoRow {
     pub(super) fn decode(self) -> Result<Photo> {

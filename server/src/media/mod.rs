@@ -169,10 +169,7 @@ mod tests {
         );
         assert_eq!(default_dir("sqlite://qala.db"), PathBuf::from("media"));
         assert_eq!(default_dir("sqlite::memory:"), PathBuf::from("media"));
-        assert_eq!(
-            default_dir("postgres://u@h/db"),
-            PathBuf::from("media")
-        );
+        assert_eq!(default_dir("postgres://u@h/db"), PathBuf::from("media"));
     }
 
     #[test]
@@ -182,7 +179,12 @@ mod tests {
         let sha = "a".repeat(64);
         assert!(media.file_of(&format!("{sha}.jpg")).is_some());
         assert!(media.file_of(&format!("{sha}-320.jpg")).is_some());
-        for bad in ["../etc/passwd", &format!("{sha}.png"), "x.jpg", &format!("{sha}-64.jpg")] {
+        for bad in [
+            "../etc/passwd",
+            &format!("{sha}.png"),
+            "x.jpg",
+            &format!("{sha}-64.jpg"),
+        ] {
             assert!(media.file_of(bad).is_none(), "{bad}");
         }
     }
@@ -197,7 +199,10 @@ mod tests {
         std::fs::write(dir.path().join(".tmp-x-half.jpg"), b"half").unwrap();
         std::fs::write(dir.path().join("README"), b"operator's").unwrap();
         let keep = HashSet::from([kept.clone()]);
-        assert_eq!(media.sweep_files(&keep, Duration::from_secs(3600)).unwrap(), 0);
+        assert_eq!(
+            media.sweep_files(&keep, Duration::from_secs(3600)).unwrap(),
+            0
+        );
         assert_eq!(media.sweep_files(&keep, Duration::ZERO).unwrap(), 3);
         let mut left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -206,7 +211,11 @@ mod tests {
         left.sort();
         assert_eq!(
             left,
-            [format!("{kept}-320.jpg"), format!("{kept}.jpg"), "README".to_owned()]
+            [
+                format!("{kept}-320.jpg"),
+                format!("{kept}.jpg"),
+                "README".to_owned()
+            ]
         );
     }
 }

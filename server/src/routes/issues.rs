@@ -148,8 +148,7 @@ async fn fetch(
     }
     // Only here and in the history: lists and nearby stay lean.
     let photos = state.store.issue_photos(id).await?;
-    feature["properties"]["photos"] =
-        photos.iter().map(|p| p.to_public_json()).collect::<Value>();
+    feature["properties"]["photos"] = photos.iter().map(|p| p.to_public_json()).collect::<Value>();
     Ok(geojson(feature))
 }
 

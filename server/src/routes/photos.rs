@@ -111,7 +111,10 @@ async fn file(
     let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim().trim_start_matches("W/") == etag)
+        });
     let mut response = if cached {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -134,7 +137,10 @@ async fn file(
     };
     let headers = response.headers_mut();
     headers.insert(header::ETAG, etag_value);
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_FOREVER));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_FOREVER),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
