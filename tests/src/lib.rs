@@ -127,6 +127,8 @@ pub struct TestApp {
     pub state: qala_server::AppState,
     pub client: reqwest::Client,
     pub database: TestDatabase,
+    /// The photos' directory (unless the config named one), removed afterwards.
+    pub media: TempDir,
 }
 
 impl TestApp {
@@ -175,8 +177,12 @@ impl TestApp {
     async fn serving(
         store: Arc<dyn Store>,
         database: TestDatabase,
-        config: qala_server::ServerConfig,
+        mut config: qala_server::ServerConfig,
     ) -> Self {
+        let media = tempfile::tempdir().unwrap();
+        if config.media_dir.is_none() {
+            config.media_dir = Some(media.path().to_owned());
+        }
         let (state, base) = serve_with(Arc::clone(&store), config).await;
         Self {
             base,
@@ -184,14 +190,19 @@ impl TestApp {
             state,
             client: reqwest::Client::new(),
             database,
+            media,
         }
     }
 
     /// The base URL of a second server on this app's database, following
-    /// its change log as another replica would.
+    /// its change log as another replica would (sharing its media directory).
     pub async fn follower(&self) -> String {
         let store = qala_geodata::connect(&self.database.url).await.unwrap();
-        serve_with(store, unlimited_config()).await.1
+        let config = qala_server::ServerConfig {
+            media_dir: self.state.config.media_dir.clone(),
+            ..unlimited_config()
+        };
+        serve_with(store, config).await.1
     }
 
     /// The address the server listens on, for raw TCP clients.
@@ -348,6 +359,44 @@ pub fn report_body(lon: f64, lat: f64, category: &str, description: &str) -> Val
         "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {"category": category, "description": description},
     })
+}
+
+/// A `width` × `height` JPEG, different for each `seed` (two seeds, two
+/// files in the media directory).
+pub fn test_jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, seed])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(picture)
+        .write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    out
+}
+
+/// Uploads a photo to the server at `base` and files a report with it:
+/// the issue's id and the photo as the issue lists it.
+pub async fn report_with_photo(client: &reqwest::Client, base: &str, seed: u8) -> (i64, Value) {
+    let upload: Value = client
+        .post(format!("{base}/api/v1/photos"))
+        .header("content-type", "image/jpeg")
+        .body(test_jpeg(48, 32, seed))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut body = report_body(76.944, 43.262, "pothole", "A pothole with a photo");
+    body["properties"]["photos"] = serde_json::json!([upload["id"]]);
+    let (status, created) = post_report(client, base, &body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (_, issue) = get_json(client, &format!("{base}/api/v1/issues/{id}")).await;
+    (id, issue["properties"]["photos"][0].clone())
 }
 
 /// Follows `next` links from `first` to the end, returning every feature.

@@ -38,6 +38,14 @@ async fn call(
         request = request
             .header("content-type", "application/json")
             .body(r#"{"status": "acknowledged", "note": "Seen"}"#);
+    } else if method == reqwest::Method::POST && path == "/api/v1/photos" {
+        request = request
+            .header("content-type", "image/jpeg")
+            .body(qala_tests::test_jpeg(16, 16, 0));
+    } else if method == reqwest::Method::POST && path.starts_with("/api/v1/photos/") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"action": "hide", "reason": "Matrix"}"#);
     } else if method == reqwest::Method::POST && path.ends_with("/moderation") {
         request = request
             .header("content-type", "application/json")
@@ -54,9 +62,16 @@ async fn call(
 /// The password of the matrix's admin, for `POST /api/v1/login`.
 const MATRIX_PASSWORD: &str = "matrix password 1234";
 
-/// A concrete path for a route pattern, with ids that exist.
-fn concrete(pattern: &str, issue: i64, district: i64) -> String {
+/// A concrete path for a route pattern, with ids that exist (`photo`: a
+/// public photo as its issue lists it).
+fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
+    let media = photo["url"].as_str().unwrap().trim_start_matches("/media/");
     let path = pattern
+        .replace("/media/{file}", &format!("/media/{media}"))
+        .replace(
+            "/api/v1/photos/{id}",
+            &format!("/api/v1/photos/{}", photo["id"]),
+        )
         .replace("/api/v1/issues/{id}", &format!("/api/v1/issues/{issue}"))
         .replace(
             "/api/v1/districts/{id}",
@@ -80,6 +95,7 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
     let issue = issues["features"][0]["id"].as_i64().unwrap();
     let (_, districts) = app.get("/api/v1/districts").await;
     let district = districts["features"][0]["id"].as_i64().unwrap();
+    let (_, photo) = qala_tests::report_with_photo(&app.client, &app.base, 1).await;
 
     let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
     for role in Role::ALL {
@@ -102,16 +118,21 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
             // A status change moves its issue on, a moderation changes it:
             // each caller gets a fresh pothole (routed to roads, the scoped
             // users' department).
-            let path = if method == reqwest::Method::POST
+            let path = if method == reqwest::Method::POST && pattern.starts_with("/api/v1/photos/")
+            {
+                // Hiding a photo twice is refused: a fresh one each time.
+                let (fresh, photo) = qala_tests::report_with_photo(&app.client, &app.base, 2).await;
+                concrete(pattern, fresh, district, &photo)
+            } else if method == reqwest::Method::POST
                 && (pattern.ends_with("/events") || pattern.ends_with("/moderation"))
             {
                 let (status, report) = app
                     .report(&report_body(76.944, 43.262, "pothole", "Another pothole"))
                     .await;
                 assert_eq!(status, 201, "{report}");
-                concrete(pattern, report["id"].as_i64().unwrap(), district)
+                concrete(pattern, report["id"].as_i64().unwrap(), district, &photo)
             } else {
-                concrete(pattern, issue, district)
+                concrete(pattern, issue, district, &photo)
             };
             let response = call(&app, &method, &path, token.as_deref()).await;
             let status = response.status().as_u16();

@@ -29,9 +29,13 @@ pub struct NewIssue {
     address: Option<String>,
     reporter_email: Option<String>,
     /// Upload keys of the pending photos to attach, in order. Part of the
-    /// canonical form (a retry must name the same photos), left out when
-    /// empty so reports without photos keep the form they always had.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// canonical form (a retry must name the same photos) as their hashes,
+    /// the only form keys are stored in; left out when empty so reports
+    /// without photos keep the form they always had.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_key_hashes"
+    )]
     photos: Vec<PhotoKey>,
 }
 
@@ -40,6 +44,10 @@ fn serialize_category<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.serialize_str(c.code)
+}
+
+fn serialize_key_hashes<S: serde::Serializer>(keys: &[PhotoKey], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(keys.iter().map(PhotoKey::hash))
 }
 
 fn serialize_lonlat<S: serde::Serializer>(p: &LonLat, s: S) -> Result<S::Ok, S::Error> {
