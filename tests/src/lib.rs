@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod mvt;
+pub mod photos;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -359,44 +360,6 @@ pub fn report_body(lon: f64, lat: f64, category: &str, description: &str) -> Val
         "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {"category": category, "description": description},
     })
-}
-
-/// A `width` × `height` JPEG, different for each `seed` (two seeds, two
-/// files in the media directory).
-pub fn test_jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
-    let picture = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, seed])
-    });
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(picture)
-        .write_to(
-            &mut std::io::Cursor::new(&mut out),
-            image::ImageFormat::Jpeg,
-        )
-        .unwrap();
-    out
-}
-
-/// Uploads a photo to the server at `base` and files a report with it:
-/// the issue's id and the photo as the issue lists it.
-pub async fn report_with_photo(client: &reqwest::Client, base: &str, seed: u8) -> (i64, Value) {
-    let upload: Value = client
-        .post(format!("{base}/api/v1/photos"))
-        .header("content-type", "image/jpeg")
-        .body(test_jpeg(48, 32, seed))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut body = report_body(76.944, 43.262, "pothole", "A pothole with a photo");
-    body["properties"]["photos"] = serde_json::json!([upload["id"]]);
-    let (status, created) = post_report(client, base, &body).await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_i64().unwrap();
-    let (_, issue) = get_json(client, &format!("{base}/api/v1/issues/{id}")).await;
-    (id, issue["properties"]["photos"][0].clone())
 }
 
 /// Follows `next` links from `first` to the end, returning every feature.

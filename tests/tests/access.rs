@@ -41,7 +41,7 @@ async fn call(
     } else if method == reqwest::Method::POST && path == "/api/v1/photos" {
         request = request
             .header("content-type", "image/jpeg")
-            .body(qala_tests::test_jpeg(16, 16, 0));
+            .body(qala_tests::photos::jpeg(16, 16, 0));
     } else if method == reqwest::Method::POST && path.starts_with("/api/v1/photos/") {
         request = request
             .header("content-type", "application/json")
@@ -95,7 +95,7 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
     let issue = issues["features"][0]["id"].as_i64().unwrap();
     let (_, districts) = app.get("/api/v1/districts").await;
     let district = districts["features"][0]["id"].as_i64().unwrap();
-    let (_, photo) = qala_tests::report_with_photo(&app.client, &app.base, 1).await;
+    let (_, photo) = qala_tests::photos::report_with_photo(&app.client, &app.base, 1).await;
 
     let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
     for role in Role::ALL {
@@ -121,7 +121,8 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
             let path = if method == reqwest::Method::POST && pattern.starts_with("/api/v1/photos/")
             {
                 // Hiding a photo twice is refused: a fresh one each time.
-                let (fresh, photo) = qala_tests::report_with_photo(&app.client, &app.base, 2).await;
+                let (fresh, photo) =
+                    qala_tests::photos::report_with_photo(&app.client, &app.base, 2).await;
                 concrete(pattern, fresh, district, &photo)
             } else if method == reqwest::Method::POST
                 && (pattern.ends_with("/events") || pattern.ends_with("/moderation"))
