@@ -117,6 +117,10 @@ async fn sanitised_photos_are_served_with_their_report(backend: Backend) {
     let id = created["id"].as_i64().unwrap();
     let (status, issue) = app.get(&format!("/api/v1/issues/{id}")).await;
     assert_eq!(status, 200);
+    assert_eq!(
+        created, issue,
+        "the report's answer is the issue as fetched"
+    );
     let photos = issue["properties"]["photos"].as_array().unwrap();
     assert_eq!(photos.len(), 1, "{issue}");
     let photo = &photos[0];

@@ -72,6 +72,7 @@ async fn create(
     })?;
     let key = idempotency_key(&headers)?;
     let report = NewIssue::from_json(&body)?;
+    let with_photos = !report.photos().is_empty();
 
     let reporters: Vec<Who> = addr
         .map(Who::address)
@@ -86,11 +87,19 @@ async fn create(
         .district_name(created.issue.district_id.unwrap_or(0))
         .map(str::to_owned);
     let location = format!("/api/v1/issues/{}", created.issue.id);
-    let mut response = (
-        StatusCode::CREATED,
-        geojson(created.issue.to_feature(name.as_deref())),
-    )
-        .into_response();
+    let mut feature = created.issue.to_feature(name.as_deref());
+    // The answer is the issue as `GET` shows it, photos included. The
+    // report is committed: a failed read only leaves them out of this
+    // answer (and a report without photos needs none).
+    if !with_photos {
+        feature["properties"]["photos"] = json!([]);
+    } else {
+        match state.store.issue_photos(created.issue.id).await {
+            Ok(photos) => feature["properties"]["photos"] = public_photos(&photos),
+            Err(e) => tracing::warn!(error = %e, "reading a new report's photos failed"),
+        }
+    }
+    let mut response = (StatusCode::CREATED, geojson(feature)).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = location.parse() {
         headers.insert(header::LOCATION, value);
@@ -148,8 +157,13 @@ async fn fetch(
     }
     // Only here and in the history: lists and nearby stay lean.
     let photos = state.store.issue_photos(id).await?;
-    feature["properties"]["photos"] = photos.iter().map(|p| p.to_public_json()).collect::<Value>();
+    feature["properties"]["photos"] = public_photos(&photos);
     Ok(geojson(feature))
+}
+
+/// Photos as the public sees them.
+fn public_photos(photos: &[qala_geodata::photo::Photo]) -> Value {
+    photos.iter().map(|p| p.to_public_json()).collect()
 }
 
 /// `GET /api/v1/issues`: a page of issues in the area and filters given.
