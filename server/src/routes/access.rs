@@ -57,6 +57,7 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     (Method::GET, "/api/v1/statuses", Access::Public),
     (Method::GET, "/api/v1/departments", Access::Public),
     // Public fields only (a hidden issue is just its id and `removed`).
+    (Method::GET, "/api/v1/events/stream", Access::Public),
     (Method::GET, "/api/v1/live", Access::Public),
     (Method::GET, "/api/v1/issues/{id}/events", Access::Public),
     (
