@@ -173,7 +173,7 @@ pub fn comment(comment: &Comment, category: &Category, lang: Lang) -> Option<Fee
 
 /// The newest [`MAX_ENTRIES`] of `entries`, newest first.
 pub fn newest(mut entries: Vec<FeedEntry>) -> Vec<FeedEntry> {
-    entries.sort_by(|a, b| (b.at, b.order).cmp(&(a.at, a.order)));
+    entries.sort_by_key(|e| std::cmp::Reverse((e.at, e.order)));
     entries.truncate(MAX_ENTRIES);
     entries
 }

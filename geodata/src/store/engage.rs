@@ -140,7 +140,7 @@ pub(super) const IDS_PER_QUERY: usize = 10_000;
 /// `batches` of events (each newest first) merged into the newest `limit`.
 pub(super) fn newest_events(batches: Vec<Vec<IssueEvent>>, limit: usize) -> Vec<IssueEvent> {
     let mut all: Vec<IssueEvent> = batches.into_iter().flatten().collect();
-    all.sort_by(|a, b| b.id.cmp(&a.id));
+    all.sort_by_key(|e| std::cmp::Reverse(e.id));
     all.truncate(limit);
     all
 }

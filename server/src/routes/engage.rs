@@ -120,6 +120,6 @@ pub(super) fn history(events: &[IssueEvent], comments: &[Comment]) -> Vec<Value>
                 .map(|c| (c.created_at, 1, c.id, c.to_public_json())),
         )
         .collect();
-    entries.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    entries.sort_by_key(|e| (e.0, e.1, e.2));
     entries.into_iter().map(|(.., entry)| entry).collect()
 }

@@ -202,7 +202,7 @@ fn newest_issues<'a>(
     entries: impl Iterator<Item = &'a qala_geodata::IssueEntry>,
 ) -> Vec<AreaIssue> {
     let mut issues: Vec<AreaIssue> = entries.map(|e| (e.id, e.category, e.created_at)).collect();
-    issues.sort_by(|a, b| (b.2, b.0).cmp(&(a.2, a.0)));
+    issues.sort_by_key(|i| std::cmp::Reverse((i.2, i.0)));
     issues.truncate(MAX_AREA_ISSUES);
     issues
 }
