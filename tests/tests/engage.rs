@@ -6,10 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::process::Stdio;
+use std::time::Duration;
 
 use qala_geodata::account::Role;
 use qala_tests::mvt::{decode, prop_num, tile_of};
-use qala_tests::{Backend, TestApp, report_body, test_on_every_backend};
+use qala_tests::{Backend, TestApp, report_body, test_on_every_backend, within};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
@@ -573,6 +574,45 @@ async fn a_feed_keeps_the_newest_fifty_entries(backend: Backend) {
         )
     );
     assert_eq!(parsed.updated(), parsed.entries()[0].updated());
+}
+
+/// On PostgreSQL a vote reaches the other servers' index and tiles through
+/// the change log.
+#[tokio::test]
+async fn a_vote_reaches_the_other_servers() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let app = TestApp::empty(&backend).await;
+    let at = (76.95, 43.25);
+    let x = report_at(&app, at, "Hole seen from two servers").await;
+    let base = app.follower().await;
+    let follower_votes = async || {
+        let (_, issue) =
+            qala_tests::get_json(&app.client, &format!("{base}/api/v1/issues/{x}")).await;
+        let (_, page) =
+            qala_tests::get_json(&app.client, &format!("{base}/api/v1/issues?sort=votes")).await;
+        (
+            issue["properties"]["votes"].as_i64(),
+            page["features"][0]["properties"]["votes"].as_i64(),
+        )
+    };
+    assert!(
+        within(Duration::from_secs(5), async || follower_votes().await
+            == (Some(0), Some(0)))
+        .await
+        .is_some()
+    );
+    vote(&app, x, VOTER_A, None).await;
+    vote(&app, x, VOTER_B, None).await;
+    assert!(
+        within(Duration::from_secs(5), async || follower_votes().await
+            == (Some(2), Some(2)))
+        .await
+        .is_some(),
+        "{:?}",
+        follower_votes().await
+    );
 }
 
 test_on_every_backend!(
