@@ -1,105 +1,19 @@
 //! Residents' follow-up end to end, on every backend: "me too" counted
 //! once per voter (in the issue, the tiles and the queue's order, carried
-//! over to the original of a duplicate), comments in the public history
-//! and out of every public output once hidden, and the Atom feeds holding
-//! exactly the public entries (checked with feedparser as well as parsed).
+//! over to the original of a duplicate, on every server), comments in the
+//! public history and out of it once hidden, and the limits on both. The
+//! feeds are `tests/engage_feeds.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use qala_geodata::account::Role;
+use qala_tests::follow_up::{
+    admin, change, comment, get_text, hide_issue, history, moderate_comment, post, report_at, vote,
+};
 use qala_tests::mvt::{decode, prop_num, tile_of};
-use qala_tests::{Backend, TestApp, report_body, test_on_every_backend, within};
+use qala_tests::{Backend, TestApp, test_on_every_backend, within};
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
-
-/// Almaly, Almaty (a demo city district).
-const ALMALY: (f64, f64) = (76.9412, 43.2611);
-/// Bostandyk, another district.
-const BOSTANDYK: (f64, f64) = (76.900, 43.222);
-
-/// POSTs `body` to `path` as `token` (anonymous for `None`).
-async fn post(app: &TestApp, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(app.url(path))
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn report_at(app: &TestApp, at: (f64, f64), what: &str) -> i64 {
-    let (status, created) = app.report(&report_body(at.0, at.1, "pothole", what)).await;
-    assert_eq!(status, 201, "{created}");
-    created["id"].as_i64().unwrap()
-}
-
-async fn vote(app: &TestApp, id: i64, voter: &str, token: Option<&str>) -> (u16, Value) {
-    post(
-        app,
-        &format!("/api/v1/issues/{id}/votes"),
-        token,
-        &json!({"voter": voter}),
-    )
-    .await
-}
-
-async fn comment(app: &TestApp, id: i64, body: &Value) -> (u16, Value) {
-    post(app, &format!("/api/v1/issues/{id}/comments"), None, body).await
-}
-
-async fn admin(app: &TestApp) -> String {
-    app.user_with_token("admin@example.org", Role::Admin, &[])
-        .await
-        .1
-}
-
-async fn change(app: &TestApp, token: &str, id: i64, body: Value) {
-    let (status, event) = post(
-        app,
-        &format!("/api/v1/issues/{id}/events"),
-        Some(token),
-        &body,
-    )
-    .await;
-    assert_eq!(status, 201, "{event}");
-}
-
-async fn hide_issue(app: &TestApp, token: &str, id: i64) {
-    let body = json!({"action": "hide", "reason": "test"});
-    let (status, _) = post(
-        app,
-        &format!("/api/v1/issues/{id}/moderation"),
-        Some(token),
-        &body,
-    )
-    .await;
-    assert_eq!(status, 200);
-}
-
-async fn moderate_comment(app: &TestApp, token: Option<&str>, id: i64, action: &str) -> u16 {
-    let body = json!({"action": action, "reason": "abusive"});
-    post(
-        app,
-        &format!("/api/v1/comments/{id}/moderation"),
-        token,
-        &body,
-    )
-    .await
-    .0
-}
-
-async fn history(app: &TestApp, id: i64) -> Vec<Value> {
-    let (status, body) = app.get(&format!("/api/v1/issues/{id}/events")).await;
-    assert_eq!(status, 200, "{body}");
-    body["events"].as_array().unwrap().clone()
-}
 
 /// The votes property of issue `id` in the z14 tile over `at`.
 async fn tile_votes(app: &TestApp, at: (f64, f64), id: i64) -> Option<f64> {
@@ -324,256 +238,33 @@ async fn comments_join_the_history_and_hidden_ones_leave_it(backend: Backend) {
     assert_eq!(history(&app, x).await.len(), 4);
 }
 
-async fn get_text(app: &TestApp, path: &str) -> (u16, String, Option<String>) {
-    let response = app.client.get(app.url(path)).send().await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (status, response.text().await.unwrap(), content_type)
-}
-
-/// A feed fetched, checked valid by feedparser, parsed: its entries' ids,
-/// newest first.
-async fn feed(app: &TestApp, path: &str) -> (atom_syndication::Feed, String) {
-    let (status, xml, content_type) = get_text(app, path).await;
-    assert_eq!(status, 200, "{path}: {xml}");
-    assert_eq!(content_type.as_deref(), Some("application/atom+xml"));
-    let parsed: atom_syndication::Feed = xml.parse().unwrap();
-    feedparser_agrees(&xml, &parsed).await;
-    let times: Vec<_> = parsed.entries().iter().map(|e| *e.updated()).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
-    assert_eq!(
-        Some(parsed.updated()),
-        times.first().or(Some(parsed.updated()))
-    );
-    (parsed, xml)
-}
-
-/// Python's feedparser, installed with pip when missing (required in CI):
-/// the feed is well-formed Atom and has the entries we parsed.
-async fn feedparser_agrees(xml: &str, parsed: &atom_syndication::Feed) {
-    let import = std::process::Command::new("python3")
-        .args(["-c", "import feedparser"])
-        .status();
-    if !import.is_ok_and(|s| s.success()) {
-        let _ = std::process::Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "feedparser"])
-            .status();
-    }
-    let script = "import sys, json, feedparser\n\
-        d = feedparser.parse(sys.stdin.buffer.read())\n\
-        print(json.dumps({'bozo': bool(d.bozo), 'version': d.version, 'ids': [e.id for e in d.entries],\n\
-        'links': [e.link for e in d.entries]}))";
-    let child = tokio::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping feedparser: {e}");
-            return;
-        }
-        Err(e) => panic!("feedparser is required in CI: {e}"),
+/// Votes and comments spend their own allowance per client address.
+async fn votes_and_comments_are_rate_limited(backend: Backend) {
+    let config = qala_server::ServerConfig {
+        rate_limits: qala_server::limits::RateLimits {
+            engage_per_address: 3,
+            ..qala_tests::unlimited_config().rate_limits
+        },
+        ..qala_tests::unlimited_config()
     };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(xml.as_bytes())
-        .await
-        .unwrap();
-    let output = child.wait_with_output().await.unwrap();
-    if !output.status.success() && std::env::var_os("CI").is_none() {
-        eprintln!("skipping feedparser: not installed");
-        return;
-    }
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["bozo"], false, "{report}\n{xml}");
-    assert_eq!(report["version"], "atom10");
-    let ids: Vec<&str> = parsed.entries().iter().map(|e| e.id()).collect();
-    assert_eq!(report["ids"], json!(ids));
-    for link in report["links"].as_array().unwrap() {
-        assert!(link.as_str().unwrap().contains("/?issue="), "{link}");
-    }
-}
-
-fn entry_ids(feed: &atom_syndication::Feed) -> Vec<String> {
-    let mut ids: Vec<String> = feed.entries().iter().map(|e| e.id().to_owned()).collect();
-    ids.sort();
-    ids
-}
-
-fn tags(mut ids: Vec<String>) -> Vec<String> {
-    ids.iter_mut()
-        .for_each(|id| *id = format!("tag:qala,2026:{id}"));
-    ids.sort();
-    ids
-}
-
-async fn atom_feeds_hold_exactly_the_public_entries(backend: Backend) {
-    let app = TestApp::demo(&backend, 0).await;
-    let token = admin(&app).await;
-    let mut with_email = report_body(ALMALY.0, ALMALY.1, "pothole", "Hole <b>&</b> puddle");
-    with_email["properties"]["reporter_email"] = json!("resident-secret@example.org");
-    let (_, created) = app.report(&with_email).await;
-    let x = created["id"].as_i64().unwrap();
-    let y = report_at(&app, (ALMALY.0 + 0.001, ALMALY.1), "Second Almaly hole").await;
-    let z = report_at(&app, BOSTANDYK, "Bostandyk hole").await;
-    let h = report_at(&app, (ALMALY.0, ALMALY.1 + 0.001), "HIDDEN-ISSUE text").await;
-    change(
-        &app,
-        &token,
-        x,
-        json!({"status": "acknowledged", "note": "Crew sent", "internal_note": "INTERNAL-ONLY"}),
-    )
-    .await;
-    change(
-        &app,
-        &token,
-        z,
-        json!({"status": "acknowledged", "note": "Looking"}),
-    )
-    .await;
-    change(
-        &app,
-        &token,
-        h,
-        json!({"status": "acknowledged", "note": "HIDDEN-NOTE"}),
-    )
-    .await;
-    let (_, c1) = comment(
-        &app,
-        x,
-        &json!({"body": "Thanks!", "author_name": "Aigerim"}),
-    )
-    .await;
-    let (_, c2) = comment(&app, x, &json!({"body": "HIDDEN-COMMENT"})).await;
-    let c2 = c2["id"].as_i64().unwrap();
-    assert_eq!(moderate_comment(&app, Some(&token), c2, "hide").await, 200);
-    hide_issue(&app, &token, h).await;
-    let events = history(&app, x).await;
-    let x_event = events[0]["id"].as_i64().unwrap();
-    let z_event = history(&app, z).await[0]["id"].as_i64().unwrap();
-
-    let (issue_feed, xml) = feed(&app, &format!("/feeds/issues/{x}.atom?lang=en")).await;
+    let app = TestApp::with_config(&backend, config).await;
+    let x = report_at(&app, (76.95, 43.25), "Limited").await;
+    assert_eq!(vote(&app, x, VOTER_A, None).await.0, 200);
+    assert_eq!(vote(&app, x, VOTER_B, None).await.0, 200);
+    assert_eq!(comment(&app, x, &json!({"body": "One"})).await.0, 201);
+    let (status, body) = vote(&app, x, VOTER_C, None).await;
     assert_eq!(
-        entry_ids(&issue_feed),
-        tags(vec![
-            format!("issue/{x}"),
-            format!("issue/{x}/event/{x_event}"),
-            format!("issue/{x}/comment/{}", c1["id"]),
-        ])
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
     );
-    assert!(xml.contains("Road damage") && xml.contains("Crew sent") && xml.contains("Aigerim"));
-    assert!(
-        issue_feed
-            .entries()
-            .iter()
-            .any(|e| e.content().and_then(|c| c.value()) == Some("Hole <b>&</b> puddle"))
-    );
-    assert_eq!(issue_feed.id(), format!("tag:qala,2026:feed/issues/{x}"));
-
-    let almaly = district_of(&app, "almaly").await;
-    let (district_feed, _) = feed(&app, &format!("/feeds/districts/{almaly}.atom?lang=kk")).await;
+    assert_eq!(comment(&app, x, &json!({"body": "Two"})).await.0, 429);
+    // Nothing was written by the refused ones; reports have their own allowance.
     assert_eq!(
-        entry_ids(&district_feed),
-        tags(vec![
-            format!("issue/{x}"),
-            format!("issue/{y}"),
-            format!("issue/{x}/event/{x_event}")
-        ])
+        app.get(&format!("/api/v1/issues/{x}")).await.1["properties"]["votes"],
+        2
     );
-    let (area_feed, _) = feed(&app, "/feeds/area.atom?bbox=76.8,43.1,77.0,43.3").await;
-    assert_eq!(
-        entry_ids(&area_feed),
-        tags(vec![
-            format!("issue/{x}"),
-            format!("issue/{y}"),
-            format!("issue/{z}"),
-            format!("issue/{x}/event/{x_event}"),
-            format!("issue/{z}/event/{z_event}"),
-        ])
-    );
-    // Titles in the language asked for: Russian by default.
-    let (ru, _) = feed(&app, &format!("/feeds/issues/{x}.atom")).await;
-    assert!(
-        ru.entries()
-            .iter()
-            .all(|e| e.title().as_str().contains("Яма")),
-        "{:?}",
-        ru.entries()
-    );
-
-    let mut every = String::new();
-    for path in [
-        format!("/feeds/issues/{x}.atom?lang=en"),
-        format!("/feeds/districts/{almaly}.atom"),
-        "/feeds/area.atom?bbox=76.8,43.1,77.0,43.3&lang=kk".to_owned(),
-    ] {
-        every.push_str(&get_text(&app, &path).await.1);
-    }
-    for secret in [
-        "INTERNAL-ONLY",
-        "resident-secret",
-        "HIDDEN-COMMENT",
-        "HIDDEN-ISSUE",
-        "HIDDEN-NOTE",
-    ] {
-        assert!(!every.contains(secret), "{secret} in a feed");
-    }
-
-    for (path, expected) in [
-        (format!("/feeds/issues/{h}.atom"), 404),
-        ("/feeds/issues/999999.atom".to_owned(), 404),
-        (format!("/feeds/issues/0{x}.atom"), 404),
-        (format!("/feeds/issues/{x}.rss"), 404),
-        ("/feeds/districts/999999.atom".to_owned(), 404),
-        (format!("/feeds/issues/{x}.atom?lang=de"), 400),
-        (format!("/feeds/issues/{x}.atom?limit=5"), 400),
-        ("/feeds/area.atom".to_owned(), 400),
-        ("/feeds/area.atom?bbox=76,43,77.5,43.3".to_owned(), 400),
-    ] {
-        assert_eq!(get_text(&app, &path).await.0, expected, "{path}");
-    }
-}
-
-async fn district_of(app: &TestApp, code: &str) -> i64 {
-    let (_, districts) = app.get("/api/v1/districts").await;
-    districts["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["properties"]["code"] == code)
-        .unwrap_or_else(|| panic!("no district {code}"))["id"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn a_feed_keeps_the_newest_fifty_entries(backend: Backend) {
-    let app = TestApp::empty(&backend).await;
-    let x = report_at(&app, (76.95, 43.25), "Many comments").await;
-    let mut ids = Vec::new();
-    for i in 0..55 {
-        let (status, c) = comment(&app, x, &json!({"body": format!("Comment {i}")})).await;
-        assert_eq!(status, 201);
-        ids.push(c["id"].as_i64().unwrap());
-    }
-    let (parsed, _) = feed(&app, &format!("/feeds/issues/{x}.atom")).await;
-    assert_eq!(parsed.entries().len(), 50);
-    assert_eq!(
-        entry_ids(&parsed),
-        tags(
-            ids[5..]
-                .iter()
-                .map(|c| format!("issue/{x}/comment/{c}"))
-                .collect()
-        )
-    );
-    assert_eq!(parsed.updated(), parsed.entries()[0].updated());
+    assert_eq!(history(&app, x).await.len(), 1);
+    report_at(&app, (76.96, 43.26), "Still allowed").await;
 }
 
 /// On PostgreSQL a vote reaches the other servers' index and tiles through
@@ -619,6 +310,5 @@ test_on_every_backend!(
     me_too_counts_each_voter_once_everywhere,
     a_duplicate_carries_its_voters_over_once,
     comments_join_the_history_and_hidden_ones_leave_it,
-    atom_feeds_hold_exactly_the_public_entries,
-    a_feed_keeps_the_newest_fifty_entries,
+    votes_and_comments_are_rate_limited,
 );
