@@ -39,6 +39,10 @@ pub struct RateLimits {
     /// Login attempts per address (failures are throttled further by
     /// [`crate::throttle`]).
     pub logins_per_address: u32,
+    /// "Me too" votes and comments per address.
+    pub engage_per_address: u32,
+    /// "Me too" votes and comments per signed-in account.
+    pub engage_per_account: u32,
     /// Every other write (status changes, moderation, logout) per address.
     pub writes_per_address: u32,
     /// Every other write per account.
@@ -53,6 +57,8 @@ impl Default for RateLimits {
             reports_per_address: 30,
             reports_per_account: 10,
             logins_per_address: 30,
+            engage_per_address: 60,
+            engage_per_account: 30,
             writes_per_address: 300,
             writes_per_account: 120,
         }
@@ -66,6 +72,9 @@ pub enum WriteKind {
     Report,
     /// `POST /api/v1/login`.
     Login,
+    /// A resident's follow-up: `POST /api/v1/issues/{id}/votes` and
+    /// `…/comments`.
+    Engage,
     /// Any other write.
     Other,
 }
@@ -76,6 +85,7 @@ impl WriteKind {
         match pattern {
             "/api/v1/issues" => Self::Report,
             "/api/v1/login" => Self::Login,
+            "/api/v1/issues/{id}/votes" | "/api/v1/issues/{id}/comments" => Self::Engage,
             _ => Self::Other,
         }
     }
@@ -178,6 +188,8 @@ pub struct WriteLimits {
     reports_per_address: Limiter,
     reports_per_account: Limiter,
     logins_per_address: Limiter,
+    engage_per_address: Limiter,
+    engage_per_account: Limiter,
     writes_per_address: Limiter,
     writes_per_account: Limiter,
 }
@@ -190,6 +202,8 @@ impl WriteLimits {
             reports_per_address: Limiter::new(limits.reports_per_address, &clock),
             reports_per_account: Limiter::new(limits.reports_per_account, &clock),
             logins_per_address: Limiter::new(limits.logins_per_address, &clock),
+            engage_per_address: Limiter::new(limits.engage_per_address, &clock),
+            engage_per_account: Limiter::new(limits.engage_per_account, &clock),
             writes_per_address: Limiter::new(limits.writes_per_address, &clock),
             writes_per_account: Limiter::new(limits.writes_per_account, &clock),
             clock,
@@ -207,6 +221,7 @@ impl WriteLimits {
         let limiter = match kind {
             WriteKind::Report => &self.reports_per_address,
             WriteKind::Login => &self.logins_per_address,
+            WriteKind::Engage => &self.engage_per_address,
             WriteKind::Other => &self.writes_per_address,
         };
         limiter.check(&Who::address(addr), &self.clock)
@@ -218,6 +233,7 @@ impl WriteLimits {
         let limiter = match kind {
             WriteKind::Report => &self.reports_per_account,
             WriteKind::Login => return Ok(()),
+            WriteKind::Engage => &self.engage_per_account,
             WriteKind::Other => &self.writes_per_account,
         };
         limiter.check(&Who::Account(account), &self.clock)

@@ -25,6 +25,8 @@ use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};
 use crate::tiling::{TileService, TileSettings};
 
+mod engage;
+
 /// The default of [`ServerConfig::request_timeout`].
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 

@@ -16,6 +16,7 @@ use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
 mod accounts;
+mod engage;
 mod moderation;
 mod postgres;
 mod record;
@@ -23,6 +24,7 @@ mod rows;
 mod sqlite;
 // Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
+mod sqlite_engage;
 mod sqlite_group_commit;
 mod sqlite_moderation;
 mod sqlite_snapshot;
@@ -32,6 +34,7 @@ mod stats;
 mod workflow;
 
 pub use accounts::{AccountStore, SessionActor};
+pub use engage::{EngageStore, VoteOutcome};
 pub use moderation::ModerationStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;
@@ -61,7 +64,14 @@ pub enum ImportMode {
 /// that got `Ok` may acknowledge the write.
 #[async_trait]
 pub trait Store:
-    AccountStore + WorkflowStore + StatsStore + ModerationStore + Send + Sync + std::fmt::Debug
+    AccountStore
+    + WorkflowStore
+    + StatsStore
+    + ModerationStore
+    + EngageStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Stores a new report. With an idempotency key seen before for the same
     /// report, returns the earlier issue instead of creating another; for a

@@ -62,8 +62,9 @@ async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json
     Ok(Json(json!({"departments": departments})))
 }
 
-/// `GET /api/v1/issues/{id}/events`: the public history, oldest first; 404
-/// for an unknown issue (or a hidden one, to the public).
+/// `GET /api/v1/issues/{id}/events`: the public history, oldest first:
+/// status events and visible comments (`kind: "comment"`); 404 for an
+/// unknown issue (or a hidden one, to the public).
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,7 +76,11 @@ async fn events(
         return Err(ApiError::not_found("issue", id));
     }
     let events = state.store.issue_events(id).await?;
-    let public: Vec<_> = events.iter().map(|e| e.to_public_json()).collect();
+    let comments = state
+        .store
+        .issue_comments(id, super::engage::MAX_HISTORY_COMMENTS)
+        .await?;
+    let public = super::engage::history(&events, &comments);
     Ok(Json(json!({"issue_id": id, "events": public})).into_response())
 }
 

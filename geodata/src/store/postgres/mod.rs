@@ -44,6 +44,7 @@ use crate::layer::{Feature, LayerName, NewFeature};
 // `pub(super)` so that other store writes (status changes) can call
 // `accounts::append_audit` in their own transactions.
 pub(super) mod accounts;
+mod engage;
 mod feed;
 mod moderation;
 mod setup;
