@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod category;
+pub mod engage;
 pub mod error;
 pub mod geojson_stream;
 pub mod geometry;

@@ -10,6 +10,7 @@ pub mod client_addr;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod feeds;
 pub mod import;
 pub mod issue_cache;
 pub mod limits;

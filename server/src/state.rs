@@ -20,12 +20,13 @@ use crate::client_addr::TrustedProxies;
 use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
 use crate::limits::{RateLimits, Who, WriteLimits};
 use crate::listener::ConnectionSettings;
-use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
+use crate::live::{LiveHub, LiveKind, MAX_LIVE_CONNECTIONS};
 use crate::media::Media;
 use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};
 use crate::tiling::{TileService, TileSettings};
 
+mod engage;
 mod photos;
 
 pub use photos::PhotoError;
@@ -334,24 +335,36 @@ impl AppState {
     /// pyramid rebuild ([`TileService::issue_removed`]) never sees an entry
     /// whose own pyramid update is still to come.
     pub fn issue_committed(&self, issue: &Issue) {
-        {
+        // What listeners are told; nothing when what they see did not
+        // change (on PostgreSQL the change feed brings this server's own
+        // writes a second time, and a public note moves no point).
+        let kind = {
             let mut index = self.index.write();
             if issue.hidden_at.is_some() {
-                if let Some(old) = index.issues.remove(issue.id) {
+                let old = index.issues.remove(issue.id);
+                old.map(|old| {
                     self.tiles.issue_removed(&old, &index);
-                }
+                    LiveKind::Removed
+                })
             } else {
                 let entry = IssueEntry::from(issue);
-                let old = index.issues.upsert(entry.clone());
-                match old {
-                    None => self.tiles.issue_added(&entry),
-                    Some(old) if old != entry => self.tiles.issue_changed(&old, &entry, &index),
-                    Some(_) => {}
+                match index.issues.upsert(entry.clone()) {
+                    None => {
+                        self.tiles.issue_added(&entry);
+                        Some(LiveKind::Created)
+                    }
+                    Some(old) if old != entry => {
+                        self.tiles.issue_changed(&old, &entry, &index);
+                        Some(LiveKind::Changed)
+                    }
+                    Some(_) => None,
                 }
             }
-        }
+        };
         self.issue_cache.committed(issue);
-        self.live.publish(issue);
+        if let Some(kind) = kind {
+            self.live.publish(issue, kind);
+        }
     }
 
     /// The rows of `ids` as committed, in that order (unknown ids are

@@ -3,6 +3,7 @@
 //! the real `qala` binary in a child process.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod follow_up;
 pub mod mvt;
 pub mod photos;
 
@@ -276,6 +277,8 @@ pub fn unlimited_config() -> qala_server::ServerConfig {
             reports_per_address: 0,
             reports_per_account: 0,
             logins_per_address: 0,
+            engage_per_address: 0,
+            engage_per_account: 0,
             writes_per_address: 0,
             writes_per_account: 0,
         },
@@ -285,10 +288,12 @@ pub fn unlimited_config() -> qala_server::ServerConfig {
 }
 
 /// The `qala serve` settings that [`unlimited_config`] turns off.
-const UNLIMITED_ENV: [&str; 6] = [
+const UNLIMITED_ENV: [&str; 8] = [
     "QALA_REPORTS_PER_ADDRESS",
     "QALA_REPORTS_PER_ACCOUNT",
     "QALA_LOGINS_PER_ADDRESS",
+    "QALA_ENGAGE_PER_ADDRESS",
+    "QALA_ENGAGE_PER_ACCOUNT",
     "QALA_WRITES_PER_ADDRESS",
     "QALA_WRITES_PER_ACCOUNT",
     "QALA_DUPLICATE_REPORT_MINUTES",

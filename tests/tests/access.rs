@@ -46,6 +46,18 @@ async fn call(
         request = request
             .header("content-type", "application/json")
             .body(r#"{"action": "hide", "reason": "Matrix"}"#);
+    } else if method == reqwest::Method::POST && path.starts_with("/api/v1/comments/") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"action": "hide", "reason": "Matrix"}"#);
+    } else if method == reqwest::Method::POST && path.ends_with("/votes") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"voter": "matrix-browser-token-0001"}"#);
+    } else if method == reqwest::Method::POST && path.ends_with("/comments") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"body": "Me too, every morning"}"#);
     } else if method == reqwest::Method::POST && path.ends_with("/moderation") {
         request = request
             .header("content-type", "application/json")
@@ -62,8 +74,9 @@ async fn call(
 /// The password of the matrix's admin, for `POST /api/v1/login`.
 const MATRIX_PASSWORD: &str = "matrix password 1234";
 
-/// A concrete path for a route pattern, with ids that exist (`photo`: a
-/// public photo as its issue lists it).
+/// A concrete path for a route pattern, with ids that exist (`issue` is
+/// also the comment of a comment route; `photo`: a public photo as its
+/// issue lists it).
 fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
     let media = photo["url"].as_str().unwrap().trim_start_matches("/media/");
     let path = pattern
@@ -73,6 +86,18 @@ fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
             &format!("/api/v1/photos/{}", photo["id"]),
         )
         .replace("/api/v1/issues/{id}", &format!("/api/v1/issues/{issue}"))
+        .replace(
+            "/api/v1/comments/{id}",
+            &format!("/api/v1/comments/{issue}"),
+        )
+        .replace(
+            "/feeds/issues/{file}",
+            &format!("/feeds/issues/{issue}.atom"),
+        )
+        .replace(
+            "/feeds/districts/{file}",
+            &format!("/feeds/districts/{district}.atom"),
+        )
         .replace(
             "/api/v1/districts/{id}",
             &format!("/api/v1/districts/{district}"),
@@ -85,6 +110,9 @@ fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
     // Routes whose required parameters are not in the path.
     if path == "/api/v1/issues/nearby" {
         return format!("{path}?lon=76.944&lat=43.262");
+    }
+    if path == "/feeds/area.atom" {
+        return format!("{path}?bbox=76.9,43.2,77.0,43.3");
     }
     path
 }
@@ -131,7 +159,23 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
                     .report(&report_body(76.944, 43.262, "pothole", "Another pothole"))
                     .await;
                 assert_eq!(status, 201, "{report}");
-                concrete(pattern, report["id"].as_i64().unwrap(), district, &photo)
+                let mut id = report["id"].as_i64().unwrap();
+                if pattern.starts_with("/api/v1/comments/") {
+                    // A comment moderation hides a fresh comment.
+                    let comment: Value = app
+                        .client
+                        .post(app.url(&format!("/api/v1/issues/{id}/comments")))
+                        .header("content-type", "application/json")
+                        .body(r#"{"body": "To be hidden"}"#)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    id = comment["id"].as_i64().unwrap();
+                }
+                concrete(pattern, id, district, &photo)
             } else {
                 concrete(pattern, issue, district, &photo)
             };

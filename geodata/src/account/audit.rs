@@ -93,4 +93,8 @@ pub mod action {
     /// department recomputed); `before` keeps the old position, which no
     /// public output shows.
     pub const ISSUE_CORRECTED: &str = "issue.corrected";
+    /// A moderator hid a comment from every public output.
+    pub const COMMENT_HIDDEN: &str = "comment.hidden";
+    /// A moderator made a hidden comment public again.
+    pub const COMMENT_UNHIDDEN: &str = "comment.unhidden";
 }

@@ -129,21 +129,18 @@ impl NewIssue {
         reporter_email: Option<String>,
     ) -> Result<Self, ValidationError> {
         let category = parse_category(category)?;
-        let description = description.trim().to_owned();
-        if description.is_empty() {
-            return Err(ValidationError::new(
+        let description = public_text(description).map_err(|problem| match problem {
+            TextProblem::Empty => ValidationError::new(
                 "invalid_description",
                 "properties.description",
                 "description must not be empty",
-            ));
-        }
-        if description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(ValidationError::new(
+            ),
+            TextProblem::TooLong => ValidationError::new(
                 "description_too_long",
                 "properties.description",
                 format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
-            ));
-        }
+            ),
+        })?;
         let address = address
             .map(|a| a.trim().to_owned())
             .filter(|a| !a.is_empty());
@@ -208,6 +205,29 @@ impl NewIssue {
     /// The reporter's private email, if one was given.
     pub fn reporter_email(&self) -> Option<&str> {
         self.reporter_email.as_deref()
+    }
+}
+
+/// Why a resident's public text (a description, a comment) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextProblem {
+    /// Nothing but white space.
+    Empty,
+    /// More than [`MAX_DESCRIPTION_CHARS`] characters once trimmed.
+    TooLong,
+}
+
+/// The rules of a resident's public text, the same for a report's
+/// description and a comment: trimmed, not empty, at most
+/// [`MAX_DESCRIPTION_CHARS`] characters. Returns the trimmed text.
+pub fn public_text(text: &str) -> Result<String, TextProblem> {
+    let text = text.trim();
+    if text.is_empty() {
+        Err(TextProblem::Empty)
+    } else if text.chars().count() > MAX_DESCRIPTION_CHARS {
+        Err(TextProblem::TooLong)
+    } else {
+        Ok(text.to_owned())
     }
 }
 

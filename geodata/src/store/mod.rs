@@ -16,6 +16,7 @@ use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
 mod accounts;
+mod engage;
 mod moderation;
 mod photos;
 mod postgres;
@@ -24,6 +25,7 @@ mod rows;
 mod sqlite;
 // Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
+mod sqlite_engage;
 mod sqlite_group_commit;
 mod sqlite_moderation;
 mod sqlite_photos;
@@ -34,6 +36,7 @@ mod stats;
 mod workflow;
 
 pub use accounts::{AccountStore, SessionActor};
+pub use engage::{EngageStore, VoteOutcome};
 pub use moderation::ModerationStore;
 pub use photos::PhotoStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
@@ -68,6 +71,7 @@ pub trait Store:
     + WorkflowStore
     + StatsStore
     + ModerationStore
+    + EngageStore
     + PhotoStore
     + Send
     + Sync

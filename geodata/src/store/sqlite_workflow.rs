@@ -9,6 +9,7 @@ use super::SqliteStore;
 use super::rows::decode_time;
 use super::sqlite::fetch_issue;
 use super::sqlite_accounts::append_audit;
+use super::sqlite_engage::merge_votes;
 use super::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
@@ -20,7 +21,7 @@ use crate::workflow::{
     Amendment, Department, EventActor, IssueEvent, RoutingRule, unknown_department,
 };
 
-fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
+pub(super) fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
     EventRow {
         id: row.try_get("id")?,
         issue_id: row.try_get("issue_id")?,
@@ -201,16 +202,14 @@ impl WorkflowStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
-            // The duplicate's supporters now support the issue it duplicates,
-            // whose history records the merge.
-            sqlx::query(
-                "UPDATE issues SET votes = votes + ?, updated_at = max(updated_at, ?) WHERE id = ?",
-            )
-            .bind(issue.votes)
-            .bind(format_time(now))
-            .bind(target.id)
-            .execute(&mut *tx)
-            .await?;
+            // The duplicate's supporters now support the issue it duplicates
+            // (each voter once), whose history records the merge.
+            merge_votes(&mut tx, &issue, target.id).await?;
+            sqlx::query("UPDATE issues SET updated_at = max(updated_at, ?) WHERE id = ?")
+                .bind(format_time(now))
+                .bind(target.id)
+                .execute(&mut *tx)
+                .await?;
             insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
         }
         for entry in change_audits(&issue, &next, change, actor) {

@@ -38,6 +38,13 @@ impl Record for Photo {
     const NAME: &'static str = "photo";
 }
 
+/// A comment id.
+#[derive(Debug)]
+pub enum Comment {}
+impl Record for Comment {
+    const NAME: &'static str = "comment";
+}
+
 /// The `{id}` of the matched route, canonical, as a number.
 #[derive(Debug)]
 pub struct PathId<R: Record>(pub i64, pub PhantomData<R>);
@@ -48,9 +55,11 @@ pub type IssueId = PathId<Issue>;
 pub type DistrictId = PathId<District>;
 /// `{id}` of a photo route.
 pub type PhotoId = PathId<Photo>;
+/// `{id}` of a comment route.
+pub type CommentId = PathId<Comment>;
 
 /// The id `raw` spells canonically, if any.
-fn canonical(raw: &str) -> Option<i64> {
+pub(super) fn canonical(raw: &str) -> Option<i64> {
     let digits = raw.bytes().all(|b| b.is_ascii_digit());
     if !digits || raw.starts_with('0') {
         return None;

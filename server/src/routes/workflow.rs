@@ -56,20 +56,9 @@ async fn change_status(
     let mut public = event.to_public_json();
     // The change is committed: a failed read only leaves the photos out
     // of this answer (the history has them).
-    let photos: Vec<_> = state
-        .store
-        .issue_photos(id)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "reading a change's photos failed");
-            Vec::new()
-        })
-        .iter()
-        .filter(|p| p.event_id == Some(event.id))
-        .map(|p| p.to_public_json())
-        .collect();
-    if !photos.is_empty() {
-        public["photos"] = Value::Array(photos);
+    match state.store.issue_photos(id).await {
+        Ok(photos) => with_photos(&mut public, &photos),
+        Err(e) => tracing::warn!(error = %e, "reading a change's photos failed"),
     }
     Ok((StatusCode::CREATED, Json(public)).into_response())
 }
@@ -80,8 +69,9 @@ async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json
     Ok(Json(json!({"departments": departments})))
 }
 
-/// `GET /api/v1/issues/{id}/events`: the public history, oldest first; 404
-/// for an unknown issue (or a hidden one, to the public).
+/// `GET /api/v1/issues/{id}/events`: the public history, oldest first:
+/// status events and visible comments (`kind: "comment"`); 404 for an
+/// unknown issue (or a hidden one, to the public).
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,24 +83,37 @@ async fn events(
         return Err(ApiError::not_found("issue", id));
     }
     let events = state.store.issue_events(id).await?;
+    let comments = state
+        .store
+        .issue_comments(id, super::engage::MAX_HISTORY_COMMENTS)
+        .await?;
     let photos = state.store.issue_photos(id).await?;
-    let public: Vec<_> = events
-        .iter()
-        .map(|e| {
-            let mut public = e.to_public_json();
-            // A staff update's before and after pictures, with its event.
-            let own: Vec<_> = photos
-                .iter()
-                .filter(|p| p.event_id == Some(e.id))
-                .map(|p| p.to_public_json())
-                .collect();
-            if !own.is_empty() {
-                public["photos"] = Value::Array(own);
-            }
-            public
-        })
-        .collect();
+    let mut public = super::engage::history(&events, &comments);
+    for entry in &mut public {
+        with_photos(entry, &photos);
+    }
     Ok(Json(json!({"issue_id": id, "events": public})).into_response())
+}
+
+/// Puts a history entry's photos on it: a staff update's before and after
+/// pictures on its event, a comment's on the comment.
+fn with_photos(entry: &mut Value, photos: &[qala_geodata::photo::Photo]) {
+    let id = entry["id"].as_i64();
+    let comment = entry["kind"] == "comment";
+    let own: Vec<Value> = photos
+        .iter()
+        .filter(|p| {
+            if comment {
+                p.comment_id == id
+            } else {
+                p.event_id == id
+            }
+        })
+        .map(|p| p.to_public_json())
+        .collect();
+    if !own.is_empty() {
+        entry["photos"] = Value::Array(own);
+    }
 }
 
 /// The body of `POST /api/v1/issues/{id}/events` (`{"status", "note",

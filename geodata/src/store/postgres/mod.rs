@@ -45,6 +45,7 @@ use crate::photo::PhotoOwner;
 // `pub(super)` so that other store writes (status changes) can call
 // `accounts::append_audit` in their own transactions.
 pub(super) mod accounts;
+mod engage;
 mod feed;
 mod moderation;
 mod photos;

@@ -9,6 +9,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 
 use super::accounts::append_audit;
+use super::engage::merge_votes;
 use super::feed::record_changes;
 use super::wire::millis;
 use super::{PostgresStore, fetch_issue};
@@ -24,7 +25,7 @@ use crate::workflow::{
     Amendment, Department, EventActor, IssueEvent, RoutingRule, unknown_department,
 };
 
-fn decode_event(row: &PgRow) -> Result<IssueEvent> {
+pub(super) fn decode_event(row: &PgRow) -> Result<IssueEvent> {
     EventRow {
         id: row.try_get("id")?,
         issue_id: row.try_get("issue_id")?,
@@ -215,10 +216,10 @@ impl WorkflowStore for PostgresStore {
         .await?;
         let mut changed = vec![issue_id];
         if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
-            // The duplicate's supporters now support the issue it duplicates,
-            // whose history records the merge.
-            sqlx::query("UPDATE issues SET votes = votes + $1, updated_at = greatest(updated_at, $2) WHERE id = $3")
-                .bind(issue.votes)
+            // The duplicate's supporters now support the issue it duplicates
+            // (each voter once), whose history records the merge.
+            merge_votes(&mut tx, &issue, target.id).await?;
+            sqlx::query("UPDATE issues SET updated_at = greatest(updated_at, $1) WHERE id = $2")
                 .bind(now)
                 .bind(target.id)
                 .execute(&mut *tx)
