@@ -123,7 +123,8 @@ print(f"{lat[len(lat)//2]:.3f} {lat[int(len(lat)*0.99)]:.3f} {len(lat) / max(las
 # columns, points projected to 3857 (`geom`, for ST_AsMVT), in 4326
 # (`geom4326`, for boxes) and as geography (`geog`, for metres and KNN), each
 # with a GiST index, and a B-tree on district and status: the most
-# favourable set-up for the peer.
+# favourable set-up for the peer. The districts layer beside them
+# (`districts.geom`, 4326, GiST) for ST_Contains.
 postgis_copy() {
   if ! psql "$PGURL/postgres" -qtAc "select 1 from pg_available_extensions where name='postgis'" | grep -q 1; then
     echo "PostGIS is not installed: apt-get install -y postgresql-15-postgis-3" >&2
@@ -131,7 +132,8 @@ postgis_copy() {
   fi
   local loaded
   loaded=$(psql "$PGB" -qtAc "select count(*) from issues where geog is not null" 2>/dev/null || echo 0)
-  [ "$loaded" = "$ISSUES" ] && return 0
+  districts=$(psql "$PGB" -qtAc "select count(*) from districts" 2>/dev/null || echo 0)
+  [ "$loaded" = "$ISSUES" ] && [ "$districts" -gt 0 ] && return 0
   psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS qala_bench" -qc "CREATE DATABASE qala_bench" >/dev/null
   psql "$PGB" -q <<'SQL' >/dev/null
 CREATE EXTENSION postgis;
@@ -151,6 +153,15 @@ CREATE INDEX ON issues USING gist (geog);
 CREATE INDEX ON issues (district_id);
 CREATE INDEX ON issues (status);
 VACUUM ANALYZE issues;
+CREATE TABLE districts (id bigint PRIMARY KEY, geojson text);
+SQL
+  sqlite3 -csv "$DB" "select id, geometry from features where layer = 'districts'" |
+    psql "$PGB" -qc "COPY districts FROM STDIN CSV"
+  psql "$PGB" -q <<'SQL' >/dev/null
+ALTER TABLE districts ADD COLUMN geom geometry(MultiPolygon, 4326);
+UPDATE districts SET geom = ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(geojson), 4326));
+CREATE INDEX ON districts USING gist (geom);
+VACUUM ANALYZE districts;
 SQL
 }
 

@@ -4,7 +4,8 @@
 # (wrk, loopback) and PostgreSQL/PostGIS through pgbench (no HTTP in front of
 # it: the most favourable set-up for the peer). Measured where users crowd
 # the data: nearby at the densest 100 m cell, the z14 tile with the most
-# issues (the crowded one) and the densest ordinary one. Each work item is
+# issues (the crowded one) and the densest ordinary one, the district with
+# the most issues (PostGIS: ST_Contains against the district's polygon). Each work item is
 # measured RUNS times, alternating Qala and PostGIS; the table gives the
 # range over the runs and the ratios (Qala over PostGIS); then the two tiles
 # from Qala's tile cache (no peer: PostGIS has none). Also start-up,
@@ -51,7 +52,9 @@ PY
 BBOX=$(python3 -c "print(f'{$LON-0.002:.6f},{$LAT-0.0015:.6f},{$LON+0.002:.6f},{$LAT+0.0015:.6f}')")
 IFS=, read -r W S E N <<<"$BBOX"
 ISSUE_ID=$(sqlite3 "$DB" "select id from issues where hidden_at is null and lon between $W and $E and lat between $S and $N order by id limit 1")
-echo "densest point $LON,$LAT; crowded tile $CROWDED ($CROWDED_N issues); dense tile $DENSE ($DENSE_N issues); issue $ISSUE_ID" >&2
+# The district with the most issues, for the point-in-polygon work.
+read -r DISTRICT DISTRICT_N < <(sqlite3 -separator ' ' "$DB" "select district_id, count(*) from issues where hidden_at is null and district_id is not null group by district_id order by 2 desc limit 1")
+echo "densest point $LON,$LAT; crowded tile $CROWDED ($CROWDED_N issues); dense tile $DENSE ($DENSE_N issues); issue $ISSUE_ID; district $DISTRICT ($DISTRICT_N issues)" >&2
 
 started=$(date +%s.%N)
 serve_demo $PORT --tile-cache-mb 0
@@ -75,6 +78,8 @@ WORK_ITEMS=(
   "bbox list, 100 issues|$Q/api/v1/issues?bbox=$BBOX&limit=100|1|SELECT $COLS FROM issues WHERE geom4326 && ST_MakeEnvelope($W, $S, $E, $N, 4326) ORDER BY id LIMIT 100|gzip"
   "one issue by id|$Q/api/v1/issues/$ISSUE_ID|1|SELECT $COLS FROM issues WHERE id = $ISSUE_ID|gzip"
   "issues per district (/api/v1/districts)|$Q/api/v1/districts|1|SELECT district_id, count(*) FROM issues GROUP BY district_id|gzip"
+  "first 100 issues inside the busiest district ($DISTRICT_N issues)|$Q/api/v1/districts/$DISTRICT/issues?limit=100|1|SELECT i.id, i.category, i.description, i.address, i.status, i.district_id, i.created_at, i.updated_at, i.votes, i.lon, i.lat FROM issues i JOIN districts d ON ST_Contains(d.geom, i.geom4326) WHERE d.id = $DISTRICT ORDER BY i.id LIMIT 100|gzip"
+  "issues counted inside the busiest district|$Q/api/v1/stats/issues?district=$DISTRICT|1|SELECT count(*) FROM issues i JOIN districts d ON ST_Contains(d.geom, i.geom4326) WHERE d.id = $DISTRICT|gzip"
   "issues per status (/api/v1/stats/issues)|$Q/api/v1/stats/issues?group_by=status|1|SELECT status, count(*) FROM issues GROUP BY status|gzip"
   "crowded z14 tile $CROWDED ($CROWDED_N issues), cold|$Q/tiles/issues/$CROWDED.mvt|1|$(mvt "$CROWDED")|identity"
   "densest single-point z14 tile $DENSE ($DENSE_N issues), cold|$Q/tiles/issues/$DENSE.mvt|1|$(mvt "$DENSE")|identity"

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod category;
+pub mod engage;
 pub mod error;
 pub mod geojson_stream;
 pub mod geometry;
@@ -14,6 +15,7 @@ pub mod issue;
 pub mod layer;
 pub mod mail;
 pub mod moderation;
+pub mod photo;
 pub mod stats;
 pub mod store;
 pub mod workflow;

@@ -230,6 +230,20 @@ fn counts(c: &mut Criterion) {
     group.bench_function("district_last_30_days_by_status", |b| {
         b.iter(|| index.issues.count_by(&last_30_days, &[GroupKey::Status]))
     });
+    // `/api/v1/districts/{id}/issues`: inside the polygon, in id order.
+    let polygon = index
+        .district_area(district)
+        .expect("the busiest district has a polygon");
+    group.bench_function("district_first_page_100", |b| {
+        b.iter(|| {
+            index.issues.page(
+                qala_geodata::Area::Within(&polygon),
+                &IssueFilter::default(),
+                None,
+                100,
+            )
+        })
+    });
     group.finish();
 }
 

@@ -75,6 +75,11 @@ pub enum Command {
         /// From this zoom up issues are drawn as single points; below it, clustered.
         #[arg(long, env = "QALA_SINGLE_POINT_ZOOM", default_value_t = 14, value_parser = clap::value_parser!(u8).range(0..=23))]
         single_point_zoom: u8,
+        /// Directory of uploaded photos (default: `media` beside the SQLite
+        /// file; `./media` for PostgreSQL). Servers sharing one PostgreSQL
+        /// database must share this directory too.
+        #[arg(long, env = "QALA_MEDIA_DIR")]
+        media_dir: Option<PathBuf>,
         /// Abuse limits.
         #[command(flatten)]
         limits: LimitArgs,
@@ -286,6 +291,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tile_cache_mb,
             issue_cache_rows,
             single_point_zoom,
+            media_dir,
             limits,
             connections,
             mail,
@@ -305,6 +311,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 request_timeout: connections.request_timeout,
                 connections: connections.settings(),
                 mail: mail.settings()?,
+                media_dir: Some(
+                    media_dir.unwrap_or_else(|| crate::media::default_dir(&cli.database)),
+                ),
                 ..ServerConfig::default()
             };
             limits.apply(&mut config, listen);
@@ -341,6 +350,8 @@ async fn serve(
     config: ServerConfig,
 ) -> anyhow::Result<()> {
     let state = AppState::load(store, config).await?;
+    // Files a crash left, and uploads never attached, go at start.
+    state.spawn_media_sweep();
     let live = std::sync::Arc::clone(&state.live);
     // Writes made through other servers on the same database reach this one.
     if let Some(seq) = state.loaded_after_seq {

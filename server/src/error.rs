@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use qala_geodata::{Error as DataError, ValidationError};
 use serde_json::json;
 
-use crate::state::WriteError;
+use crate::media::sanitize::Refused;
+use crate::state::{PhotoError, WriteError};
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,6 +178,39 @@ impl From<WriteError> for ApiError {
                     "internal server error",
                 )
             }
+        }
+    }
+}
+
+impl From<PhotoError> for ApiError {
+    fn from(e: PhotoError) -> Self {
+        match e {
+            PhotoError::Disabled => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "media_unavailable",
+                "this server keeps no photos",
+            ),
+            PhotoError::Refused(refused @ Refused::UnsupportedType) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                refused.to_string(),
+            ),
+            PhotoError::Refused(refused @ Refused::TooLarge(_)) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "image_too_large",
+                refused.to_string(),
+            ),
+            PhotoError::Refused(refused @ Refused::Invalid(_)) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_image",
+                refused.to_string(),
+            ),
+            PhotoError::Io(e) => {
+                // A full or failing disk: like a database that cannot write.
+                tracing::warn!(error = %e, "the media directory cannot be written");
+                Self::storage_unavailable()
+            }
+            PhotoError::Write(e) => e.into(),
         }
     }
 }

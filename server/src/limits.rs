@@ -39,6 +39,10 @@ pub struct RateLimits {
     /// Login attempts per address (failures are throttled further by
     /// [`crate::throttle`]).
     pub logins_per_address: u32,
+    /// "Me too" votes and comments per address.
+    pub engage_per_address: u32,
+    /// "Me too" votes and comments per signed-in account.
+    pub engage_per_account: u32,
     /// Every other write (status changes, moderation, logout) per address.
     pub writes_per_address: u32,
     /// Every other write per account.
@@ -53,6 +57,8 @@ impl Default for RateLimits {
             reports_per_address: 30,
             reports_per_account: 10,
             logins_per_address: 30,
+            engage_per_address: 60,
+            engage_per_account: 30,
             writes_per_address: 300,
             writes_per_account: 120,
         }
@@ -66,6 +72,12 @@ pub enum WriteKind {
     Report,
     /// `POST /api/v1/login`.
     Login,
+    /// `POST /api/v1/photos`: an upload costs a decode, so it has an
+    /// allowance of its own, [`PHOTOS_PER_REPORT`] times the reports'.
+    Photo,
+    /// A resident's follow-up: `POST /api/v1/issues/{id}/votes` and
+    /// `…/comments`.
+    Engage,
     /// Any other write.
     Other,
 }
@@ -76,6 +88,8 @@ impl WriteKind {
         match pattern {
             "/api/v1/issues" => Self::Report,
             "/api/v1/login" => Self::Login,
+            "/api/v1/photos" => Self::Photo,
+            "/api/v1/issues/{id}/votes" | "/api/v1/issues/{id}/comments" => Self::Engage,
             _ => Self::Other,
         }
     }
@@ -171,13 +185,20 @@ fn keyed(quota: Quota, clock: &LimitClock) -> Keyed {
     RateLimiter::new(quota, HashMapStateStore::default(), clock.clone())
 }
 
+/// Photo uploads allowed per report allowed: a report carries up to three.
+pub const PHOTOS_PER_REPORT: u32 = qala_geodata::photo::MAX_PHOTOS as u32;
+
 /// The write limits of one server.
 #[derive(Debug)]
 pub struct WriteLimits {
     clock: LimitClock,
     reports_per_address: Limiter,
     reports_per_account: Limiter,
+    photos_per_address: Limiter,
+    photos_per_account: Limiter,
     logins_per_address: Limiter,
+    engage_per_address: Limiter,
+    engage_per_account: Limiter,
     writes_per_address: Limiter,
     writes_per_account: Limiter,
 }
@@ -189,7 +210,17 @@ impl WriteLimits {
         Self {
             reports_per_address: Limiter::new(limits.reports_per_address, &clock),
             reports_per_account: Limiter::new(limits.reports_per_account, &clock),
+            photos_per_address: Limiter::new(
+                limits.reports_per_address.saturating_mul(PHOTOS_PER_REPORT),
+                &clock,
+            ),
+            photos_per_account: Limiter::new(
+                limits.reports_per_account.saturating_mul(PHOTOS_PER_REPORT),
+                &clock,
+            ),
             logins_per_address: Limiter::new(limits.logins_per_address, &clock),
+            engage_per_address: Limiter::new(limits.engage_per_address, &clock),
+            engage_per_account: Limiter::new(limits.engage_per_account, &clock),
             writes_per_address: Limiter::new(limits.writes_per_address, &clock),
             writes_per_account: Limiter::new(limits.writes_per_account, &clock),
             clock,
@@ -206,7 +237,9 @@ impl WriteLimits {
     pub fn check_address(&self, kind: WriteKind, addr: IpAddr) -> Result<(), Duration> {
         let limiter = match kind {
             WriteKind::Report => &self.reports_per_address,
+            WriteKind::Photo => &self.photos_per_address,
             WriteKind::Login => &self.logins_per_address,
+            WriteKind::Engage => &self.engage_per_address,
             WriteKind::Other => &self.writes_per_address,
         };
         limiter.check(&Who::address(addr), &self.clock)
@@ -217,7 +250,9 @@ impl WriteLimits {
     pub fn check_account(&self, kind: WriteKind, account: i64) -> Result<(), Duration> {
         let limiter = match kind {
             WriteKind::Report => &self.reports_per_account,
+            WriteKind::Photo => &self.photos_per_account,
             WriteKind::Login => return Ok(()),
+            WriteKind::Engage => &self.engage_per_account,
             WriteKind::Other => &self.writes_per_account,
         };
         limiter.check(&Who::Account(account), &self.clock)

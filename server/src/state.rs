@@ -21,11 +21,17 @@ use crate::client_addr::TrustedProxies;
 use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
 use crate::limits::{RateLimits, Who, WriteLimits};
 use crate::listener::ConnectionSettings;
-use crate::live::{LiveHub, MAX_LIVE_CONNECTIONS};
 use crate::mail::MailSettings;
+use crate::live::{LiveHub, LiveKind, MAX_LIVE_CONNECTIONS};
+use crate::media::Media;
 use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};
 use crate::tiling::{TileService, TileSettings};
+
+mod engage;
+mod photos;
+
+pub use photos::PhotoError;
 
 /// The default of [`ServerConfig::request_timeout`].
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -59,6 +65,9 @@ pub struct ServerConfig {
     pub connections: ConnectionSettings,
     /// The mail sender's settings ([`crate::mail`]).
     pub mail: MailSettings,
+    /// Where photos are kept ([`crate::media`]); without one, uploads are
+    /// refused (`503 media_unavailable`) and no photo is served.
+    pub media_dir: Option<std::path::PathBuf>,
 }
 
 /// How long a repeated report is refused unless told otherwise.
@@ -78,6 +87,7 @@ impl Default for ServerConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             connections: ConnectionSettings::default(),
             mail: MailSettings::default(),
+            media_dir: None,
         }
     }
 }
@@ -112,6 +122,8 @@ pub struct AppState {
     /// loaded (`None` for a store without one): whoever follows the log to
     /// keep this state current starts after it.
     pub loaded_after_seq: Option<i64>,
+    /// The media directory, if photos are kept.
+    pub media: Option<Arc<Media>>,
 }
 
 /// Why a write through [`AppState`] failed.
@@ -150,6 +162,17 @@ impl AppState {
         let routing = Routing::new(&store.routing_rules().await?);
         let index = SpatialIndex::new(issues, layers);
         let tiles = TileService::new(&index, config.tiles)?;
+        let media = match &config.media_dir {
+            Some(dir) => {
+                // One decode per core: more would only queue on the CPU.
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                let media = Media::open(dir, cores).map_err(|e| {
+                    anyhow::anyhow!("opening the media directory {}: {e}", dir.display())
+                })?;
+                Some(Arc::new(media))
+            }
+            None => None,
+        };
         tracing::info!(
             issues = index.issues.len(),
             read_ms = read.as_millis(),
@@ -169,6 +192,7 @@ impl AppState {
             routing: Arc::new(RwLock::new(routing)),
             mail_wake: Arc::default(),
             loaded_after_seq,
+            media,
         })
     }
 
@@ -383,24 +407,36 @@ impl AppState {
     /// pyramid rebuild ([`TileService::issue_removed`]) never sees an entry
     /// whose own pyramid update is still to come.
     pub fn issue_committed(&self, issue: &Issue) {
-        {
+        // What listeners are told; nothing when what they see did not
+        // change (on PostgreSQL the change feed brings this server's own
+        // writes a second time, and a public note moves no point).
+        let kind = {
             let mut index = self.index.write();
             if issue.hidden_at.is_some() {
-                if let Some(old) = index.issues.remove(issue.id) {
+                let old = index.issues.remove(issue.id);
+                old.map(|old| {
                     self.tiles.issue_removed(&old, &index);
-                }
+                    LiveKind::Removed
+                })
             } else {
                 let entry = IssueEntry::from(issue);
-                let old = index.issues.upsert(entry.clone());
-                match old {
-                    None => self.tiles.issue_added(&entry),
-                    Some(old) if old != entry => self.tiles.issue_changed(&old, &entry, &index),
-                    Some(_) => {}
+                match index.issues.upsert(entry.clone()) {
+                    None => {
+                        self.tiles.issue_added(&entry);
+                        Some(LiveKind::Created)
+                    }
+                    Some(old) if old != entry => {
+                        self.tiles.issue_changed(&old, &entry, &index);
+                        Some(LiveKind::Changed)
+                    }
+                    Some(_) => None,
                 }
             }
-        }
+        };
         self.issue_cache.committed(issue);
-        self.live.publish(issue);
+        if let Some(kind) = kind {
+            self.live.publish(issue, kind);
+        }
     }
 
     /// The rows of `ids` as committed, in that order (unknown ids are

@@ -3,8 +3,10 @@
 //! the real `qala` binary in a child process.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod follow_up;
 pub mod mail_access;
 pub mod mvt;
+pub mod photos;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -129,6 +131,8 @@ pub struct TestApp {
     pub state: qala_server::AppState,
     pub client: reqwest::Client,
     pub database: TestDatabase,
+    /// The photos' directory (unless the config named one), removed afterwards.
+    pub media: TempDir,
 }
 
 impl TestApp {
@@ -177,8 +181,12 @@ impl TestApp {
     async fn serving(
         store: Arc<dyn Store>,
         database: TestDatabase,
-        config: qala_server::ServerConfig,
+        mut config: qala_server::ServerConfig,
     ) -> Self {
+        let media = tempfile::tempdir().unwrap();
+        if config.media_dir.is_none() {
+            config.media_dir = Some(media.path().to_owned());
+        }
         let (state, base) = serve_with(Arc::clone(&store), config).await;
         Self {
             base,
@@ -186,14 +194,19 @@ impl TestApp {
             state,
             client: reqwest::Client::new(),
             database,
+            media,
         }
     }
 
     /// The base URL of a second server on this app's database, following
-    /// its change log as another replica would.
+    /// its change log as another replica would (sharing its media directory).
     pub async fn follower(&self) -> String {
         let store = qala_geodata::connect(&self.database.url).await.unwrap();
-        serve_with(store, unlimited_config()).await.1
+        let config = qala_server::ServerConfig {
+            media_dir: self.state.config.media_dir.clone(),
+            ..unlimited_config()
+        };
+        serve_with(store, config).await.1
     }
 
     /// The address the server listens on, for raw TCP clients.
@@ -266,6 +279,8 @@ pub fn unlimited_config() -> qala_server::ServerConfig {
             reports_per_address: 0,
             reports_per_account: 0,
             logins_per_address: 0,
+            engage_per_address: 0,
+            engage_per_account: 0,
             writes_per_address: 0,
             writes_per_account: 0,
         },
@@ -275,10 +290,12 @@ pub fn unlimited_config() -> qala_server::ServerConfig {
 }
 
 /// The `qala serve` settings that [`unlimited_config`] turns off.
-const UNLIMITED_ENV: [&str; 6] = [
+const UNLIMITED_ENV: [&str; 8] = [
     "QALA_REPORTS_PER_ADDRESS",
     "QALA_REPORTS_PER_ACCOUNT",
     "QALA_LOGINS_PER_ADDRESS",
+    "QALA_ENGAGE_PER_ADDRESS",
+    "QALA_ENGAGE_PER_ACCOUNT",
     "QALA_WRITES_PER_ADDRESS",
     "QALA_WRITES_PER_ACCOUNT",
     "QALA_DUPLICATE_REPORT_MINUTES",

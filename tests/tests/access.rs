@@ -39,6 +39,26 @@ async fn call(
         request = request
             .header("content-type", "application/json")
             .body(r#"{"status": "acknowledged", "note": "Seen"}"#);
+    } else if method == reqwest::Method::POST && path == "/api/v1/photos" {
+        request = request
+            .header("content-type", "image/jpeg")
+            .body(qala_tests::photos::jpeg(16, 16, 0));
+    } else if method == reqwest::Method::POST && path.starts_with("/api/v1/photos/") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"action": "hide", "reason": "Matrix"}"#);
+    } else if method == reqwest::Method::POST && path.starts_with("/api/v1/comments/") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"action": "hide", "reason": "Matrix"}"#);
+    } else if method == reqwest::Method::POST && path.ends_with("/votes") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"voter": "matrix-browser-token-0001"}"#);
+    } else if method == reqwest::Method::POST && path.ends_with("/comments") {
+        request = request
+            .header("content-type", "application/json")
+            .body(r#"{"body": "Me too, every morning"}"#);
     } else if method == reqwest::Method::POST && path.ends_with("/moderation") {
         request = request
             .header("content-type", "application/json")
@@ -55,10 +75,30 @@ async fn call(
 /// The password of the matrix's admin, for `POST /api/v1/login`.
 const MATRIX_PASSWORD: &str = "matrix password 1234";
 
-/// A concrete path for a route pattern, with ids that exist.
-fn concrete(pattern: &str, issue: i64, district: i64) -> String {
+/// A concrete path for a route pattern, with ids that exist (`issue` is
+/// also the comment of a comment route; `photo`: a public photo as its
+/// issue lists it).
+fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
+    let media = photo["url"].as_str().unwrap().trim_start_matches("/media/");
     let path = pattern
+        .replace("/media/{file}", &format!("/media/{media}"))
+        .replace(
+            "/api/v1/photos/{id}",
+            &format!("/api/v1/photos/{}", photo["id"]),
+        )
         .replace("/api/v1/issues/{id}", &format!("/api/v1/issues/{issue}"))
+        .replace(
+            "/api/v1/comments/{id}",
+            &format!("/api/v1/comments/{issue}"),
+        )
+        .replace(
+            "/feeds/issues/{file}",
+            &format!("/feeds/issues/{issue}.atom"),
+        )
+        .replace(
+            "/feeds/districts/{file}",
+            &format!("/feeds/districts/{district}.atom"),
+        )
         .replace(
             "/api/v1/districts/{id}",
             &format!("/api/v1/districts/{district}"),
@@ -74,6 +114,9 @@ fn concrete(pattern: &str, issue: i64, district: i64) -> String {
     if path == "/api/v1/issues/nearby" {
         return format!("{path}?lon=76.944&lat=43.262");
     }
+    if path == "/feeds/area.atom" {
+        return format!("{path}?bbox=76.9,43.2,77.0,43.3");
+    }
     path
 }
 
@@ -83,6 +126,7 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
     let issue = issues["features"][0]["id"].as_i64().unwrap();
     let (_, districts) = app.get("/api/v1/districts").await;
     let district = districts["features"][0]["id"].as_i64().unwrap();
+    let (_, photo) = qala_tests::photos::report_with_photo(&app.client, &app.base, 1).await;
 
     let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
     for role in Role::ALL {
@@ -106,16 +150,38 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
             // A status change moves its issue on, a moderation changes it:
             // each caller gets a fresh pothole (routed to roads, the scoped
             // users' department).
-            let path = if method == reqwest::Method::POST
+            let path = if method == reqwest::Method::POST && pattern.starts_with("/api/v1/photos/")
+            {
+                // Hiding a photo twice is refused: a fresh one each time.
+                let (fresh, photo) =
+                    qala_tests::photos::report_with_photo(&app.client, &app.base, 2).await;
+                concrete(pattern, fresh, district, &photo)
+            } else if method == reqwest::Method::POST
                 && (pattern.ends_with("/events") || pattern.ends_with("/moderation"))
             {
                 let (status, report) = app
                     .report(&report_body(76.944, 43.262, "pothole", "Another pothole"))
                     .await;
                 assert_eq!(status, 201, "{report}");
-                concrete(pattern, report["id"].as_i64().unwrap(), district)
+                let mut id = report["id"].as_i64().unwrap();
+                if pattern.starts_with("/api/v1/comments/") {
+                    // A comment moderation hides a fresh comment.
+                    let comment: Value = app
+                        .client
+                        .post(app.url(&format!("/api/v1/issues/{id}/comments")))
+                        .header("content-type", "application/json")
+                        .body(r#"{"body": "To be hidden"}"#)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    id = comment["id"].as_i64().unwrap();
+                }
+                concrete(pattern, id, district, &photo)
             } else {
-                concrete(pattern, issue, district)
+                concrete(pattern, issue, district, &photo)
             };
             let response = if let Some(response) =
                 mail_call(&app, &method, pattern, token.as_deref(), &callers, &mail).await

@@ -126,10 +126,12 @@ export function nearby({ lon, lat, radius = 50, category, limit = 5 }) {
  * double click, a retry after a lost answer or a 503 (retried here, with
  * the same key) returns the same issue instead of filing it twice.
  */
-export function createIssue({ lon, lat, category, description, address, email }, idempotencyKey = randomKey(), delays = RETRY_DELAYS_MS) {
+export function createIssue({ lon, lat, category, description, address, email, photos, lang }, idempotencyKey = randomKey(), delays = RETRY_DELAYS_MS) {
   const properties = { category, description };
   if (address) properties.address = address;
   if (email) properties.reporter_email = email;
+  if (photos?.length) properties.photos = photos;
+  if (lang) properties.lang = lang;
   const body = JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties });
   return withRetries(
     () =>
@@ -144,6 +146,75 @@ export function createIssue({ lon, lat, category, description, address, email },
       }),
     delays,
   );
+}
+
+// ---- a resident's follow-up: photos, "me too", comments, follow, reopen ----
+
+/** A JSON write by anyone (no session needed), retried like a report. */
+function residentWrite(path, body, headers = {}) {
+  const key = randomKey();
+  return withRetries(() =>
+    request(path, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/json', 'idempotency-key': key, ...headers },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/**
+ * Uploads one photo (the file's bytes as they are: the server checks the
+ * type from the bytes, strips metadata and makes the thumbnail). Returns
+ * `{id}`, which a report, a comment or a staff update then attaches.
+ */
+export function uploadPhoto(file) {
+  return request('/api/v1/photos', {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': file.type || 'application/octet-stream' },
+    body: file,
+  });
+}
+
+const VOTER_KEY = 'qala.voter';
+
+/** This browser's "me too" token: random, kept in localStorage, so one browser counts once per issue. */
+export function voterToken() {
+  try {
+    let token = localStorage.getItem(VOTER_KEY);
+    if (!token) {
+      token = randomKey().replaceAll('-', '') + randomKey().replaceAll('-', '');
+      localStorage.setItem(VOTER_KEY, token);
+    }
+    return token;
+  } catch {
+    return randomKey().replaceAll('-', '');
+  }
+}
+
+/** "Me too" on an issue: `{votes, voted, counted}`. */
+export function vote(id) {
+  return residentWrite(`/api/v1/issues/${encodeURIComponent(id)}/votes`, { voter: voterToken() });
+}
+
+/** A resident's comment on an issue, with photo ids if any. */
+export function comment(id, { body, authorName, photos }) {
+  const payload = { body };
+  if (authorName) payload.author_name = authorName;
+  if (photos?.length) payload.photos = photos;
+  return residentWrite(`/api/v1/issues/${encodeURIComponent(id)}/comments`, payload);
+}
+
+/** Email alerts for an issue or a district, sent once the address confirms them by a link. */
+export function subscribe({ email, issueId, districtId, lang }) {
+  const payload = { email, lang };
+  if (issueId) payload.issue_id = issueId;
+  if (districtId) payload.district_id = districtId;
+  return residentWrite('/api/v1/subscriptions', payload);
+}
+
+/** The reporter reopens their issue with the private link's token. */
+export function reopen(id, token, note) {
+  return residentWrite(`/api/v1/issues/${encodeURIComponent(id)}/reopen`, note ? { note } : {}, { 'x-issue-token': token });
 }
 
 /** Districts with `issue_count` under the filters (the choropleth's data). */

@@ -2,6 +2,7 @@
 // and format them. Category and district names are not here: the API sends
 // them in all three languages, so the catalogue stays the single source.
 
+import { API_ERROR_CODES, FOLLOWUP_STRINGS } from './strings/followup.js';
 import { STAFF_STRINGS } from './strings/staff.js';
 
 export const LANGS = ['en', 'ru', 'kk'];
@@ -444,7 +445,7 @@ export const STRINGS = {
     'export.done': 'Жүктелген өтініштер: {n}.',
   },
 };
-for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code]);
+for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code], FOLLOWUP_STRINGS[code]);
 
 let current = detect();
 
@@ -475,6 +476,22 @@ export function lang() {
 export function t(key, vars = {}) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/**
+ * What to tell a resident about a refused or failed request, in the
+ * interface language: the text for its code where there is one (the
+ * server's own message is English), else the generic text with it.
+ */
+export function errorText(error) {
+  if (error.code === 'network') return t('error.network');
+  if (API_ERROR_CODES.includes(error.code)) return t(`apierror.${error.code}`);
+  return t('error.generic', { message: error.message });
+}
+
+/** The form field an API error names (`properties.reporter_email` → `reporter_email`), or null. */
+export function errorField(error) {
+  return error.field ? error.field.replace(/^properties\./, '') : null;
 }
 
 export function setLang(next) {

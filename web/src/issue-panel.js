@@ -7,7 +7,8 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, formatDate, onLang, statusName, t } from './i18n.js';
+import { categoryName, formatDate, lang, onLang, statusName, t } from './i18n.js';
+import { commentForm, followForm, issueToken, meTooButton, photoGallery, rememberToken, reopenForm, reopenable, tokenFromLink } from './follow-up.js';
 import { live, onLive } from './live.js';
 import { STATUS_COLOURS, maplibregl } from './map.js';
 
@@ -31,7 +32,16 @@ export function historyEntries(issue, events = [], department = (code) => code, 
   const entries = [{ at: p.created_at, text: t('issue.reported'), status: 'open' }];
   for (const event of events) {
     const by = [event.by?.department ? department(event.by.department) : null, event.by?.name].filter(Boolean).join(' · ');
-    if (event.kind === 'duplicate_merged') {
+    if (event.kind === 'comment') {
+      entries.push({
+        at: event.at ?? event.created_at,
+        text: event.author_name ? t('issue.comment_by', { name: event.author_name }) : t('issue.comment'),
+        status: null,
+        note: event.body,
+        photos: event.photos,
+        issueId: issue.id,
+      });
+    } else if (event.kind === 'duplicate_merged') {
       entries.push({ at: event.at, text: t('issue.merged', { id: event.duplicate }), status: null, note: null, by });
     } else {
       const parts = [];
@@ -45,7 +55,7 @@ export function historyEntries(issue, events = [], department = (code) => code, 
       if (event.department) parts.push(t('issue.rerouted', { department: event.department.to ? department(event.department.to) : '—' }));
       if (event.category) parts.push(t('issue.recategorised', { category: category(event.category.to) }));
       if (event.moved) parts.push(t('issue.moved'));
-      entries.push({ at: event.at, text: parts.join(' · '), status: event.to_status, note: event.note, by });
+      entries.push({ at: event.at, text: parts.join(' · '), status: event.to_status, note: event.note, by, photos: event.photos, issueId: issue.id });
     }
   }
   if (!events.length && p.updated_at && p.updated_at !== p.created_at) {
@@ -72,6 +82,7 @@ export function historyList(entries) {
         h('span', { class: 'history-step' }, entry.text),
         entry.by ? h('span', { class: 'history-by' }, entry.by) : null,
         entry.note ? h('p', { class: 'note' }, entry.note) : null,
+        photoGallery(entry.photos, entry.issueId),
       ),
     ),
   );
@@ -86,14 +97,22 @@ export function issueLink(id) {
   return `${location.origin}/#issue=${id}`;
 }
 
-/** The confirmation above a newly filed issue: its id, its status, a link to follow it. */
-function successBanner(issue, reportAnother) {
+/**
+ * The confirmation above a newly filed issue: its id, its status, a link to
+ * follow it, the private link (shown once: the server keeps only its hash)
+ * and what email will bring.
+ */
+function successBanner(issue, email, reportAnother) {
+  const privateLink = issue.private_link ? new URL(issue.private_link, location.origin).href : null;
   return h(
     'div',
     { class: 'success', role: 'status', id: 'report-success', 'data-issue-id': issue.id },
     h('p', { class: 'success-title' }, t('report.success_title', { id: issue.id })),
     h('p', {}, t('report.success', { status: statusName(issue.properties.status) })),
     h('p', {}, h('a', { href: `/#issue=${issue.id}` }, issueLink(issue.id))),
+    privateLink ? h('p', {}, t('report.private_link')) : null,
+    privateLink ? h('p', {}, h('a', { href: privateLink, id: 'private-link', class: 'private-link' }, privateLink)) : null,
+    h('p', { id: 'mail-note' }, email ? t('report.mail_coming', { email }) : t('report.no_mail')),
     reportAnother ? h('button', { type: 'button', class: 'secondary', onclick: reportAnother }, t('report.another')) : null,
   );
 }
@@ -192,11 +211,13 @@ export class IssuePanel {
   }
 
   /** Shows an issue the resident has just filed, with the confirmation above it. */
-  showReported(issue) {
+  showReported(issue, { email = '' } = {}) {
     this.begin();
     this.current = issue;
     this.events = [];
-    this.justReported = true;
+    this.justReported = { email, issue };
+    const token = tokenFromLink(issue.private_link);
+    if (token) rememberToken(issue.id, token);
     history.replaceState(null, '', `#issue=${issue.id}`);
     this.render(issue, { focus: true });
     this.watch();
@@ -277,6 +298,25 @@ export class IssuePanel {
     if (hadFocus && !this.panel.el.contains(document.activeElement)) this.panel.title.focus();
   }
 
+  /**
+   * The forms under the issue. Made once per issue (and language), so a
+   * redraw when the issue changes on the server keeps what the resident
+   * was typing.
+   */
+  followUp(issue) {
+    const key = `${issue.id}:${lang()}`;
+    if (this.forms?.key !== key) {
+      this.forms = {
+        key,
+        comment: commentForm(issue, () => this.refresh({ force: true })),
+        follow: followForm(issue),
+      };
+    }
+    const token = issueToken(issue.id);
+    const reopen = token && reopenable(issue) ? (this.forms.reopen ??= reopenForm(issue, token, () => this.refresh({ force: true }))) : null;
+    return h('section', { class: 'follow-up' }, reopen, this.forms.comment, this.forms.follow);
+  }
+
   render(issue, { focus }) {
     const p = issue.properties;
     const title = t('issue.title', { id: issue.id, category: categoryName(this.category(p.category)) });
@@ -287,12 +327,15 @@ export class IssuePanel {
       (code) => this.departmentName(code),
       (code) => categoryName(this.category(code)),
     );
+    const reported = this.justReported;
     const content = h(
       'article',
       { class: 'issue', 'data-issue-id': issue.id, 'data-status': p.status },
-      this.justReported ? successBanner(issue, this.reportAnother) : null,
+      reported ? successBanner(reported.issue, reported.email, this.reportAnother) : null,
       h('p', { class: 'issue-status' }, statusBadge(p.status)),
       h('p', { class: 'issue-description' }, p.description),
+      photoGallery(p.photos, issue.id),
+      meTooButton(issue, () => this.refresh({ force: true })),
       h(
         'dl',
         { class: 'facts' },
@@ -307,6 +350,7 @@ export class IssuePanel {
       h('h3', {}, t('issue.history')),
       historyList(entries),
       h('p', {}, h('a', { href: `/#issue=${issue.id}`, class: 'permalink' }, t('issue.permalink'))),
+      this.followUp(issue),
     );
     this.panel.open({ title, content, owner: 'issue', onClose: () => this.closed(), focus });
     this.mark(issue);

@@ -4,11 +4,14 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, formatNumber, onLang, t } from './i18n.js';
+import { categoryName, errorField, errorText, formatNumber, lang, onLang, t } from './i18n.js';
 import { maplibregl } from './map.js';
 import { statusBadge } from './issue-panel.js';
 
 const MAX_DESCRIPTION = 4000;
+/** The server's limits on photos: checked here first so a resident hears at once. */
+const MAX_PHOTOS = 3;
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
 const DUPLICATE_RADIUS_M = 50;
 /** Placing a pin below this zoom zooms in, so the pin can be put on the right spot. */
 const PLACING_ZOOM = 16;
@@ -48,6 +51,8 @@ export class Reporter {
     this.lngLat = null;
     this.form = null;
     this.lastSubmission = null;
+    /** Photo ids the server gave, per chosen file: a retry does not send a file twice. */
+    this.uploaded = new Map();
     this.nearbyRequest = 0;
     onLang(() => this.relabel());
   }
@@ -200,6 +205,7 @@ export class Reporter {
       h('section', { id: 'nearby', class: 'nearby', 'aria-live': 'polite', hidden: true }),
       field('description', 'report.description', [description, count], 'report.description_hint'),
       field('address', 'report.address', h('input', { id: 'address', name: 'address', type: 'text', autocomplete: 'street-address', maxlength: 500, 'aria-describedby': 'address-error' })),
+      field('photos', 'report.photos', [this.photoInput(), h('div', { class: 'photo-previews', id: 'photo-previews' })], 'report.photos_hint'),
       field(
         'email',
         'report.email',
@@ -227,6 +233,43 @@ export class Reporter {
     updateCount();
     this.updateCount = updateCount;
     return form;
+  }
+
+  /** The photo picker: a phone offers its camera (`capture`), a desk its files. */
+  photoInput() {
+    const input = h('input', { id: 'photos', name: 'photos', type: 'file', accept: 'image/*', capture: 'environment', multiple: true, 'aria-describedby': 'photos-hint photos-error' });
+    input.addEventListener('change', () => {
+      this.setFieldError('photos', this.photoProblem());
+      const previews = this.form.querySelector('#photo-previews');
+      for (const img of previews.querySelectorAll('img')) URL.revokeObjectURL(img.src);
+      previews.replaceChildren(
+        ...[...input.files].slice(0, MAX_PHOTOS).map((file, i) => h('img', { src: URL.createObjectURL(file), alt: t('report.photo_alt', { n: i + 1 }), class: 'photo-preview' })),
+      );
+    });
+    return input;
+  }
+
+  chosenPhotos() {
+    return [...(this.form?.querySelector('#photos')?.files ?? [])];
+  }
+
+  photoProblem() {
+    const files = this.chosenPhotos();
+    if (files.length > MAX_PHOTOS) return t('report.too_many_photos');
+    if (files.some((file) => file.size > MAX_PHOTO_BYTES)) return t('report.photo_too_big');
+    return null;
+  }
+
+  /** Sends the chosen photos that are not sent yet; their ids, in order. */
+  async uploadPhotos(status) {
+    const files = this.chosenPhotos();
+    const ids = [];
+    for (const [i, file] of files.entries()) {
+      status.textContent = t('report.photos_uploading', { n: i + 1, total: files.length });
+      if (!this.uploaded.has(file)) this.uploaded.set(file, (await api.uploadPhoto(file)).id);
+      ids.push(this.uploaded.get(file));
+    }
+    return ids;
   }
 
   /** Text that is built rather than marked up follows a language switch here. */
@@ -304,7 +347,7 @@ export class Reporter {
   }
 
   setFieldError(field, message) {
-    const id = { geometry: 'geometry', category: 'category', description: 'description', address: 'address', reporter_email: 'email', email: 'email' }[field] ?? 'form';
+    const id = { geometry: 'geometry', category: 'category', description: 'description', address: 'address', reporter_email: 'email', email: 'email', photos: 'photos' }[field] ?? 'form';
     const el = this.form?.querySelector(`#${id}-error`);
     if (!el) return;
     el.textContent = message ?? '';
@@ -314,7 +357,7 @@ export class Reporter {
   }
 
   clearErrors() {
-    for (const field of ['geometry', 'category', 'description', 'address', 'email', 'form']) this.setFieldError(field, null);
+    for (const field of ['geometry', 'category', 'description', 'address', 'email', 'photos', 'form']) this.setFieldError(field, null);
   }
 
   async submit() {
@@ -326,6 +369,8 @@ export class Reporter {
     if (!this.lngLat) problems.push(['geometry', t('report.no_pin'), '#use-centre']);
     if (!category) problems.push(['category', t('report.choose_category'), 'input[name="category"]']);
     if (!description) problems.push(['description', t('report.describe'), '#description']);
+    const photoProblem = this.photoProblem();
+    if (photoProblem) problems.push(['photos', photoProblem, '#photos']);
     if (problems.length) {
       for (const [field, message] of problems) this.setFieldError(field, message);
       form.querySelector(problems[0][2])?.focus();
@@ -338,33 +383,41 @@ export class Reporter {
       description,
       address: form.querySelector('#address').value.trim(),
       email: form.querySelector('#email').value.trim(),
+      // Mail about the report comes in the language it was written in.
+      lang: lang(),
     };
-    // Same content, same key: a double click or a retry after a lost answer
-    // returns the issue already filed instead of filing it twice.
-    const body = JSON.stringify(report);
-    if (this.lastSubmission?.body !== body) this.lastSubmission = { body, key: api.randomKey() };
 
     const button = form.querySelector('#report-submit');
     button.disabled = true;
     button.textContent = t('report.sending');
     form.setAttribute('aria-busy', 'true');
     let created;
+    let step = 'photos';
     try {
+      report.photos = await this.uploadPhotos(button);
+      button.textContent = t('report.sending');
+      step = 'report';
+      // Same content, same key: a double click or a retry after a lost
+      // answer returns the issue already filed instead of filing it twice.
+      const body = JSON.stringify(report);
+      if (this.lastSubmission?.body !== body) this.lastSubmission = { body, key: api.randomKey() };
       created = await api.createIssue(report, this.lastSubmission.key);
     } catch (error) {
       if (this.form !== form) return;
       button.disabled = false;
       button.textContent = t('report.submit');
       form.removeAttribute('aria-busy');
-      const message = error.code === 'network' ? t('error.network') : error.message;
-      this.setFieldError(error.field ?? 'form', message);
-      const focusTarget = { geometry: '#use-centre', category: 'input[name="category"]', description: '#description', address: '#address', reporter_email: '#email' }[error.field];
+      // A refused photo is the photo field's problem, whatever the server named.
+      const field = step === 'photos' ? 'photos' : errorField(error);
+      this.setFieldError(field ?? 'form', errorText(error));
+      const focusTarget = { geometry: '#use-centre', category: 'input[name="category"]', description: '#description', address: '#address', reporter_email: '#email', photos: '#photos' }[field];
       form.querySelector(focusTarget ?? '#report-submit')?.focus();
       return;
     }
     this.lastSubmission = null;
+    this.uploaded.clear();
     announce(t('report.success_title', { id: created.id }));
-    this.onCreated(created);
+    this.onCreated(created, { email: report.email });
   }
 }
 

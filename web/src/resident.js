@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { announce } from './dom.js';
 import { applyTranslations, formatNumber, mountLanguageSwitcher, onLang, t } from './i18n.js';
+import { rememberToken } from './follow-up.js';
 import { IssuePanel } from './issue-panel.js';
 import { mountLegend } from './legend.js';
 import { createMap, fitCity, followLive, refreshIssues, showClusterBubbles } from './map.js';
@@ -60,12 +61,12 @@ async function main() {
     panel,
     categories,
     issuePanel,
-    onCreated: (issue) => {
+    onCreated: (issue, { email }) => {
       // The server has invalidated the tiles the new issue touches; asking
       // again with a new `v` gets them past the browser's cache as well.
       refreshIssues(map);
       if (map.getZoom() < 15) map.easeTo({ center: issue.geometry.coordinates, zoom: 16 });
-      issuePanel.showReported(issue);
+      issuePanel.showReported(issue, { email });
     },
   });
   issuePanel.reportAnother = () => reporter.start();
@@ -106,6 +107,19 @@ async function main() {
     map.on('mouseleave', layer, () => {
       map.getCanvas().style.cursor = '';
     });
+  }
+
+  // A private link (`/?issue=42&token=…`, from the confirmation mail)
+  // opens the issue and keeps its token in this browser; the address bar
+  // then shows the public link, so the token is not shared by accident.
+  const query = new URLSearchParams(location.search);
+  if (/^\d+$/.test(query.get('issue') ?? '')) {
+    const id = Number(query.get('issue'));
+    if (query.get('token')) rememberToken(id, query.get('token'));
+    query.delete('issue');
+    query.delete('token');
+    const rest = query.toString();
+    history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}#issue=${id}`);
   }
 
   // A link to an issue (`/#issue=42`) opens it.

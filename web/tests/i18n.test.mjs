@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LANGS, STRINGS } from '../src/i18n.js';
+import { API_ERROR_CODES } from '../src/strings/followup.js';
 
 const web = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sources = [
@@ -22,6 +23,8 @@ const FAMILIES = {
   layer: ['issues', 'districts', 'public_spaces', 'green_corridors', 'bike_routes'],
   lang: LANGS,
   role: ['resident', 'moderator', 'staff', 'planner', 'admin', 'integration'],
+  // errorText's texts for the API's error codes.
+  apierror: API_ERROR_CODES,
 };
 
 const placeholders = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();

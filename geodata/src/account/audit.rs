@@ -83,10 +83,18 @@ pub mod action {
     pub const ISSUE_UNHIDDEN: &str = "issue.unhidden";
     /// A moderator replaced an issue's public description.
     pub const ISSUE_REDACTED: &str = "issue.redacted";
+    /// A moderator hid a photo.
+    pub const PHOTO_HIDDEN: &str = "photo.hidden";
+    /// A moderator made a hidden photo public again.
+    pub const PHOTO_UNHIDDEN: &str = "photo.unhidden";
     /// Staff re-routed an issue to another department (with a public note).
     pub const ISSUE_REROUTED: &str = "issue.rerouted";
     /// Staff corrected an issue's category or location (district and
     /// department recomputed); `before` keeps the old position, which no
     /// public output shows.
     pub const ISSUE_CORRECTED: &str = "issue.corrected";
+    /// A moderator hid a comment from every public output.
+    pub const COMMENT_HIDDEN: &str = "comment.hidden";
+    /// A moderator made a hidden comment public again.
+    pub const COMMENT_UNHIDDEN: &str = "comment.unhidden";
 }

@@ -597,6 +597,58 @@ mod tests {
         }
     }
 
+    /// Pages inside a polygon (a district's page), oldest or newest first,
+    /// equal the brute-force point-in-polygon answer, whether the polygon
+    /// holds most issues (walked in id order) or few (from the tree).
+    #[test]
+    fn polygon_pages_equal_brute_force_large_or_small() {
+        use geo::{Contains, MultiPolygon, polygon};
+        let (_, entries) = random_index(4_000, 22);
+        let index = IssueIndex::bulk_load(entries.clone());
+        let large = MultiPolygon(vec![polygon![
+            (x: 76.75, y: 43.15), (x: 77.10, y: 43.15), (x: 76.92, y: 43.40), (x: 76.75, y: 43.15)
+        ]]);
+        let small = MultiPolygon(vec![polygon![
+            (x: 76.92, y: 43.24), (x: 76.95, y: 43.24), (x: 76.935, y: 43.27), (x: 76.92, y: 43.24)
+        ]]);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for polygon in [&large, &small] {
+            let mut inside: Vec<i64> = entries
+                .iter()
+                .filter(|e| polygon.contains(&e.location.point()))
+                .map(|e| e.id)
+                .collect();
+            inside.sort_unstable();
+            assert!(!inside.is_empty());
+            for _ in 0..30 {
+                let limit = rng.random_range(0..150);
+                let cursor = rng.random_range(0..4_100);
+                let oldest: Vec<i64> = inside
+                    .iter()
+                    .copied()
+                    .filter(|id| *id > cursor)
+                    .take(limit)
+                    .collect();
+                let newest: Vec<i64> = inside
+                    .iter()
+                    .rev()
+                    .copied()
+                    .filter(|id| *id < cursor)
+                    .take(limit)
+                    .collect();
+                let all = IssueFilter::default();
+                assert_eq!(
+                    index.page(Area::Within(polygon), &all, Some(cursor), limit),
+                    oldest
+                );
+                assert_eq!(
+                    index.page_newest(Area::Within(polygon), &all, Some(cursor), limit),
+                    newest
+                );
+            }
+        }
+    }
+
     #[test]
     fn upsert_replaces_an_entry_without_duplicating_it() {
         let mut index = IssueIndex::bulk_load(vec![entry(1, 76.9, 43.2)]);

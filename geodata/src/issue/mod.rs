@@ -15,7 +15,9 @@ pub mod report;
 
 pub use filter::{IssueEntry, IssueFilter, Scope};
 pub use public::PublicFeature;
-pub use report::{MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, NewIssue, json_error};
+pub use report::{
+    MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, NewIssue, TextProblem, json_error, public_text,
+};
 
 /// Where an issue is in its life (the FixMyStreet / Open311 vocabulary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use crate::category::{Category, parse_category};
 use crate::error::ValidationError;
 use crate::geometry::{LonLat, parse_geometry};
 use crate::mail::{Lang, check_email};
+use crate::photo::{PhotoKey, parse_photo_keys};
 
 /// Longest description accepted, in characters (not bytes: Kazakh and
 /// Russian text is two bytes a letter in UTF-8).
@@ -33,6 +34,15 @@ pub struct NewIssue {
     /// still match their retries.
     #[serde(skip_serializing_if = "Option::is_none")]
     lang: Option<Lang>,
+    /// Upload keys of the pending photos to attach, in order. Part of the
+    /// canonical form (a retry must name the same photos) as their hashes,
+    /// the only form keys are stored in; left out when empty so reports
+    /// without photos keep the form they always had.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_key_hashes"
+    )]
+    photos: Vec<PhotoKey>,
 }
 
 fn serialize_category<S: serde::Serializer>(
@@ -40,6 +50,10 @@ fn serialize_category<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.serialize_str(c.code)
+}
+
+fn serialize_key_hashes<S: serde::Serializer>(keys: &[PhotoKey], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(keys.iter().map(PhotoKey::hash))
 }
 
 fn serialize_lonlat<S: serde::Serializer>(p: &LonLat, s: S) -> Result<S::Ok, S::Error> {
@@ -63,6 +77,8 @@ struct IssuePropertiesBody {
     address: Option<String>,
     reporter_email: Option<String>,
     lang: Option<String>,
+    #[serde(default)]
+    photos: Option<Vec<String>>,
 }
 
 impl NewIssue {
@@ -93,6 +109,7 @@ impl NewIssue {
             .as_deref()
             .map(|l| Lang::parse(l, "properties.lang"))
             .transpose()?;
+        let photos = parse_photo_keys(p.photos.unwrap_or_default(), "properties.photos")?;
         Ok(Self::new(
             &p.category,
             &p.description,
@@ -100,7 +117,8 @@ impl NewIssue {
             p.address,
             p.reporter_email,
         )?
-        .with_lang(lang))
+        .with_lang(lang)
+        .with_photos(photos))
     }
 
     /// The report with the language it was written in.
@@ -115,6 +133,18 @@ impl NewIssue {
         self.lang
     }
 
+    /// The report with these pending photos to attach (at most
+    /// [`crate::photo::MAX_PHOTOS`], checked by [`parse_photo_keys`]).
+    pub fn with_photos(mut self, photos: Vec<PhotoKey>) -> Self {
+        self.photos = photos;
+        self
+    }
+
+    /// The upload keys of the photos to attach, in order.
+    pub fn photos(&self) -> &[PhotoKey] {
+        &self.photos
+    }
+
     /// Validates the parts of a report.
     pub fn new(
         category: &str,
@@ -124,21 +154,18 @@ impl NewIssue {
         reporter_email: Option<String>,
     ) -> Result<Self, ValidationError> {
         let category = parse_category(category)?;
-        let description = description.trim().to_owned();
-        if description.is_empty() {
-            return Err(ValidationError::new(
+        let description = public_text(description).map_err(|problem| match problem {
+            TextProblem::Empty => ValidationError::new(
                 "invalid_description",
                 "properties.description",
                 "description must not be empty",
-            ));
-        }
-        if description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(ValidationError::new(
+            ),
+            TextProblem::TooLong => ValidationError::new(
                 "description_too_long",
                 "properties.description",
                 format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
-            ));
-        }
+            ),
+        })?;
         let address = address
             .map(|a| a.trim().to_owned())
             .filter(|a| !a.is_empty());
@@ -164,6 +191,7 @@ impl NewIssue {
             address,
             reporter_email,
             lang: None,
+            photos: Vec::new(),
         })
     }
 
@@ -190,6 +218,29 @@ impl NewIssue {
     /// The reporter's private email, if one was given.
     pub fn reporter_email(&self) -> Option<&str> {
         self.reporter_email.as_deref()
+    }
+}
+
+/// Why a resident's public text (a description, a comment) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextProblem {
+    /// Nothing but white space.
+    Empty,
+    /// More than [`MAX_DESCRIPTION_CHARS`] characters once trimmed.
+    TooLong,
+}
+
+/// The rules of a resident's public text, the same for a report's
+/// description and a comment: trimmed, not empty, at most
+/// [`MAX_DESCRIPTION_CHARS`] characters. Returns the trimmed text.
+pub fn public_text(text: &str) -> Result<String, TextProblem> {
+    let text = text.trim();
+    if text.is_empty() {
+        Err(TextProblem::Empty)
+    } else if text.chars().count() > MAX_DESCRIPTION_CHARS {
+        Err(TextProblem::TooLong)
+    } else {
+        Ok(text.to_owned())
     }
 }
 

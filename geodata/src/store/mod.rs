@@ -17,16 +17,20 @@ use crate::layer::{Feature, LayerName, NewFeature};
 
 mod accounts;
 mod mail;
+mod engage;
 mod moderation;
+mod photos;
 mod postgres;
 mod record;
 mod rows;
 mod sqlite;
 // Its `append_audit` is for every privileged SQLite write in this module tree.
 mod sqlite_accounts;
+mod sqlite_engage;
 mod sqlite_group_commit;
 mod sqlite_mail;
 mod sqlite_moderation;
+mod sqlite_photos;
 mod sqlite_snapshot;
 mod sqlite_stats;
 mod sqlite_workflow;
@@ -35,7 +39,9 @@ mod workflow;
 
 pub use accounts::{AccountStore, SessionActor};
 pub use mail::MailStore;
+pub use engage::{EngageStore, VoteOutcome};
 pub use moderation::ModerationStore;
+pub use photos::PhotoStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
 pub use record::IssueRecord;
 pub use sqlite::SqliteStore;
@@ -69,6 +75,8 @@ pub trait Store:
     + StatsStore
     + ModerationStore
     + MailStore
+    + EngageStore
+    + PhotoStore
     + Send
     + Sync
     + std::fmt::Debug

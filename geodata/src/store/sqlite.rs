@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::geometry::{geometry_to_json, parse_geometry};
 use crate::issue::{Issue, IssueEntry, format_time};
 use crate::layer::{Feature, LayerName, NewFeature};
+use crate::photo::PhotoOwner;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -211,6 +212,14 @@ pub(super) async fn create_in(
         }
     }
     let id = insert_issue(conn, record).await?;
+    // In the report's savepoint: an unknown photo undoes the whole report.
+    super::sqlite_photos::attach_photos(
+        conn,
+        record.report().photos(),
+        PhotoOwner::Report { issue_id: id },
+        record.created_at(),
+    )
+    .await?;
     if let Some(key) = idempotency_key {
         sqlx::query(
             "INSERT INTO idempotency_keys (key, issue_id, request, created_at) VALUES (?, ?, ?, ?)",

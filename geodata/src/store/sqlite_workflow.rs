@@ -6,22 +6,25 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
-use super::mail::{ChangedBy, tells_followers, update_data};
 use super::rows::decode_time;
 use super::sqlite::fetch_issue;
 use super::sqlite_accounts::append_audit;
-use super::sqlite_mail::notify_issue_followers;
+use super::sqlite_engage::merge_votes;
 use super::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
 };
+use super::mail::{ChangedBy, tells_followers, update_data};
+use super::sqlite_mail::notify_issue_followers;
 use crate::account::Actor;
+use crate::mail::MailKind;
 use crate::error::Result;
 use crate::issue::{Issue, format_time};
-use crate::mail::MailKind;
-use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
+use crate::workflow::{
+    Amendment, Department, IssueEvent, RoutingRule, unknown_department,
+};
 
-fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
+pub(super) fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
     EventRow {
         id: row.try_get("id")?,
         issue_id: row.try_get("issue_id")?,
@@ -169,7 +172,7 @@ impl WorkflowStore for SqliteStore {
 /// body of [`WorkflowStore::change_status`] and
 /// [`super::MailStore::change_as_reporter`].
 pub(super) async fn change(
-    store: &SqliteStore,
+store: &SqliteStore,
     issue_id: i64,
     amendment: &Amendment,
     by: ChangedBy<'_>,
@@ -195,7 +198,19 @@ pub(super) async fn change(
         }
     }
     let who = by.event_actor(issue.assigned_department.as_deref());
-    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    let event =
+        insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    // Before and after pictures, in the change's transaction.
+    super::sqlite_photos::attach_photos(
+        &mut tx,
+        change.photos(),
+        crate::photo::PhotoOwner::Update {
+            issue_id,
+            event_id: event.id,
+        },
+        now,
+    )
+    .await?;
     sqlx::query(
         "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ?,
              category = ?, lon = ?, lat = ?, district_id = ?, assigned_department = ? WHERE id = ?",
@@ -214,16 +229,14 @@ pub(super) async fn change(
     .execute(&mut *tx)
     .await?;
     if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
-        // The duplicate's supporters now support the issue it duplicates,
-        // whose history records the merge.
-        sqlx::query(
-            "UPDATE issues SET votes = votes + ?, updated_at = max(updated_at, ?) WHERE id = ?",
-        )
-        .bind(issue.votes)
-        .bind(format_time(now))
-        .bind(target.id)
-        .execute(&mut *tx)
-        .await?;
+        // The duplicate's supporters now support the issue it duplicates
+        // (each voter once), whose history records the merge.
+        merge_votes(&mut tx, &issue, target.id).await?;
+        sqlx::query("UPDATE issues SET updated_at = max(updated_at, ?) WHERE id = ?")
+            .bind(format_time(now))
+            .bind(target.id)
+            .execute(&mut *tx)
+            .await?;
         insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
     }
     for entry in change_audits(&issue, &next, change, by.user_id()) {

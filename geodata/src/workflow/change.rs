@@ -8,6 +8,7 @@ use crate::category::{Category, parse_category};
 use crate::error::ValidationError;
 use crate::geometry::{LonLat, check_position};
 use crate::issue::{IssueStatus, json_error};
+use crate::photo::{PhotoKey, parse_photo_keys};
 
 /// Longest public or internal note, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -26,6 +27,7 @@ pub struct IssueChange {
     department: Option<String>,
     category: Option<&'static Category>,
     location: Option<LonLat>,
+    photos: Vec<PhotoKey>,
 }
 
 /// The name of [`IssueChange`] from before re-routes and corrections
@@ -68,6 +70,8 @@ struct Body {
     category: Option<String>,
     #[serde(default)]
     location: Option<LocationBody>,
+    #[serde(default)]
+    photos: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +190,7 @@ impl IssueChange {
             department: parts.department,
             category: parts.category,
             location: parts.location,
+            photos: Vec::new(),
         })
     }
 
@@ -213,7 +218,8 @@ impl IssueChange {
             Some(code) => Some(parse_category(code).map_err(|e| e.with_field("category"))?),
             None => None,
         };
-        Self::from_parts(ChangeParts {
+        let photos = parse_photo_keys(body.photos.unwrap_or_default(), "photos")?;
+        Ok(Self::from_parts(ChangeParts {
             status: body.status.as_deref().map(IssueStatus::parse).transpose()?,
             note: body.note,
             internal_note: body.internal_note,
@@ -221,7 +227,20 @@ impl IssueChange {
             department: body.department,
             category,
             location,
-        })
+        })?
+        .with_photos(photos))
+    }
+
+    /// The change with pending photos to attach to its event (before and
+    /// after pictures; at most [`crate::photo::MAX_PHOTOS`]).
+    pub fn with_photos(mut self, photos: Vec<PhotoKey>) -> Self {
+        self.photos = photos;
+        self
+    }
+
+    /// The upload keys of the photos to attach, in order.
+    pub fn photos(&self) -> &[PhotoKey] {
+        &self.photos
     }
 
     /// The new status, if the status changes.

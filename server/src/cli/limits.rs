@@ -23,6 +23,12 @@ pub struct LimitArgs {
     /// Login attempts per minute from one client address.
     #[arg(long, env = "QALA_LOGINS_PER_ADDRESS", default_value_t = RateLimits::default().logins_per_address)]
     pub logins_per_address: u32,
+    /// "Me too" votes and comments per minute from one client address.
+    #[arg(long, env = "QALA_ENGAGE_PER_ADDRESS", default_value_t = RateLimits::default().engage_per_address)]
+    pub engage_per_address: u32,
+    /// "Me too" votes and comments per minute from one signed-in account.
+    #[arg(long, env = "QALA_ENGAGE_PER_ACCOUNT", default_value_t = RateLimits::default().engage_per_account)]
+    pub engage_per_account: u32,
     /// Other writes (status changes, moderation, logout) per minute from one client address.
     #[arg(long, env = "QALA_WRITES_PER_ADDRESS", default_value_t = RateLimits::default().writes_per_address)]
     pub writes_per_address: u32,
@@ -51,6 +57,8 @@ impl LimitArgs {
             reports_per_address: self.reports_per_address,
             reports_per_account: self.reports_per_account,
             logins_per_address: self.logins_per_address,
+            engage_per_address: self.engage_per_address,
+            engage_per_account: self.engage_per_account,
             writes_per_address: self.writes_per_address,
             writes_per_account: self.writes_per_account,
         };

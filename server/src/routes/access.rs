@@ -57,6 +57,7 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     (Method::GET, "/api/v1/statuses", Access::Public),
     (Method::GET, "/api/v1/departments", Access::Public),
     // Public fields only (a hidden issue is just its id and `removed`).
+    (Method::GET, "/api/v1/events/stream", Access::Public),
     (Method::GET, "/api/v1/live", Access::Public),
     (Method::GET, "/api/v1/issues/{id}/events", Access::Public),
     (
@@ -87,6 +88,30 @@ pub static POLICY: &[(Method, &str, Access)] = &[
         "/subscriptions/confirm/{token}",
         Access::Public,
     ),
+    // Residents upload photos anonymously; an upload is attached only by
+    // the report or change that names its key, and served only then.
+    (Method::POST, "/api/v1/photos", Access::Public),
+    (
+        Method::POST,
+        "/api/v1/photos/{id}/moderation",
+        Access::Roles(super::moderation::MODERATES),
+    ),
+    // The store decides per file: pending, hidden and hidden issues' photos are 404.
+    (Method::GET, "/media/{file}", Access::Public),
+    // Residents follow up anonymously: "me too" (one per browser token or
+    // account) and comments, rate-limited per address and account.
+    (Method::POST, "/api/v1/issues/{id}/votes", Access::Public),
+    (Method::POST, "/api/v1/issues/{id}/comments", Access::Public),
+    (
+        Method::POST,
+        "/api/v1/comments/{id}/moderation",
+        Access::Roles(super::moderation::MODERATES),
+    ),
+    // Atom feeds: public fields only (no hidden issue or comment, no
+    // internal note, no contact).
+    (Method::GET, "/feeds/issues/{file}", Access::Public),
+    (Method::GET, "/feeds/districts/{file}", Access::Public),
+    (Method::GET, "/feeds/area.atom", Access::Public),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
     // Login needs no CSRF token (it proves the password instead); logout
     // without one runs anonymously and only clears the cookie.

@@ -96,6 +96,7 @@ async fn create(
         lang,
         token: token.clone(),
     };
+    let with_photos = !report.photos().is_empty();
 
     let reporters: Vec<Who> = addr
         .map(Who::address)
@@ -126,6 +127,17 @@ async fn create(
         created.issue.id,
         token.expose()
     ));
+    // The answer is the issue as `GET` shows it, photos included. The
+    // report is committed: a failed read only leaves them out of this
+    // answer (and a report without photos needs none).
+    if !with_photos {
+        feature["properties"]["photos"] = json!([]);
+    } else {
+        match state.store.issue_photos(created.issue.id).await {
+            Ok(photos) => feature["properties"]["photos"] = public_photos(&photos),
+            Err(e) => tracing::warn!(error = %e, "reading a new report's photos failed"),
+        }
+    }
     let mut response = (StatusCode::CREATED, geojson(feature)).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = location.parse() {
@@ -182,7 +194,15 @@ async fn fetch(
     if issue.hidden_at.is_some() {
         feature["properties"]["hidden"] = json!(true);
     }
+    // Only here and in the history: lists and nearby stay lean.
+    let photos = state.store.issue_photos(id).await?;
+    feature["properties"]["photos"] = public_photos(&photos);
     Ok(geojson(feature))
+}
+
+/// Photos as the public sees them.
+fn public_photos(photos: &[qala_geodata::photo::Photo]) -> Value {
+    photos.iter().map(|p| p.to_public_json()).collect()
 }
 
 /// `GET /api/v1/issues`: a page of issues in the area and filters given.

@@ -13,6 +13,8 @@ use crate::state::AppState;
 pub mod access;
 mod account;
 mod districts;
+mod engage;
+mod feeds;
 mod issues;
 mod layers;
 mod live;
@@ -20,6 +22,7 @@ mod mail;
 mod meta;
 mod moderation;
 mod path_id;
+mod photos;
 mod rate_limit;
 mod response_stats;
 mod session;
@@ -51,6 +54,9 @@ pub fn app(state: AppState) -> Router {
         .merge(workflow::router())
         .merge(moderation::router())
         .merge(mail::router())
+        .merge(photos::router())
+        .merge(engage::router())
+        .merge(feeds::router())
         // Layers run bottom up: a write spends its client address's
         // allowance first, then passes the access policy (deny by default),
         // then spends its account's allowance.

@@ -31,6 +31,20 @@ impl Record for District {
     const NAME: &'static str = "district";
 }
 
+/// A photo id.
+#[derive(Debug)]
+pub enum Photo {}
+impl Record for Photo {
+    const NAME: &'static str = "photo";
+}
+
+/// A comment id.
+#[derive(Debug)]
+pub enum Comment {}
+impl Record for Comment {
+    const NAME: &'static str = "comment";
+}
+
 /// The `{id}` of the matched route, canonical, as a number.
 #[derive(Debug)]
 pub struct PathId<R: Record>(pub i64, pub PhantomData<R>);
@@ -39,9 +53,13 @@ pub struct PathId<R: Record>(pub i64, pub PhantomData<R>);
 pub type IssueId = PathId<Issue>;
 /// `{id}` of a district route.
 pub type DistrictId = PathId<District>;
+/// `{id}` of a photo route.
+pub type PhotoId = PathId<Photo>;
+/// `{id}` of a comment route.
+pub type CommentId = PathId<Comment>;
 
 /// The id `raw` spells canonically, if any.
-fn canonical(raw: &str) -> Option<i64> {
+pub(super) fn canonical(raw: &str) -> Option<i64> {
     let digits = raw.bytes().all(|b| b.is_ascii_digit());
     if !digits || raw.starts_with('0') {
         return None;

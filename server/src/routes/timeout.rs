@@ -18,7 +18,11 @@ use crate::state::AppState;
 
 /// Routes (axum path patterns) exempt from the request timeout: live
 /// updates and layer exports.
-pub const STREAMING: &[&str] = &["/api/v1/live", "/api/v1/layers/{layer}/export.geojson"];
+pub const STREAMING: &[&str] = &[
+    "/api/v1/events/stream",
+    "/api/v1/live",
+    "/api/v1/layers/{layer}/export.geojson",
+];
 
 /// Seconds a client is asked to wait after a timeout.
 const RETRY_AFTER_SECONDS: u64 = 2;

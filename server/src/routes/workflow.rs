@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use qala_geodata::account::Role;
 use qala_geodata::workflow::IssueChange;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::path_id::{IssueId, PathId};
 use crate::auth::Caller;
@@ -53,7 +53,14 @@ async fn change_status(
     })?;
     let change = parse_status_change(&body)?;
     let (_, event) = state.change_status(id, change, actor).await?;
-    Ok((StatusCode::CREATED, Json(event.to_public_json())).into_response())
+    let mut public = event.to_public_json();
+    // The change is committed: a failed read only leaves the photos out
+    // of this answer (the history has them).
+    match state.store.issue_photos(id).await {
+        Ok(photos) => with_photos(&mut public, &photos),
+        Err(e) => tracing::warn!(error = %e, "reading a change's photos failed"),
+    }
+    Ok((StatusCode::CREATED, Json(public)).into_response())
 }
 
 /// `GET /api/v1/departments`: code and names of each (public).
@@ -62,8 +69,9 @@ async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json
     Ok(Json(json!({"departments": departments})))
 }
 
-/// `GET /api/v1/issues/{id}/events`: the public history, oldest first; 404
-/// for an unknown issue (or a hidden one, to the public).
+/// `GET /api/v1/issues/{id}/events`: the public history, oldest first:
+/// status events and visible comments (`kind: "comment"`); 404 for an
+/// unknown issue (or a hidden one, to the public).
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,8 +83,37 @@ async fn events(
         return Err(ApiError::not_found("issue", id));
     }
     let events = state.store.issue_events(id).await?;
-    let public: Vec<_> = events.iter().map(|e| e.to_public_json()).collect();
+    let comments = state
+        .store
+        .issue_comments(id, super::engage::MAX_HISTORY_COMMENTS)
+        .await?;
+    let photos = state.store.issue_photos(id).await?;
+    let mut public = super::engage::history(&events, &comments);
+    for entry in &mut public {
+        with_photos(entry, &photos);
+    }
     Ok(Json(json!({"issue_id": id, "events": public})).into_response())
+}
+
+/// Puts a history entry's photos on it: a staff update's before and after
+/// pictures on its event, a comment's on the comment.
+fn with_photos(entry: &mut Value, photos: &[qala_geodata::photo::Photo]) {
+    let id = entry["id"].as_i64();
+    let comment = entry["kind"] == "comment";
+    let own: Vec<Value> = photos
+        .iter()
+        .filter(|p| {
+            if comment {
+                p.comment_id == id
+            } else {
+                p.event_id == id
+            }
+        })
+        .map(|p| p.to_public_json())
+        .collect();
+    if !own.is_empty() {
+        entry["photos"] = Value::Array(own);
+    }
 }
 
 /// The body of `POST /api/v1/issues/{id}/events` (`{"status", "note",

@@ -94,7 +94,7 @@ pub(super) fn crowded_layer(
         }
     }
     let mut values = IssueValues::default();
-    let numbers: Vec<[Vec<u32>; 3]> = stripes
+    let numbers: Vec<[Vec<u32>; 4]> = stripes
         .iter()
         .map(|stripe| values.number(&mut layer, &stripe.values))
         .collect();
@@ -112,11 +112,12 @@ pub(super) fn crowded_layer(
                 if cell.count == 1 {
                     let (s, i) = origin[first];
                     let p = &stripes[s as usize].points[i as usize];
-                    let [categories, statuses, days] = &numbers[s as usize];
+                    let [categories, statuses, days, votes] = &numbers[s as usize];
                     tags.extend([
                         (0, categories[usize::from(p.category)]),
                         (1, statuses[usize::from(p.status)]),
                         (2, days[p.day as usize]),
+                        (3, votes[usize::from(p.votes)]),
                     ]);
                     run.add_tagged(Some(p.id), positions[first].snapped(), &tags);
                     continue;

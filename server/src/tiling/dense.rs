@@ -57,14 +57,14 @@ pub(super) fn issue_points(
         return Ok(IssuePoints::Crowded(stripes));
     }
     let mut values = IssueValues::default();
-    let numbers: Vec<[Vec<u32>; 3]> = stripes
+    let numbers: Vec<[Vec<u32>; 4]> = stripes
         .iter()
         .map(|stripe| values.number(&mut layer, &stripe.values))
         .collect();
     let runs: Vec<PointWriter> = stripes
         .par_iter()
         .zip(&numbers)
-        .map(|(stripe, [categories, statuses, days])| {
+        .map(|(stripe, [categories, statuses, days, votes])| {
             let mut run = layer.writer();
             run.reserve(stripe.points.len());
             for p in &stripe.points {
@@ -72,6 +72,7 @@ pub(super) fn issue_points(
                     categories[usize::from(p.category)],
                     statuses[usize::from(p.status)],
                     days[p.day as usize],
+                    votes[usize::from(p.votes)],
                 ];
                 run.add_tile_units(p.id, p.at.snapped(), &tags);
             }
@@ -135,13 +136,15 @@ pub(super) struct StripePoint {
     pub(super) id: u64,
     pub(super) at: FinePosition,
     pub(super) day: u32,
-    pub(super) category: u16,
+    pub(super) votes: u16,
+    pub(super) category: u8,
     pub(super) status: u8,
 }
 
 // Numbers by first sight are below the count of distinct values: statuses
-// fit a byte, categories (the catalogue's) 16 bits; days take 32.
-const _: () = assert!(IssueStatus::ALL.len() <= 1 << 8 && CATEGORY_COUNT < 1 << 16);
+// and categories (the catalogue's, and the rare one outside it) fit a
+// byte, votes (a `u16` in the index) 16 bits; days take 32.
+const _: () = assert!(IssueStatus::ALL.len() <= 1 << 8 && CATEGORY_COUNT < (1 << 8) - 1);
 const _: () = assert!(size_of::<StripePoint>() == 24);
 
 impl Stripe {
@@ -163,14 +166,15 @@ impl Stripe {
             let Some(at) = layer.fine_units(wx, wy) else {
                 return ControlFlow::Continue(());
             };
-            let [category, status, day] = stripe.values.of(e);
+            let [category, status, day, votes] = stripe.values.of(e);
             stripe.points.push(StripePoint {
                 id: u64::try_from(e.id).unwrap_or(0),
                 at,
                 day,
                 // Within range, as asserted above (an uncatalogued category,
                 // which no index path builds, is one more).
-                category: category as u16,
+                votes: votes as u16,
+                category: category as u8,
                 status: status as u8,
             });
             ControlFlow::Continue(())
@@ -180,8 +184,9 @@ impl Stripe {
 }
 
 /// A stripe's distinct values, each numbered by first sight: categories (a
-/// dozen, by place in the catalogue), statuses (by discriminant) and
-/// creation days (a few hundred, by position; see [`DayNumbers`]).
+/// dozen, by place in the catalogue), statuses (by discriminant), creation
+/// days (a few hundred, by position; see [`DayNumbers`]) and vote counts
+/// (see [`VoteNumbers`]).
 #[derive(Default)]
 pub(super) struct StripeValues {
     pub(super) categories: Vec<&'static Category>,
@@ -189,10 +194,11 @@ pub(super) struct StripeValues {
     pub(super) statuses: Vec<IssueStatus>,
     status_numbers: [Option<u32>; IssueStatus::ALL.len()],
     pub(super) days: DayNumbers,
+    pub(super) votes: VoteNumbers,
 }
 
 impl StripeValues {
-    fn of(&mut self, e: &IssueEntry) -> [u32; 3] {
+    fn of(&mut self, e: &IssueEntry) -> [u32; 4] {
         let category = match e.category.index() {
             Some(at) => *self.category_numbers[at].get_or_insert_with(|| {
                 self.categories.push(e.category);
@@ -209,6 +215,7 @@ impl StripeValues {
             category,
             status,
             self.days.number(e.created_at.naive_utc().date()),
+            self.votes.number(e.votes),
         ]
     }
 
@@ -290,8 +297,40 @@ impl DayNumbers {
     }
 }
 
-/// The layer's value numbers: each distinct category, status and day is
-/// added to the layer's value table once, formatted then.
+/// Vote counts numbered by first sight: most issues have a handful of
+/// votes, numbered through an array indexed by the count; the rare count
+/// of [`VoteNumbers::SPAN`] or more through a hash table.
+#[derive(Default)]
+pub(super) struct VoteNumbers {
+    numbers: Vec<Option<u32>>,
+    far: foldhash::HashMap<u16, u32>,
+    pub(super) votes: Vec<u16>,
+}
+
+impl VoteNumbers {
+    /// Counts below this are numbered through the array (4 KB at most).
+    const SPAN: u16 = 512;
+
+    fn number(&mut self, votes: u16) -> u32 {
+        let next = self.votes.len() as u32;
+        let n = if votes < Self::SPAN {
+            let at = usize::from(votes);
+            if at >= self.numbers.len() {
+                self.numbers.resize(at + 1, None);
+            }
+            *self.numbers[at].get_or_insert(next)
+        } else {
+            *self.far.entry(votes).or_insert(next)
+        };
+        if n == next {
+            self.votes.push(votes);
+        }
+        n
+    }
+}
+
+/// The layer's value numbers: each distinct category, status, day and
+/// vote count is added to the layer's value table once, formatted then.
 #[derive(Default)]
 pub(super) struct IssueValues<'a> {
     categories: Vec<(&'a Category, u32)>,
@@ -300,6 +339,7 @@ pub(super) struct IssueValues<'a> {
     /// (indexed by the day's number).
     days: DayNumbers,
     day_values: Vec<u32>,
+    votes: foldhash::HashMap<u16, u32>,
 }
 
 impl<'a> IssueValues<'a> {
@@ -309,7 +349,7 @@ impl<'a> IssueValues<'a> {
         &mut self,
         layer: &mut PointLayer,
         stripe: &StripeValues,
-    ) -> [Vec<u32>; 3] {
+    ) -> [Vec<u32>; 4] {
         let categories = stripe
             .categories
             .iter()
@@ -349,7 +389,18 @@ impl<'a> IssueValues<'a> {
                 self.day_values[n]
             })
             .collect();
-        [categories, statuses, days]
+        let votes = stripe
+            .votes
+            .votes
+            .iter()
+            .map(|&v| {
+                *self
+                    .votes
+                    .entry(v)
+                    .or_insert_with(|| layer.value(&PropertyValue::from(u64::from(v))))
+            })
+            .collect();
+        [categories, statuses, days, votes]
     }
 }
 

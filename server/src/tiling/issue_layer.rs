@@ -34,6 +34,11 @@ pub(crate) const CREATED: IssueProperty = IssueProperty {
     key: "created",
     field_type: "String",
 };
+/// A single issue's "me too" votes (the map sizes points by it).
+pub(crate) const VOTES: IssueProperty = IssueProperty {
+    key: "votes",
+    field_type: "Number",
+};
 /// `true` on a cluster.
 pub(crate) const CLUSTER: IssueProperty = IssueProperty {
     key: "cluster",
@@ -53,10 +58,10 @@ pub(crate) const STATUS_COUNT: IssueProperty = IssueProperty {
 
 /// The layer's fixed properties, as TileJSON lists them (the per-status
 /// counts follow from [`STATUS_COUNT`]).
-const PROPERTIES: [IssueProperty; 5] = [CATEGORY, STATUS, CREATED, CLUSTER, POINT_COUNT];
+const PROPERTIES: [IssueProperty; 6] = [CATEGORY, STATUS, CREATED, VOTES, CLUSTER, POINT_COUNT];
 
 /// The keys of a single issue point, in the order the dense path numbers them.
-pub(super) const SINGLE_POINT_KEYS: [&str; 3] = [CATEGORY.key, STATUS.key, CREATED.key];
+pub(super) const SINGLE_POINT_KEYS: [&str; 4] = [CATEGORY.key, STATUS.key, CREATED.key, VOTES.key];
 
 /// The key of a cluster's count of `status`.
 pub(crate) fn status_count_key(status: &str) -> String {
@@ -85,7 +90,8 @@ pub(super) fn cluster_point(e: &IssueEntry) -> ClusterPoint<'static> {
     }
 }
 
-/// A single issue: id, category, status and creation day. The day (not the
+/// A single issue: id, category, status, creation day and votes (an
+/// unsigned integer, as the dense path writes it). The day (not the
 /// instant) keeps the tile's value table small: a few hundred distinct
 /// values instead of one per issue.
 fn issue_feature(e: &IssueEntry, geometry: Geometry<f64>) -> TileFeature<'static> {
@@ -94,6 +100,7 @@ fn issue_feature(e: &IssueEntry, geometry: Geometry<f64>) -> TileFeature<'static
         .with_property(CATEGORY.key, e.category.code)
         .with_property(STATUS.key, e.status.as_str())
         .with_property(CREATED.key, day(e.created_at.naive_utc().date()))
+        .with_property(VOTES.key, u64::from(e.votes))
 }
 
 /// `YYYY-MM-DD` of a UTC day. Formatted digit by digit: a dense tile

@@ -40,13 +40,16 @@ use super::{ChangeFeed, CreatedIssue, ImportMode, IssueRecord, Store, stream_row
 use crate::error::{Error, Result, ValidationError};
 use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
+use crate::photo::PhotoOwner;
 
 // `pub(super)` so that other store writes (status changes) can call
 // `accounts::append_audit` in their own transactions.
 pub(super) mod accounts;
+mod engage;
 mod feed;
 pub(super) mod mail;
 mod moderation;
+mod photos;
 mod setup;
 mod stats;
 mod wire;
@@ -306,6 +309,15 @@ impl Store for PostgresStore {
                 }
             }
             mail::report_written(&mut tx, &issue, record.follow_up(), record.created_at()).await?;
+            // After the key: a retry racing its first attempt waits on the
+            // key and replays, rather than finding the photos taken.
+            photos::attach_photos(
+                &mut tx,
+                record.report().photos(),
+                PhotoOwner::Report { issue_id: issue.id },
+                record.created_at(),
+            )
+            .await?;
             record_changes(&mut tx, "issue_created", LayerName::Issues, &[issue.id]).await?;
             tx.commit().await?;
             return Ok(CreatedIssue {

@@ -9,23 +9,26 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 
 use super::accounts::append_audit;
+use super::engage::merge_votes;
 use super::feed::record_changes;
-use super::mail::notify_issue_followers;
 use super::wire::millis;
 use super::{PostgresStore, fetch_issue};
+use super::mail::notify_issue_followers;
 use crate::account::Actor;
+use crate::mail::MailKind;
+use crate::store::mail::{ChangedBy, tells_followers, update_data};
 use crate::error::Result;
 use crate::issue::Issue;
 use crate::layer::LayerName;
-use crate::mail::MailKind;
-use crate::store::mail::{ChangedBy, tells_followers, update_data};
 use crate::store::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
 };
-use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
+use crate::workflow::{
+    Amendment, Department, IssueEvent, RoutingRule, unknown_department,
+};
 
-fn decode_event(row: &PgRow) -> Result<IssueEvent> {
+pub(super) fn decode_event(row: &PgRow) -> Result<IssueEvent> {
     EventRow {
         id: row.try_get("id")?,
         issue_id: row.try_get("issue_id")?,
@@ -171,7 +174,7 @@ impl WorkflowStore for PostgresStore {
 /// body of [`WorkflowStore::change_status`] and
 /// [`crate::store::MailStore::change_as_reporter`].
 pub(in crate::store) async fn change(
-    store: &PostgresStore,
+store: &PostgresStore,
     issue_id: i64,
     amendment: &Amendment,
     by: ChangedBy<'_>,
@@ -207,7 +210,19 @@ pub(in crate::store) async fn change(
         }
     }
     let who = by.event_actor(issue.assigned_department.as_deref());
-    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    let event =
+        insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    // Before and after pictures, in the change's transaction.
+    super::photos::attach_photos(
+        &mut tx,
+        change.photos(),
+        crate::photo::PhotoOwner::Update {
+            issue_id,
+            event_id: event.id,
+        },
+        now,
+    )
+    .await?;
     sqlx::query(
         "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5,
              category = $6, location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_id = $9,
@@ -228,10 +243,10 @@ pub(in crate::store) async fn change(
     .await?;
     let mut changed = vec![issue_id];
     if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
-        // The duplicate's supporters now support the issue it duplicates,
-        // whose history records the merge.
-        sqlx::query("UPDATE issues SET votes = votes + $1, updated_at = greatest(updated_at, $2) WHERE id = $3")
-            .bind(issue.votes)
+        // The duplicate's supporters now support the issue it duplicates
+        // (each voter once), whose history records the merge.
+        merge_votes(&mut tx, &issue, target.id).await?;
+        sqlx::query("UPDATE issues SET updated_at = greatest(updated_at, $1) WHERE id = $2")
             .bind(now)
             .bind(target.id)
             .execute(&mut *tx)
