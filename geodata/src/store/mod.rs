@@ -16,8 +16,8 @@ use crate::issue::{Issue, IssueEntry};
 use crate::layer::{Feature, LayerName, NewFeature};
 
 mod accounts;
-mod mail;
 mod engage;
+mod mail;
 mod moderation;
 mod photos;
 mod postgres;
@@ -38,8 +38,8 @@ mod stats;
 mod workflow;
 
 pub use accounts::{AccountStore, SessionActor};
-pub use mail::MailStore;
 pub use engage::{EngageStore, VoteOutcome};
+pub use mail::MailStore;
 pub use moderation::ModerationStore;
 pub use photos::PhotoStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};

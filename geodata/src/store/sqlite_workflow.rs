@@ -6,23 +6,21 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
+use super::mail::{ChangedBy, tells_followers, update_data};
 use super::rows::decode_time;
 use super::sqlite::fetch_issue;
 use super::sqlite_accounts::append_audit;
 use super::sqlite_engage::merge_votes;
+use super::sqlite_mail::notify_issue_followers;
 use super::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
 };
-use super::mail::{ChangedBy, tells_followers, update_data};
-use super::sqlite_mail::notify_issue_followers;
 use crate::account::Actor;
-use crate::mail::MailKind;
 use crate::error::Result;
 use crate::issue::{Issue, format_time};
-use crate::workflow::{
-    Amendment, Department, IssueEvent, RoutingRule, unknown_department,
-};
+use crate::mail::MailKind;
+use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
 
 pub(super) fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
     EventRow {
@@ -172,7 +170,7 @@ impl WorkflowStore for SqliteStore {
 /// body of [`WorkflowStore::change_status`] and
 /// [`super::MailStore::change_as_reporter`].
 pub(super) async fn change(
-store: &SqliteStore,
+    store: &SqliteStore,
     issue_id: i64,
     amendment: &Amendment,
     by: ChangedBy<'_>,
@@ -198,8 +196,7 @@ store: &SqliteStore,
         }
     }
     let who = by.event_actor(issue.assigned_department.as_deref());
-    let event =
-        insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
     // Before and after pictures, in the change's transaction.
     super::sqlite_photos::attach_photos(
         &mut tx,

@@ -11,22 +11,20 @@ use sqlx::postgres::{PgConnection, PgRow};
 use super::accounts::append_audit;
 use super::engage::merge_votes;
 use super::feed::record_changes;
+use super::mail::notify_issue_followers;
 use super::wire::millis;
 use super::{PostgresStore, fetch_issue};
-use super::mail::notify_issue_followers;
 use crate::account::Actor;
-use crate::mail::MailKind;
-use crate::store::mail::{ChangedBy, tells_followers, update_data};
 use crate::error::Result;
 use crate::issue::Issue;
 use crate::layer::LayerName;
+use crate::mail::MailKind;
+use crate::store::mail::{ChangedBy, tells_followers, update_data};
 use crate::store::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
 };
-use crate::workflow::{
-    Amendment, Department, IssueEvent, RoutingRule, unknown_department,
-};
+use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
 
 pub(super) fn decode_event(row: &PgRow) -> Result<IssueEvent> {
     EventRow {
@@ -174,7 +172,7 @@ impl WorkflowStore for PostgresStore {
 /// body of [`WorkflowStore::change_status`] and
 /// [`crate::store::MailStore::change_as_reporter`].
 pub(in crate::store) async fn change(
-store: &PostgresStore,
+    store: &PostgresStore,
     issue_id: i64,
     amendment: &Amendment,
     by: ChangedBy<'_>,
@@ -210,8 +208,7 @@ store: &PostgresStore,
         }
     }
     let who = by.event_actor(issue.assigned_department.as_deref());
-    let event =
-        insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
     // Before and after pictures, in the change's transaction.
     super::photos::attach_photos(
         &mut tx,
