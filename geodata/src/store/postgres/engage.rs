@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::accounts::append_audit;
 use super::feed::record_changes;
+use super::photos::attach_photos;
 use super::wire::millis;
 use super::workflow::decode_event;
 use super::{PostgresStore, fetch_issue};
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::issue::Issue;
 use crate::layer::LayerName;
 use crate::moderation::{Moderation, ModerationAction};
+use crate::photo::PhotoOwner;
 use crate::store::engage::{
     COMMENT_COLUMNS, EngageStore, IDS_PER_QUERY, VoteOutcome, check_comment_moderation,
     comment_audit, newest_events, public_issue,
@@ -152,8 +154,12 @@ impl EngageStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await?;
         let stored = decode_comment(&row)?;
-        // Hook: photos sent with a comment are attached here, in this
-        // transaction, once the photo store offers attach-in-transaction.
+        // A key that names no pending photo rolls the comment back too.
+        let owner = PhotoOwner::Comment {
+            issue_id,
+            comment_id: stored.id,
+        };
+        attach_photos(&mut tx, comment.photos(), owner, now).await?;
         tx.commit().await?;
         Ok(stored)
     }
