@@ -284,6 +284,34 @@ async fn a_comment_carries_its_photos(backend: Backend) {
     );
 }
 
+/// A comment on a followed issue writes its mail to the outbox with it.
+async fn a_comment_on_a_followed_issue_queues_a_mail(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
+    let mut body = qala_tests::report_body(76.95, 43.25, "pothole", "Followed hole");
+    body["properties"]["reporter_email"] = json!("reporter@example.org");
+    let (status, created) = app.report(&body).await;
+    assert_eq!(status, 201, "{created}");
+    let x = created["id"].as_i64().unwrap();
+    let comment_mails = async || {
+        let pending = app.store.pending_mail(0, 100).await.unwrap();
+        pending
+            .into_iter()
+            .filter(|m| m.kind == qala_geodata::mail::MailKind::IssueComment)
+            .map(|m| (m.recipient, m.data["comment"].as_str().map(str::to_owned)))
+            .collect::<Vec<_>>()
+    };
+    assert!(comment_mails().await.is_empty());
+    let (status, _) = comment(&app, x, &json!({"body": "Seen it too"})).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        comment_mails().await,
+        vec![(
+            "reporter@example.org".to_owned(),
+            Some("Seen it too".to_owned())
+        )]
+    );
+}
+
 /// Votes and comments spend their own allowance per client address.
 async fn votes_and_comments_are_rate_limited(backend: Backend) {
     let config = qala_server::ServerConfig {
@@ -358,4 +386,5 @@ test_on_every_backend!(
     comments_join_the_history_and_hidden_ones_leave_it,
     votes_and_comments_are_rate_limited,
     a_comment_carries_its_photos,
+    a_comment_on_a_followed_issue_queues_a_mail,
 );

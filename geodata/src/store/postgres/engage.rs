@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::accounts::append_audit;
 use super::feed::record_changes;
+use super::mail::notify_issue_followers;
 use super::photos::attach_photos;
 use super::wire::millis;
 use super::workflow::decode_event;
@@ -18,6 +19,7 @@ use crate::engage::{Comment, NewComment, VoterHash};
 use crate::error::{Error, Result};
 use crate::issue::Issue;
 use crate::layer::LayerName;
+use crate::mail::MailKind;
 use crate::moderation::{Moderation, ModerationAction};
 use crate::photo::PhotoOwner;
 use crate::store::engage::{
@@ -160,6 +162,9 @@ impl EngageStore for PostgresStore {
             comment_id: stored.id,
         };
         attach_photos(&mut tx, comment.photos(), owner, now).await?;
+        // The issue's followers hear of it in the same transaction.
+        let mail = serde_json::json!({"issue_id": issue_id, "comment": comment.body()});
+        notify_issue_followers(&mut tx, issue_id, MailKind::IssueComment, &mail, now).await?;
         tx.commit().await?;
         Ok(stored)
     }
