@@ -11,6 +11,7 @@ use crate::account::action;
 use crate::error::ValidationError;
 use crate::issue::{MAX_DESCRIPTION_CHARS, TextProblem, format_time, json_error, public_text};
 use crate::moderation::{Moderation, ModerationAction};
+use crate::photo::{PhotoKey, parse_photo_keys};
 
 /// Shortest browser token accepted, in characters.
 pub const MIN_VOTER_CHARS: usize = 16;
@@ -100,6 +101,8 @@ struct CommentBody {
     body: String,
     #[serde(default)]
     author_name: Option<String>,
+    #[serde(default)]
+    photos: Option<Vec<String>>,
 }
 
 /// A validated comment, not yet stored.
@@ -107,6 +110,7 @@ struct CommentBody {
 pub struct NewComment {
     body: String,
     author_name: Option<String>,
+    photos: Vec<PhotoKey>,
 }
 
 impl NewComment {
@@ -152,14 +156,28 @@ impl NewComment {
         Ok(Self {
             body,
             author_name: author_name.map(str::to_owned),
+            photos: Vec::new(),
         })
     }
 
-    /// Parses `{"body", "author_name"}` strictly, then validates as
+    /// Parses `{"body", "author_name", "photos"}` strictly (`photos`: the
+    /// upload keys of at most three pending photos), then validates as
     /// [`NewComment::new`].
     pub fn from_json(body: &[u8]) -> Result<Self, ValidationError> {
         let parsed: CommentBody = serde_json::from_slice(body).map_err(json_error)?;
-        Self::new(&parsed.body, parsed.author_name.as_deref())
+        let photos = parse_photo_keys(parsed.photos.unwrap_or_default(), "photos")?;
+        Ok(Self::new(&parsed.body, parsed.author_name.as_deref())?.with_photos(photos))
+    }
+
+    /// The comment with these pending photos to attach in its transaction.
+    pub fn with_photos(mut self, photos: Vec<PhotoKey>) -> Self {
+        self.photos = photos;
+        self
+    }
+
+    /// The pending photos to attach.
+    pub fn photos(&self) -> &[PhotoKey] {
+        &self.photos
     }
 
     /// The text, trimmed.

@@ -238,6 +238,80 @@ async fn comments_join_the_history_and_hidden_ones_leave_it(backend: Backend) {
     assert_eq!(history(&app, x).await.len(), 4);
 }
 
+/// A comment's photos are attached in its transaction: shown on its
+/// history entry; a key that names no pending photo writes nothing.
+async fn a_comment_carries_its_photos(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
+    let x = report_at(&app, (76.95, 43.25), "Hole with a photo").await;
+    let upload: Value = app
+        .client
+        .post(app.url("/api/v1/photos"))
+        .header("content-type", "image/jpeg")
+        .body(qala_tests::photos::jpeg(48, 32, 1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = upload["id"].clone();
+    // Well formed, pending nowhere: refused by the attach, after the
+    // comment's row was written in the same transaction.
+    let unknown = qala_geodata::photo::PhotoKey::generate().unwrap();
+    let unknown = unknown.expose();
+    let (status, refused) = comment(&app, x, &json!({"body": "x", "photos": [unknown]})).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("unknown_photo"))
+    );
+    assert!(history(&app, x).await.is_empty());
+    let (status, sent) = comment(&app, x, &json!({"body": "See the photo", "photos": [key]})).await;
+    assert_eq!(status, 201, "{sent}");
+    let entries = history(&app, x).await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0]["photos"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        entries[0]
+    );
+    // The key was spent: a second comment cannot take the same photo.
+    assert_eq!(
+        comment(&app, x, &json!({"body": "Again", "photos": [key]}))
+            .await
+            .0,
+        422
+    );
+}
+
+/// A comment on a followed issue writes its mail to the outbox with it.
+async fn a_comment_on_a_followed_issue_queues_a_mail(backend: Backend) {
+    let app = TestApp::empty(&backend).await;
+    let mut body = qala_tests::report_body(76.95, 43.25, "pothole", "Followed hole");
+    body["properties"]["reporter_email"] = json!("reporter@example.org");
+    let (status, created) = app.report(&body).await;
+    assert_eq!(status, 201, "{created}");
+    let x = created["id"].as_i64().unwrap();
+    let comment_mails = async || {
+        let pending = app.store.pending_mail(0, 100).await.unwrap();
+        pending
+            .into_iter()
+            .filter(|m| m.kind == qala_geodata::mail::MailKind::IssueComment)
+            .map(|m| (m.recipient, m.data["comment"].as_str().map(str::to_owned)))
+            .collect::<Vec<_>>()
+    };
+    assert!(comment_mails().await.is_empty());
+    let (status, _) = comment(&app, x, &json!({"body": "Seen it too"})).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        comment_mails().await,
+        vec![(
+            "reporter@example.org".to_owned(),
+            Some("Seen it too".to_owned())
+        )]
+    );
+}
+
 /// Votes and comments spend their own allowance per client address.
 async fn votes_and_comments_are_rate_limited(backend: Backend) {
     let config = qala_server::ServerConfig {
@@ -311,4 +385,6 @@ test_on_every_backend!(
     a_duplicate_carries_its_voters_over_once,
     comments_join_the_history_and_hidden_ones_leave_it,
     votes_and_comments_are_rate_limited,
+    a_comment_carries_its_photos,
+    a_comment_on_a_followed_issue_queues_a_mail,
 );

@@ -13,13 +13,17 @@ use super::engage::{
 use super::rows::decode_time;
 use super::sqlite::fetch_issue;
 use super::sqlite_accounts::append_audit;
+use super::sqlite_mail::notify_issue_followers;
+use super::sqlite_photos::attach_photos;
 use super::sqlite_workflow::decode_event;
 use super::workflow::{EVENT_COLUMNS, found};
 use crate::account::Actor;
 use crate::engage::{Comment, NewComment, VoterHash};
 use crate::error::Result;
 use crate::issue::{Issue, format_time};
+use crate::mail::MailKind;
 use crate::moderation::{Moderation, ModerationAction};
+use crate::photo::PhotoOwner;
 use crate::workflow::IssueEvent;
 
 fn decode_comment(row: &SqliteRow) -> Result<Comment> {
@@ -134,8 +138,15 @@ impl EngageStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let stored = decode_comment(&row)?;
-        // Hook: photos sent with a comment are attached here, in this
-        // transaction, once the photo store offers attach-in-transaction.
+        // A key that names no pending photo rolls the comment back too.
+        let owner = PhotoOwner::Comment {
+            issue_id,
+            comment_id: stored.id,
+        };
+        attach_photos(&mut tx, comment.photos(), owner, now).await?;
+        // The issue's followers hear of it in the same transaction.
+        let mail = serde_json::json!({"issue_id": issue_id, "comment": comment.body()});
+        notify_issue_followers(&mut tx, issue_id, MailKind::IssueComment, &mail, now).await?;
         tx.commit().await?;
         Ok(stored)
     }

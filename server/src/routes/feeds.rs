@@ -13,9 +13,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use qala_geodata::category::Category;
-use qala_geodata::{Area, BBox, IssueFilter};
+use qala_geodata::{Area, BBox, IssueFilter, IssueIndex};
 
 use super::path_id::canonical;
 use crate::error::{ApiError, ApiResult};
@@ -135,8 +135,7 @@ async fn district_feed(
         let area = index
             .district_area(id)
             .ok_or_else(|| ApiError::not_found("district", id))?;
-        let filter = IssueFilter::default();
-        let issues = newest_issues(index.issues.matching(Area::Within(&area), &filter));
+        let issues = newest_issues(&index.issues, Area::Within(&area));
         (index.district_name(id).map(str::to_owned), issues)
     };
     let head = FeedHead::new(
@@ -172,11 +171,7 @@ async fn area_feed(
         ));
     }
     let base = base_url(&state, &headers)?;
-    let issues = {
-        let index = state.index.read();
-        let filter = IssueFilter::default();
-        newest_issues(index.issues.matching(Area::BBox(bbox), &filter))
-    };
+    let issues = newest_issues(&state.index.read().issues, Area::BBox(bbox));
     let key = bbox_key(bbox);
     let head = FeedHead::new(
         &base,
@@ -194,17 +189,18 @@ fn bbox_key(b: BBox) -> String {
     format!("{},{},{},{}", b.west, b.south, b.east, b.north)
 }
 
-/// An area's issues as the index holds them: (id, category, created),
-/// the newest [`MAX_AREA_ISSUES`] first.
-type AreaIssue = (i64, &'static Category, DateTime<Utc>);
+/// An area's issue as the index holds it: id and category.
+type AreaIssue = (i64, &'static Category);
 
-fn newest_issues<'a>(
-    entries: impl Iterator<Item = &'a qala_geodata::IssueEntry>,
-) -> Vec<AreaIssue> {
-    let mut issues: Vec<AreaIssue> = entries.map(|e| (e.id, e.category, e.created_at)).collect();
-    issues.sort_by_key(|i| std::cmp::Reverse((i.2, i.0)));
-    issues.truncate(MAX_AREA_ISSUES);
+/// The newest [`MAX_AREA_ISSUES`] issues of `area` (ids grow with the
+/// time of reporting), newest first: the index's page walk, which stops
+/// once it has them instead of collecting a whole district.
+fn newest_issues(issues: &IssueIndex, area: Area<'_>) -> Vec<AreaIssue> {
     issues
+        .page_newest(area, &IssueFilter::default(), None, MAX_AREA_ISSUES)
+        .into_iter()
+        .filter_map(|id| issues.get(id).map(|e| (e.id, e.category)))
+        .collect()
 }
 
 /// An area's feed: its newest reports (their rows read for the
@@ -217,10 +213,7 @@ async fn area_document(
 ) -> ApiResult<Response> {
     let newest: Vec<i64> = issues.iter().take(MAX_ENTRIES).map(|i| i.0).collect();
     let ids: Vec<i64> = issues.iter().map(|i| i.0).collect();
-    let categories: HashMap<i64, &'static Category> = issues
-        .iter()
-        .map(|(id, category, _)| (*id, *category))
-        .collect();
+    let categories: HashMap<i64, &'static Category> = issues.iter().copied().collect();
     let rows = state.issue_rows(&newest).await?;
     let events = state.store.recent_events(&ids, MAX_ENTRIES).await?;
     let mut entries: Vec<FeedEntry> = rows

@@ -90,10 +90,11 @@ impl AppState {
     }
 
     /// Where every committed comment (new, hidden, unhidden) arrives: the
-    /// hook for what follows a comment beyond its own row. The live stream
-    /// and the mail to an issue's followers attach here; they must send
-    /// nothing for a comment whose `hidden_at` is set. Feeds and histories
-    /// read the store, so they need nothing from here.
+    /// hook for what follows a comment beyond the store, such as the live
+    /// stream, which must send nothing for a comment whose `hidden_at` is
+    /// set. The followers' mails are already in the outbox (the store
+    /// queues them in the comment's transaction); feeds and histories read
+    /// the store.
     pub fn comment_committed(&self, comment: &Comment) {
         tracing::debug!(
             comment = comment.id,

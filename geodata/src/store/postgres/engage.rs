@@ -9,6 +9,8 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::accounts::append_audit;
 use super::feed::record_changes;
+use super::mail::notify_issue_followers;
+use super::photos::attach_photos;
 use super::wire::millis;
 use super::workflow::decode_event;
 use super::{PostgresStore, fetch_issue};
@@ -17,7 +19,9 @@ use crate::engage::{Comment, NewComment, VoterHash};
 use crate::error::{Error, Result};
 use crate::issue::Issue;
 use crate::layer::LayerName;
+use crate::mail::MailKind;
 use crate::moderation::{Moderation, ModerationAction};
+use crate::photo::PhotoOwner;
 use crate::store::engage::{
     COMMENT_COLUMNS, EngageStore, IDS_PER_QUERY, VoteOutcome, check_comment_moderation,
     comment_audit, newest_events, public_issue,
@@ -152,8 +156,15 @@ impl EngageStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await?;
         let stored = decode_comment(&row)?;
-        // Hook: photos sent with a comment are attached here, in this
-        // transaction, once the photo store offers attach-in-transaction.
+        // A key that names no pending photo rolls the comment back too.
+        let owner = PhotoOwner::Comment {
+            issue_id,
+            comment_id: stored.id,
+        };
+        attach_photos(&mut tx, comment.photos(), owner, now).await?;
+        // The issue's followers hear of it in the same transaction.
+        let mail = serde_json::json!({"issue_id": issue_id, "comment": comment.body()});
+        notify_issue_followers(&mut tx, issue_id, MailKind::IssueComment, &mail, now).await?;
         tx.commit().await?;
         Ok(stored)
     }
