@@ -2,6 +2,7 @@
 //! voter known only by a hash) and comments (public text, hideable by
 //! moderators).
 
+use crate::photo::{PhotoKey, parse_photo_keys};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -100,6 +101,8 @@ struct CommentBody {
     body: String,
     #[serde(default)]
     author_name: Option<String>,
+    #[serde(default)]
+    photos: Option<Vec<String>>,
 }
 
 /// A validated comment, not yet stored.
@@ -107,6 +110,8 @@ struct CommentBody {
 pub struct NewComment {
     body: String,
     author_name: Option<String>,
+    /// Upload keys of the pending photos to attach (at most three).
+    photos: Vec<PhotoKey>,
 }
 
 impl NewComment {
@@ -152,14 +157,27 @@ impl NewComment {
         Ok(Self {
             body,
             author_name: author_name.map(str::to_owned),
+            photos: Vec::new(),
         })
     }
 
-    /// Parses `{"body", "author_name"}` strictly, then validates as
-    /// [`NewComment::new`].
+    /// Parses `{"body", "author_name", "photos"}` strictly, then validates
+    /// as [`NewComment::new`] and [`parse_photo_keys`].
     pub fn from_json(body: &[u8]) -> Result<Self, ValidationError> {
         let parsed: CommentBody = serde_json::from_slice(body).map_err(json_error)?;
-        Self::new(&parsed.body, parsed.author_name.as_deref())
+        let photos = parse_photo_keys(parsed.photos.unwrap_or_default(), "photos")?;
+        Ok(Self::new(&parsed.body, parsed.author_name.as_deref())?.with_photos(photos))
+    }
+
+    /// The comment with pending photos to attach in its transaction.
+    pub fn with_photos(mut self, photos: Vec<PhotoKey>) -> Self {
+        self.photos = photos;
+        self
+    }
+
+    /// The upload keys of the photos to attach, in order.
+    pub fn photos(&self) -> &[PhotoKey] {
+        &self.photos
     }
 
     /// The text, trimmed.

@@ -152,8 +152,17 @@ impl EngageStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await?;
         let stored = decode_comment(&row)?;
-        // Hook: photos sent with a comment are attached here, in this
-        // transaction, once the photo store offers attach-in-transaction.
+        // In the comment's transaction: an unknown photo undoes the comment.
+        super::photos::attach_photos(
+            &mut tx,
+            comment.photos(),
+            crate::photo::PhotoOwner::Comment {
+                issue_id,
+                comment_id: stored.id,
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
