@@ -42,11 +42,9 @@ async fn call(
         request = request
             .header("content-type", "image/jpeg")
             .body(qala_tests::photos::jpeg(16, 16, 0));
-    } else if method == reqwest::Method::POST && path.starts_with("/api/v1/photos/") {
-        request = request
-            .header("content-type", "application/json")
-            .body(r#"{"action": "hide", "reason": "Matrix"}"#);
-    } else if method == reqwest::Method::POST && path.starts_with("/api/v1/comments/") {
+    } else if method == reqwest::Method::POST
+        && (path.starts_with("/api/v1/photos/") || path.starts_with("/api/v1/comments/"))
+    {
         request = request
             .header("content-type", "application/json")
             .body(r#"{"action": "hide", "reason": "Matrix"}"#);
