@@ -13,6 +13,7 @@ pub mod geometry;
 pub mod index;
 pub mod issue;
 pub mod layer;
+pub mod mail;
 pub mod moderation;
 pub mod photo;
 pub mod stats;

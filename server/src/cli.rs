@@ -44,6 +44,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per run: the size of `Serve`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (API and map).
@@ -84,6 +86,9 @@ pub enum Command {
         /// Client connections: timeouts and caps.
         #[command(flatten)]
         connections: ConnectionArgs,
+        /// Mail to residents.
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Import a GeoJSON FeatureCollection into a reference layer, all or nothing.
     Import {
@@ -126,6 +131,57 @@ pub enum Command {
         #[arg(long, env = "QALA_DEMO_SEED", default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
+}
+
+/// `qala serve`'s mail sender.
+#[derive(Debug, clap::Args)]
+pub struct MailArgs {
+    /// The SMTP server mails go out through: smtp://HOST:PORT (plain, or
+    /// with ?starttls=required or ?starttls=opportunistic), smtps://HOST:PORT
+    /// (TLS from the start); user:password@ before the host to log in.
+    /// Without it, mails stay in the outbox and are shown in the log.
+    #[arg(long, env = "QALA_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From address of mails, e.g. "Qala <noreply@qala.example>".
+    #[arg(
+        long,
+        env = "QALA_MAIL_FROM",
+        default_value = "Qala <noreply@localhost>"
+    )]
+    pub mail_from: String,
+    /// The wait after a first failed delivery; it doubles per attempt.
+    #[arg(long, env = "QALA_MAIL_RETRY", default_value = "1m", value_parser = parse_duration)]
+    pub mail_retry: Duration,
+    /// The longest wait between delivery attempts.
+    #[arg(long, env = "QALA_MAIL_RETRY_MAX", default_value = "60m", value_parser = parse_duration)]
+    pub mail_retry_max: Duration,
+    /// How often the outbox is looked at besides after this server's own
+    /// writes (mail written through other servers, retries coming due).
+    #[arg(long, env = "QALA_MAIL_POLL", default_value = "5s", value_parser = parse_duration)]
+    pub mail_poll: Duration,
+    /// How long a mail being sent is left alone by other servers (a server
+    /// that died sending it is replaced after this; one SMTP conversation
+    /// gets at most half of it).
+    #[arg(long, env = "QALA_MAIL_LEASE", default_value = "2m", value_parser = parse_duration)]
+    pub mail_lease: Duration,
+}
+
+impl MailArgs {
+    /// The settings, checked: a bad URL or From address stops the start.
+    fn settings(self) -> anyhow::Result<crate::mail::MailSettings> {
+        if let Some(url) = &self.smtp_url {
+            crate::mail::lettre_url(url).map_err(anyhow::Error::msg)?;
+        }
+        crate::mail::parse_from(&self.mail_from).map_err(anyhow::Error::msg)?;
+        Ok(crate::mail::MailSettings {
+            smtp_url: self.smtp_url,
+            from: self.mail_from,
+            retry_first: self.mail_retry,
+            retry_max: self.mail_retry_max.max(self.mail_retry),
+            poll: self.mail_poll,
+            lease: self.mail_lease,
+        })
+    }
 }
 
 /// `qala serve`'s limits on client connections (docs/deploy.md).
@@ -238,6 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             media_dir,
             limits,
             connections,
+            mail,
         } => {
             if demo && store.features(LayerName::Districts).await?.is_empty() {
                 let city = open_city(demo_city.as_deref())?;
@@ -253,6 +310,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 issue_cache_rows,
                 request_timeout: connections.request_timeout,
                 connections: connections.settings(),
+                mail: mail.settings()?,
                 media_dir: Some(
                     media_dir.unwrap_or_else(|| crate::media::default_dir(&cli.database)),
                 ),
@@ -299,6 +357,19 @@ async fn serve(
     if let Some(seq) = state.loaded_after_seq {
         crate::sync::spawn(state.clone(), seq);
     }
+    let base = state
+        .config
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_owned();
+    crate::mail::spawn(
+        std::sync::Arc::clone(&state.store),
+        state.config.mail.clone(),
+        base,
+        std::sync::Arc::clone(&state.mail_wake),
+    )?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

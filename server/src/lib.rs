@@ -16,6 +16,7 @@ pub mod issue_cache;
 pub mod limits;
 pub mod listener;
 pub mod live;
+pub mod mail;
 pub mod media;
 pub mod params;
 pub mod password;

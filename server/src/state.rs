@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use parking_lot::RwLock;
 use qala_geodata::account::{Actor, Role};
+use qala_geodata::mail::{MailToken, ReportFollowUp};
 use qala_geodata::moderation::Moderation;
 use qala_geodata::store::{CreatedIssue, IssueRecord};
 use qala_geodata::workflow::{Amendment, IssueChange, IssueEvent, Routing, may_change_status};
@@ -21,6 +22,7 @@ use crate::issue_cache::{DEFAULT_ISSUE_CACHE_ROWS, IssueCache};
 use crate::limits::{RateLimits, Who, WriteLimits};
 use crate::listener::ConnectionSettings;
 use crate::live::{LiveHub, LiveKind, MAX_LIVE_CONNECTIONS};
+use crate::mail::MailSettings;
 use crate::media::Media;
 use crate::public_url::AllowedHosts;
 use crate::recent_reports::{Fingerprint, RecentReports};
@@ -61,6 +63,8 @@ pub struct ServerConfig {
     pub request_timeout: std::time::Duration,
     /// Timeouts and caps of client connections ([`crate::listener`]).
     pub connections: ConnectionSettings,
+    /// The mail sender's settings ([`crate::mail`]).
+    pub mail: MailSettings,
     /// Where photos are kept ([`crate::media`]); without one, uploads are
     /// refused (`503 media_unavailable`) and no photo is served.
     pub media_dir: Option<std::path::PathBuf>,
@@ -82,6 +86,7 @@ impl Default for ServerConfig {
             duplicate_window: DEFAULT_DUPLICATE_WINDOW,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             connections: ConnectionSettings::default(),
+            mail: MailSettings::default(),
             media_dir: None,
         }
     }
@@ -110,6 +115,9 @@ pub struct AppState {
     pub live: Arc<LiveHub>,
     /// Issue rows for reads, kept exact by [`AppState::issue_committed`].
     pub issue_cache: Arc<IssueCache>,
+    /// Notified after a commit that may have written mail, so the sender
+    /// ([`crate::mail::spawn`]) need not wait for its next look.
+    pub mail_wake: Arc<tokio::sync::Notify>,
     /// The position in the store's change log read before the index was
     /// loaded (`None` for a store without one): whoever follows the log to
     /// keep this state current starts after it.
@@ -182,6 +190,7 @@ impl AppState {
             config: Arc::new(config),
             login_throttle: Arc::default(),
             routing: Arc::new(RwLock::new(routing)),
+            mail_wake: Arc::default(),
             loaded_after_seq,
             media,
         })
@@ -199,11 +208,17 @@ impl AppState {
     /// The same report from one of `reporters` (its client address, its
     /// account) within the duplicate window is [`WriteError::Duplicate`],
     /// unless it is a retry with the first one's idempotency key.
+    ///
+    /// `follow_up` (the private link's token and the reporter's language)
+    /// is stored with the issue, with the reporter's follow and
+    /// confirmation mail when the report gave an email, and the mails to
+    /// the followers of its district, all in the issue's transaction.
     pub async fn report_issue(
         &self,
         report: NewIssue,
         idempotency_key: Option<String>,
         reporters: Vec<Who>,
+        follow_up: Option<ReportFollowUp>,
     ) -> Result<CreatedIssue, WriteError> {
         let fingerprint = Fingerprint::of(&report);
         if let Some(first) = self.recent_reports.duplicate_of(
@@ -229,13 +244,17 @@ impl AppState {
         };
         let state = self.clone();
         let created = tokio::spawn(async move {
-            let record =
+            let mut record =
                 IssueRecord::new_report(report, district_id).with_department(department.as_deref());
+            if let Some(follow_up) = follow_up {
+                record = record.with_follow_up(follow_up);
+            }
             let created = state
                 .store
                 .create_issue(&record, idempotency_key.as_deref())
                 .await?;
             if created.created {
+                state.mail_wake.notify_one();
                 state.issue_committed(&created.issue);
                 state.recent_reports.remember(
                     &reporters,
@@ -279,6 +298,48 @@ impl AppState {
             )));
         }
         let issue = self.issue_in_scope(issue_id, &actor).await?;
+        self.amend(issue, change, Some(actor)).await
+    }
+
+    /// The reporter reopens their issue through the private link: the
+    /// token must be one of the issue's (else [`WriteError::Forbidden`]),
+    /// then the same path as [`AppState::change_status`] to `open` (the
+    /// workflow's one way back, within its window after resolving: else
+    /// `invalid_transition`), recorded as done by the reporter.
+    pub async fn reopen_by_reporter(
+        &self,
+        issue_id: i64,
+        token: &str,
+        note: Option<String>,
+    ) -> Result<(Issue, IssueEvent), WriteError> {
+        if !verify_issue_token(self.store.as_ref(), issue_id, token).await? {
+            return Err(WriteError::Forbidden(
+                "this link does not open this issue".to_owned(),
+            ));
+        }
+        let issue =
+            self.store
+                .issue(issue_id)
+                .await?
+                .ok_or_else(|| qala_geodata::Error::NotFound {
+                    what: "issue",
+                    id: issue_id.to_string(),
+                })?;
+        let change = IssueChange::new(qala_geodata::IssueStatus::Open, note, None, None)
+            .map_err(qala_geodata::Error::from)?;
+        self.amend(issue, change, None).await
+    }
+
+    /// Resolves `change` against `issue` as read (placement and routing
+    /// from the index), commits it as `actor` (none: the reporter) in a
+    /// task of its own, then applies it.
+    async fn amend(
+        &self,
+        issue: Issue,
+        change: IssueChange,
+        actor: Option<Actor>,
+    ) -> Result<(Issue, IssueEvent), WriteError> {
+        let issue_id = issue.id;
         let amendment = {
             let index = self.index.read();
             let routing = self.routing.read();
@@ -298,10 +359,21 @@ impl AppState {
         let state = self.clone();
         let changed = tokio::spawn(async move {
             let now = now_millis();
-            let (issue, event) = state
-                .store
-                .change_status(issue_id, &amendment, &actor, now)
-                .await?;
+            let (issue, event) = match &actor {
+                Some(actor) => {
+                    state
+                        .store
+                        .change_status(issue_id, &amendment, actor, now)
+                        .await?
+                }
+                None => {
+                    state
+                        .store
+                        .change_as_reporter(issue_id, &amendment, now)
+                        .await?
+                }
+            };
+            state.mail_wake.notify_one();
             state.issue_committed(&issue);
             // A duplicate's votes moved to the issue it duplicates, whose
             // index entry (and queue order by votes) follows; on PostgreSQL
@@ -473,6 +545,21 @@ impl AppState {
                 .filter_map(|f| Some((f.id, f.name()?.to_owned())))
                 .collect(),
         )
+    }
+}
+
+/// Whether `token` is one of the private-link tokens of `issue_id`: for
+/// every action the private link allows (reopen here; photos and comments
+/// by the reporter can call it too). A token without a token's shape is
+/// false without a lookup.
+pub async fn verify_issue_token(
+    store: &dyn Store,
+    issue_id: i64,
+    token: &str,
+) -> qala_geodata::Result<bool> {
+    match MailToken::hash_presented(token) {
+        Some(hash) => store.issue_token_matches(issue_id, &hash).await,
+        None => Ok(false),
     }
 }
 

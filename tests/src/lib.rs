@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod follow_up;
+pub mod mail_access;
 pub mod mvt;
 pub mod photos;
+pub mod smtp;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -403,6 +405,9 @@ pub fn qala_binary() -> PathBuf {
 pub struct ServerProcess {
     pub base: String,
     child: Child,
+    /// What the server wrote on standard error, when started with
+    /// [`ServerProcess::start_logged`].
+    log: Option<Arc<Mutex<String>>>,
 }
 
 impl ServerProcess {
@@ -414,6 +419,24 @@ impl ServerProcess {
     /// As [`ServerProcess::start`], with more `qala serve` arguments
     /// (e.g. `["--max-connections", "1000"]`).
     pub async fn start_with(database_url: &str, extra_args: &[&str]) -> Self {
+        Self::spawn(database_url, extra_args, false).await
+    }
+
+    /// As [`ServerProcess::start_with`], logging at `info` into a buffer
+    /// ([`ServerProcess::log`]) instead of the test's standard error.
+    pub async fn start_logged(database_url: &str, extra_args: &[&str]) -> Self {
+        Self::spawn(database_url, extra_args, true).await
+    }
+
+    /// Everything the server logged so far (empty unless started logged).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .map(|l| l.lock().unwrap().clone())
+            .unwrap_or_default()
+    }
+
+    async fn spawn(database_url: &str, extra_args: &[&str], logged: bool) -> Self {
         let mut child = Command::new(qala_binary())
             .args([
                 "serve",
@@ -423,15 +446,32 @@ impl ServerProcess {
                 database_url,
             ])
             .args(extra_args)
-            .env("QALA_LOG", "warn")
+            .env("QALA_LOG", if logged { "info" } else { "warn" })
             // As in-process servers: the functional tests write faster and
             // more alike than residents do (see `unlimited_config`).
             .envs(UNLIMITED_ENV.iter().map(|name| (name, "0")))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if logged {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .kill_on_drop(true)
             .spawn()
             .unwrap();
+        let log = child.stderr.take().map(|stderr| {
+            let log = Arc::new(Mutex::new(String::new()));
+            let into = Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut log = into.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+            log
+        });
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
@@ -444,7 +484,7 @@ impl ServerProcess {
                 break addr.trim().to_owned();
             }
         };
-        Self { base, child }
+        Self { base, child, log }
     }
 
     /// The server's process id (for /proc/PID/status).

@@ -8,6 +8,7 @@ use std::process::Stdio;
 use chrono::{Duration, Utc};
 use qala_geodata::account::{Role, TokenSecret, User};
 use qala_server::routes::access::{Access, POLICY};
+use qala_tests::mail_access::{MailTokens, mail_call};
 use qala_tests::{Backend, TestApp, TestDatabase, qala_binary, report_body};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -45,6 +46,7 @@ async fn call(
     } else if method == reqwest::Method::POST
         && (path.starts_with("/api/v1/photos/") || path.starts_with("/api/v1/comments/"))
     {
+        // Moderation of a photo or a comment.
         request = request
             .header("content-type", "application/json")
             .body(r#"{"action": "hide", "reason": "Matrix"}"#);
@@ -103,7 +105,9 @@ fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
         .replace("{layer}", "districts")
         .replace("{layers}/{z}/{x}/{y}", "issues/0/0/0.mvt")
         .replace("{tilejson}", "issues.json")
-        .replace("{*path}", "src/api.js");
+        .replace("{*path}", "src/api.js")
+        // The mail routes' tokens come from `MailTokens`.
+        .replace("{token}", "token");
     assert!(!path.contains('{'), "no concrete path for {pattern}");
     // Routes whose required parameters are not in the path.
     if path == "/api/v1/issues/nearby" {
@@ -138,6 +142,7 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
         .await
         .unwrap();
     app.store.set_password(admin.id, &phc, None).await.unwrap();
+    let mail = MailTokens::of(&app, issue).await;
     for (method, pattern, access) in POLICY {
         let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
         for (role, token) in &callers {
@@ -177,7 +182,13 @@ async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backen
             } else {
                 concrete(pattern, issue, district, &photo)
             };
-            let response = call(&app, &method, &path, token.as_deref()).await;
+            let response = if let Some(response) =
+                mail_call(&app, &method, pattern, token.as_deref(), &callers, &mail).await
+            {
+                response
+            } else {
+                call(&app, &method, &path, token.as_deref()).await
+            };
             let status = response.status().as_u16();
             let who = role.map_or("anonymous".to_owned(), |r| r.to_string());
             let admitted = match access {

@@ -43,6 +43,18 @@ async fn a_report_is_created_located_and_fetchable(backend: Backend) {
         "email leaked: {created}"
     );
 
+    // The answer to the reporter alone carries their private link.
+    let mut created = created;
+    let link = created
+        .as_object_mut()
+        .unwrap()
+        .remove("private_link")
+        .unwrap();
+    assert!(
+        link.as_str()
+            .unwrap()
+            .starts_with(&format!("/?issue={id}&token="))
+    );
     let (status, fetched) = app.get(&location).await;
     assert_eq!(status, 200);
     assert_eq!(fetched, created);
@@ -65,7 +77,12 @@ async fn an_idempotent_retry_returns_the_same_issue(backend: Backend) {
     let retry = send("report-1", body.clone()).await.unwrap();
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
-    let retry: Value = retry.json().await.unwrap();
+    let mut retry: Value = retry.json().await.unwrap();
+    // A retry gets a private link of its own (the first answer may be lost).
+    let mut first = first;
+    let links = [&mut first, &mut retry]
+        .map(|v| v.as_object_mut().unwrap().remove("private_link").unwrap());
+    assert_ne!(links[0], links[1]);
     assert_eq!(retry, first);
     assert_eq!(app.stored_issue_count().await, 1);
 

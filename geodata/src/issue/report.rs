@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::category::{Category, parse_category};
 use crate::error::ValidationError;
 use crate::geometry::{LonLat, parse_geometry};
+use crate::mail::{Lang, check_email};
 use crate::photo::{PhotoKey, parse_photo_keys};
 
 /// Longest description accepted, in characters (not bytes: Kazakh and
@@ -28,6 +29,11 @@ pub struct NewIssue {
     location: LonLat,
     address: Option<String>,
     reporter_email: Option<String>,
+    /// The language the reporter wrote in, if the report said; left out of
+    /// the canonical form when absent, so keys stored before it existed
+    /// still match their retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lang: Option<Lang>,
     /// Upload keys of the pending photos to attach, in order. Part of the
     /// canonical form (a retry must name the same photos) as their hashes,
     /// the only form keys are stored in; left out when empty so reports
@@ -70,6 +76,7 @@ struct IssuePropertiesBody {
     description: String,
     address: Option<String>,
     reporter_email: Option<String>,
+    lang: Option<String>,
     #[serde(default)]
     photos: Option<Vec<String>>,
 }
@@ -97,6 +104,11 @@ impl NewIssue {
             }
         };
         let p = parsed.properties;
+        let lang = p
+            .lang
+            .as_deref()
+            .map(|l| Lang::parse(l, "properties.lang"))
+            .transpose()?;
         let photos = parse_photo_keys(p.photos.unwrap_or_default(), "properties.photos")?;
         Ok(Self::new(
             &p.category,
@@ -105,7 +117,20 @@ impl NewIssue {
             p.address,
             p.reporter_email,
         )?
+        .with_lang(lang)
         .with_photos(photos))
+    }
+
+    /// The report with the language it was written in.
+    #[must_use]
+    pub fn with_lang(mut self, lang: Option<Lang>) -> Self {
+        self.lang = lang;
+        self
+    }
+
+    /// The language the report said it was written in, if it did.
+    pub fn lang(&self) -> Option<Lang> {
+        self.lang
     }
 
     /// The report with these pending photos to attach (at most
@@ -156,28 +181,16 @@ impl NewIssue {
         }
         let reporter_email = reporter_email
             .map(|e| e.trim().to_owned())
-            .filter(|e| !e.is_empty());
-        if let Some(email) = &reporter_email {
-            let plausible = email.len() <= 254
-                && email.split_once('@').is_some_and(|(local, domain)| {
-                    !local.is_empty()
-                        && domain.contains('.')
-                        && !email.contains(char::is_whitespace)
-                });
-            if !plausible {
-                return Err(ValidationError::new(
-                    "invalid_email",
-                    "properties.reporter_email",
-                    "reporter_email is not an email address",
-                ));
-            }
-        }
+            .filter(|e| !e.is_empty())
+            .map(|e| check_email(&e, "properties.reporter_email"))
+            .transpose()?;
         Ok(Self {
             category,
             description,
             location,
             address,
             reporter_email,
+            lang: None,
             photos: Vec::new(),
         })
     }

@@ -17,6 +17,7 @@ use crate::layer::{Feature, LayerName, NewFeature};
 
 mod accounts;
 mod engage;
+mod mail;
 mod moderation;
 mod photos;
 mod postgres;
@@ -27,6 +28,7 @@ mod sqlite;
 mod sqlite_accounts;
 mod sqlite_engage;
 mod sqlite_group_commit;
+mod sqlite_mail;
 mod sqlite_moderation;
 mod sqlite_photos;
 mod sqlite_snapshot;
@@ -37,6 +39,7 @@ mod workflow;
 
 pub use accounts::{AccountStore, SessionActor};
 pub use engage::{EngageStore, VoteOutcome};
+pub use mail::MailStore;
 pub use moderation::ModerationStore;
 pub use photos::PhotoStore;
 pub use postgres::{Change, ChangeKind, PostgresStore};
@@ -71,6 +74,7 @@ pub trait Store:
     + WorkflowStore
     + StatsStore
     + ModerationStore
+    + MailStore
     + EngageStore
     + PhotoStore
     + Send

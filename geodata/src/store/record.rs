@@ -6,6 +6,7 @@ use crate::category::Category;
 use crate::error::ValidationError;
 use crate::geometry::LonLat;
 use crate::issue::{IssueStatus, NewIssue};
+use crate::mail::ReportFollowUp;
 
 /// A complete issue row to insert, for bulk loads (demo data, migrations from
 /// other systems) where status and times are given rather than "now".
@@ -21,6 +22,7 @@ pub struct IssueRecord {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     assigned_department: Option<String>,
+    follow_up: Option<ReportFollowUp>,
 }
 
 impl IssueRecord {
@@ -47,6 +49,7 @@ impl IssueRecord {
             created_at,
             updated_at,
             assigned_department: None,
+            follow_up: None,
         })
     }
 
@@ -62,6 +65,7 @@ impl IssueRecord {
             created_at: now,
             updated_at: now,
             assigned_department: None,
+            follow_up: None,
         }
     }
 
@@ -82,6 +86,7 @@ impl IssueRecord {
             created_at,
             updated_at,
             assigned_department: None,
+            follow_up: None,
         }
     }
 
@@ -90,6 +95,20 @@ impl IssueRecord {
     pub fn with_department(mut self, department: Option<&str>) -> Self {
         self.assigned_department = department.map(str::to_owned);
         self
+    }
+
+    /// The record with what its reporter gets: the private link's token
+    /// and, with an email, the follow and its confirmation mail, written in
+    /// the issue's transaction (see [`crate::store::MailStore`]).
+    #[must_use]
+    pub fn with_follow_up(mut self, follow_up: ReportFollowUp) -> Self {
+        self.follow_up = Some(follow_up);
+        self
+    }
+
+    /// What the reporter gets besides the issue, if anything.
+    pub fn follow_up(&self) -> Option<&ReportFollowUp> {
+        self.follow_up.as_ref()
     }
 
     /// The department the issue is assigned to.

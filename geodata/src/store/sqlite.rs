@@ -198,6 +198,13 @@ pub(super) async fn create_in(
                     "idempotency key points at missing issue {issue_id}"
                 ))
             })?;
+            // The retry gets a private link of its own: the first answer,
+            // which carried one, may be what was lost.
+            if let Some(follow_up) = record.follow_up() {
+                let hash = follow_up.token.hash();
+                super::sqlite_mail::insert_token(conn, issue_id, &hash, record.created_at())
+                    .await?;
+            }
             return Ok(CreatedIssue {
                 issue,
                 created: false,
@@ -234,6 +241,8 @@ pub(super) async fn create_in(
     let issue = fetch_issue(conn, id)
         .await?
         .ok_or_else(|| Error::Corrupt(format!("issue {id} vanished inside its transaction")))?;
+    super::sqlite_mail::report_written(conn, &issue, record.follow_up(), record.created_at())
+        .await?;
     Ok(CreatedIssue {
         issue,
         created: true,

@@ -6,10 +6,12 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
+use super::mail::{ChangedBy, tells_followers, update_data};
 use super::rows::decode_time;
 use super::sqlite::fetch_issue;
 use super::sqlite_accounts::append_audit;
 use super::sqlite_engage::merge_votes;
+use super::sqlite_mail::notify_issue_followers;
 use super::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
@@ -17,9 +19,8 @@ use super::workflow::{
 use crate::account::Actor;
 use crate::error::Result;
 use crate::issue::{Issue, format_time};
-use crate::workflow::{
-    Amendment, Department, EventActor, IssueEvent, RoutingRule, unknown_department,
-};
+use crate::mail::MailKind;
+use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
 
 pub(super) fn decode_event(row: &SqliteRow) -> Result<IssueEvent> {
     EventRow {
@@ -151,73 +152,7 @@ impl WorkflowStore for SqliteStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(Issue, IssueEvent)> {
-        let change = amendment.change();
-        // IMMEDIATE takes the write lock before the row is read: the check
-        // below sees the row no other writer can change until commit.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let issue = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
-        let target = match change.duplicate_of() {
-            Some(id) => fetch_issue(&mut tx, id).await?,
-            None => None,
-        };
-        let next = amendment.check(&issue, target.as_ref(), now)?;
-        if let Some(code) = change.department() {
-            let known = sqlx::query("SELECT 1 FROM departments WHERE code = ?")
-                .bind(code)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if known.is_none() {
-                return Err(unknown_department(code).into());
-            }
-        }
-        let who = EventActor::of(actor, issue.assigned_department.as_deref());
-        let event =
-            insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
-        // Before and after pictures, in the change's transaction.
-        super::sqlite_photos::attach_photos(
-            &mut tx,
-            change.photos(),
-            crate::photo::PhotoOwner::Update {
-                issue_id,
-                event_id: event.id,
-            },
-            now,
-        )
-        .await?;
-        sqlx::query(
-            "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ?,
-                 category = ?, lon = ?, lat = ?, district_id = ?, assigned_department = ? WHERE id = ?",
-        )
-        .bind(next.status.as_str())
-        .bind(format_time(next.updated_at))
-        .bind(next.acknowledged_at.map(format_time))
-        .bind(next.resolved_at.map(format_time))
-        .bind(next.duplicate_of)
-        .bind(next.category.code)
-        .bind(next.location.lon())
-        .bind(next.location.lat())
-        .bind(next.district_id)
-        .bind(next.assigned_department.as_deref())
-        .bind(issue_id)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
-            // The duplicate's supporters now support the issue it duplicates
-            // (each voter once), whose history records the merge.
-            merge_votes(&mut tx, &issue, target.id).await?;
-            sqlx::query("UPDATE issues SET updated_at = max(updated_at, ?) WHERE id = ?")
-                .bind(format_time(now))
-                .bind(target.id)
-                .execute(&mut *tx)
-                .await?;
-            insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
-        }
-        for entry in change_audits(&issue, &next, change, actor) {
-            append_audit(&mut tx, &entry).await?;
-        }
-        let stored = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
-        tx.commit().await?;
-        Ok((stored, event))
+        change(self, issue_id, amendment, ChangedBy::User(actor), now).await
     }
 
     async fn issue_events(&self, issue_id: i64) -> Result<Vec<IssueEvent>> {
@@ -229,4 +164,86 @@ impl WorkflowStore for SqliteStore {
             .await?;
         rows.iter().map(decode_event).collect()
     }
+}
+
+/// A change in one transaction, by a user or by the reporter: the one
+/// body of [`WorkflowStore::change_status`] and
+/// [`super::MailStore::change_as_reporter`].
+pub(super) async fn change(
+    store: &SqliteStore,
+    issue_id: i64,
+    amendment: &Amendment,
+    by: ChangedBy<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Issue, IssueEvent)> {
+    let change = amendment.change();
+    // IMMEDIATE takes the write lock before the row is read: the check
+    // below sees the row no other writer can change until commit.
+    let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let issue = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
+    let target = match change.duplicate_of() {
+        Some(id) => fetch_issue(&mut tx, id).await?,
+        None => None,
+    };
+    let next = amendment.check(&issue, target.as_ref(), now)?;
+    if let Some(code) = change.department() {
+        let known = sqlx::query("SELECT 1 FROM departments WHERE code = ?")
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(unknown_department(code).into());
+        }
+    }
+    let who = by.event_actor(issue.assigned_department.as_deref());
+    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    // Before and after pictures, in the change's transaction.
+    super::sqlite_photos::attach_photos(
+        &mut tx,
+        change.photos(),
+        crate::photo::PhotoOwner::Update {
+            issue_id,
+            event_id: event.id,
+        },
+        now,
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?, duplicate_of = ?,
+             category = ?, lon = ?, lat = ?, district_id = ?, assigned_department = ? WHERE id = ?",
+    )
+    .bind(next.status.as_str())
+    .bind(format_time(next.updated_at))
+    .bind(next.acknowledged_at.map(format_time))
+    .bind(next.resolved_at.map(format_time))
+    .bind(next.duplicate_of)
+    .bind(next.category.code)
+    .bind(next.location.lon())
+    .bind(next.location.lat())
+    .bind(next.district_id)
+    .bind(next.assigned_department.as_deref())
+    .bind(issue_id)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
+        // The duplicate's supporters now support the issue it duplicates
+        // (each voter once), whose history records the merge.
+        merge_votes(&mut tx, &issue, target.id).await?;
+        sqlx::query("UPDATE issues SET updated_at = max(updated_at, ?) WHERE id = ?")
+            .bind(format_time(now))
+            .bind(target.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
+    }
+    for entry in change_audits(&issue, &next, change, by.user_id()) {
+        append_audit(&mut tx, &entry).await?;
+    }
+    if tells_followers(&issue, &next, change) {
+        let data = update_data(&issue, &next, change);
+        notify_issue_followers(&mut tx, issue_id, MailKind::IssueUpdate, &data, now).await?;
+    }
+    let stored = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
+    tx.commit().await?;
+    Ok((stored, event))
 }

@@ -79,12 +79,13 @@ pub(super) fn found(issue: Option<Issue>, id: i64) -> Result<Issue> {
 /// district and department, and the old position, which only the audit
 /// keeps), else `issue.rerouted` when the department changed. The
 /// internal note stays out: the event row keeps it, and the audit records
-/// who moved what from where to where.
+/// who moved what from where to where (`actor` is the user; none for the
+/// reporter, whose entries say `"by": "reporter"`).
 pub(crate) fn change_audits(
     before: &Issue,
     after: &Issue,
     change: &IssueChange,
-    actor: &Actor,
+    actor: Option<i64>,
 ) -> Vec<NewAuditEntry> {
     use serde_json::{Value, json};
     let entry = |action, state: &dyn Fn(&Issue) -> Value| {
@@ -92,8 +93,12 @@ pub(crate) fn change_audits(
         if let Some(note) = change.note() {
             after_json["note"] = note.into();
         }
+        if actor.is_none() {
+            // No user: the reporter, through the private link.
+            after_json["by"] = "reporter".into();
+        }
         NewAuditEntry {
-            actor: Some(actor.user_id),
+            actor,
             action,
             target: format!("issue:{}", before.id),
             before: Some(state(before)),

@@ -42,6 +42,25 @@ impl EventActor {
     }
 }
 
+impl EventActor {
+    /// The reporter, acting through their private link: a resident with no
+    /// account (residents make no other change, so the public history can
+    /// say it was the reporter).
+    pub fn reporter() -> Self {
+        Self {
+            user_id: None,
+            role: Role::Resident,
+            department: None,
+            name: None,
+        }
+    }
+
+    /// Whether this is the reporter through the private link.
+    pub fn is_reporter(&self) -> bool {
+        self.role == Role::Resident && self.user_id.is_none()
+    }
+}
+
 /// One entry of an issue's history: a change of its status, department,
 /// category or location (any of them, one event), or (`from == to` with
 /// `duplicate_of` set) another issue merged into this one as its duplicate,
@@ -111,6 +130,9 @@ impl IssueEvent {
                 "name": self.actor.name,
             },
         });
+        if self.actor.is_reporter() {
+            v["by"]["reporter"] = json!(true);
+        }
         v["kind"] = json!(self.kind());
         if self.is_merge() {
             v["duplicate"] = json!(self.duplicate_of);

@@ -70,6 +70,24 @@ pub static POLICY: &[(Method, &str, Access)] = &[
         "/api/v1/issues/{id}/moderation",
         Access::Roles(super::moderation::MODERATES),
     ),
+    // The private link's token (X-Issue-Token) is the reporter's
+    // credential, checked by `AppState::reopen_by_reporter`.
+    (Method::POST, "/api/v1/issues/{id}/reopen", Access::Public),
+    // Anyone may ask; only the confirmation link in the mail makes a follow.
+    (Method::POST, "/api/v1/subscriptions", Access::Public),
+    // The pages behind mail links: the token in the path is the credential.
+    (Method::GET, "/unsubscribe/{token}", Access::Public),
+    (Method::POST, "/unsubscribe/{token}", Access::Public),
+    (
+        Method::GET,
+        "/subscriptions/confirm/{token}",
+        Access::Public,
+    ),
+    (
+        Method::POST,
+        "/subscriptions/confirm/{token}",
+        Access::Public,
+    ),
     // Residents upload photos anonymously; an upload is attached only by
     // the report or change that names its key, and served only then.
     (Method::POST, "/api/v1/photos", Access::Public),

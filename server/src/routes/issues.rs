@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use qala_geodata::issue::{PublicFeature, Scope};
+use qala_geodata::mail::{Lang, MailToken, ReportFollowUp};
 use qala_geodata::{Area, IssueFilter, IssueStatus, LonLat, NewIssue};
 use serde_json::{Value, json};
 
@@ -72,6 +73,29 @@ async fn create(
     })?;
     let key = idempotency_key(&headers)?;
     let report = NewIssue::from_json(&body)?;
+    // The reporter's mails are in the report's language, else the
+    // browser's, else Russian.
+    let lang = report
+        .lang()
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or(Lang::Ru);
+    let token = MailToken::generate().map_err(|e| {
+        tracing::error!(error = %e, "the OS random source failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+        )
+    })?;
+    let follow_up = ReportFollowUp {
+        lang,
+        token: token.clone(),
+    };
     let with_photos = !report.photos().is_empty();
 
     let reporters: Vec<Who> = addr
@@ -79,7 +103,9 @@ async fn create(
         .into_iter()
         .chain(caller.actor().map(|actor| Who::Account(actor.user_id)))
         .collect();
-    let created = state.report_issue(report, key, reporters).await?;
+    let created = state
+        .report_issue(report, key, reporters, Some(follow_up))
+        .await?;
 
     let name = state
         .index
@@ -87,7 +113,20 @@ async fn create(
         .district_name(created.issue.district_id.unwrap_or(0))
         .map(str::to_owned);
     let location = format!("/api/v1/issues/{}", created.issue.id);
+    // The private link is in this answer to the reporter and nowhere else
+    // (a foreign member of the Feature, RFC 7946 §6.1).
     let mut feature = created.issue.to_feature(name.as_deref());
+    let base = state
+        .config
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    feature["private_link"] = json!(crate::mail::templates::private_link(
+        base,
+        created.issue.id,
+        token.expose()
+    ));
     // The answer is the issue as `GET` shows it, photos included. The
     // report is committed: a failed read only leaves them out of this
     // answer (and a report without photos needs none).

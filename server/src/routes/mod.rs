@@ -18,6 +18,7 @@ mod feeds;
 mod issues;
 mod layers;
 mod live;
+mod mail;
 mod meta;
 mod moderation;
 mod path_id;
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(workflow::router())
         .merge(moderation::router())
+        .merge(mail::router())
         .merge(photos::router())
         .merge(engage::router())
         .merge(feeds::router())

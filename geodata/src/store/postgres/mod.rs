@@ -47,12 +47,13 @@ use crate::photo::PhotoOwner;
 pub(super) mod accounts;
 mod engage;
 mod feed;
+pub(super) mod mail;
 mod moderation;
 mod photos;
 mod setup;
 mod stats;
 mod wire;
-mod workflow;
+pub(super) mod workflow;
 
 use feed::record_changes;
 pub use feed::{Change, ChangeKind};
@@ -249,6 +250,14 @@ impl Store for PostgresStore {
             if let Some(key) = idempotency_key
                 && let Some(earlier) = replay(&mut tx, key, &request).await?
             {
+                // The retry gets a private link of its own: the first
+                // answer, which carried one, may be what was lost.
+                if let Some(follow_up) = record.follow_up() {
+                    let hash = follow_up.token.hash();
+                    mail::insert_token(&mut tx, earlier.issue.id, &hash, record.created_at())
+                        .await?;
+                    tx.commit().await?;
+                }
                 return Ok(earlier);
             }
             let sql = format!(
@@ -289,11 +298,17 @@ impl Store for PostgresStore {
                     tx.rollback().await?;
                     let mut conn = self.pool.acquire().await?;
                     if let Some(earlier) = replay(&mut conn, key, &request).await? {
+                        if let Some(follow_up) = record.follow_up() {
+                            let hash = follow_up.token.hash();
+                            let at = record.created_at();
+                            mail::insert_token(&mut conn, earlier.issue.id, &hash, at).await?;
+                        }
                         return Ok(earlier);
                     }
                     continue;
                 }
             }
+            mail::report_written(&mut tx, &issue, record.follow_up(), record.created_at()).await?;
             // After the key: a retry racing its first attempt waits on the
             // key and replays, rather than finding the photos taken.
             photos::attach_photos(

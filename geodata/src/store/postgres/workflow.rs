@@ -11,19 +11,20 @@ use sqlx::postgres::{PgConnection, PgRow};
 use super::accounts::append_audit;
 use super::engage::merge_votes;
 use super::feed::record_changes;
+use super::mail::notify_issue_followers;
 use super::wire::millis;
 use super::{PostgresStore, fetch_issue};
 use crate::account::Actor;
 use crate::error::Result;
 use crate::issue::Issue;
 use crate::layer::LayerName;
+use crate::mail::MailKind;
+use crate::store::mail::{ChangedBy, tells_followers, update_data};
 use crate::store::workflow::{
     EVENT_COLUMNS, EventRow, NewEvent, WorkflowStore, change_audits, check_rules,
     decode_department, decode_rule, found,
 };
-use crate::workflow::{
-    Amendment, Department, EventActor, IssueEvent, RoutingRule, unknown_department,
-};
+use crate::workflow::{Amendment, Department, IssueEvent, RoutingRule, unknown_department};
 
 pub(super) fn decode_event(row: &PgRow) -> Result<IssueEvent> {
     EventRow {
@@ -153,87 +154,7 @@ impl WorkflowStore for PostgresStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(Issue, IssueEvent)> {
-        let change = amendment.change();
-        let now = millis(now);
-        let mut tx = self.pool.begin().await?;
-        // Both rows locked in id order (two merges the other way round must
-        // not deadlock); the check below then sees rows nobody else can
-        // change until this commits.
-        let mut ids = vec![issue_id];
-        ids.extend(change.duplicate_of());
-        sqlx::query("SELECT id FROM issues WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        let issue = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
-        let target = match change.duplicate_of() {
-            Some(id) => fetch_issue(&mut tx, id).await?,
-            None => None,
-        };
-        let next = amendment.check(&issue, target.as_ref(), now)?;
-        if let Some(code) = change.department() {
-            // Departments are replaced as a whole by `replace_departments`;
-            // the key share lock keeps this one until the commit.
-            let known = sqlx::query("SELECT 1 FROM departments WHERE code = $1 FOR KEY SHARE")
-                .bind(code)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if known.is_none() {
-                return Err(unknown_department(code).into());
-            }
-        }
-        let who = EventActor::of(actor, issue.assigned_department.as_deref());
-        let event =
-            insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
-        // Before and after pictures, in the change's transaction.
-        super::photos::attach_photos(
-            &mut tx,
-            change.photos(),
-            crate::photo::PhotoOwner::Update {
-                issue_id,
-                event_id: event.id,
-            },
-            now,
-        )
-        .await?;
-        sqlx::query(
-            "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5,
-                 category = $6, location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_id = $9,
-                 assigned_department = $10 WHERE id = $11",
-        )
-        .bind(next.status.as_str())
-        .bind(next.updated_at)
-        .bind(next.acknowledged_at)
-        .bind(next.resolved_at)
-        .bind(next.duplicate_of)
-        .bind(next.category.code)
-        .bind(next.location.lon())
-        .bind(next.location.lat())
-        .bind(next.district_id)
-        .bind(next.assigned_department.as_deref())
-        .bind(issue_id)
-        .execute(&mut *tx)
-        .await?;
-        let mut changed = vec![issue_id];
-        if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
-            // The duplicate's supporters now support the issue it duplicates
-            // (each voter once), whose history records the merge.
-            merge_votes(&mut tx, &issue, target.id).await?;
-            sqlx::query("UPDATE issues SET updated_at = greatest(updated_at, $1) WHERE id = $2")
-                .bind(now)
-                .bind(target.id)
-                .execute(&mut *tx)
-                .await?;
-            insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
-            changed.push(target.id);
-        }
-        for entry in change_audits(&issue, &next, change, actor) {
-            append_audit(&mut tx, &entry).await?;
-        }
-        record_changes(&mut tx, "issue_updated", LayerName::Issues, &changed).await?;
-        let stored = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
-        tx.commit().await?;
-        Ok((stored, event))
+        change(self, issue_id, amendment, ChangedBy::User(actor), now).await
     }
 
     async fn issue_events(&self, issue_id: i64) -> Result<Vec<IssueEvent>> {
@@ -245,4 +166,100 @@ impl WorkflowStore for PostgresStore {
             .await?;
         rows.iter().map(decode_event).collect()
     }
+}
+
+/// A change in one transaction, by a user or by the reporter: the one
+/// body of [`WorkflowStore::change_status`] and
+/// [`crate::store::MailStore::change_as_reporter`].
+pub(in crate::store) async fn change(
+    store: &PostgresStore,
+    issue_id: i64,
+    amendment: &Amendment,
+    by: ChangedBy<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Issue, IssueEvent)> {
+    let change = amendment.change();
+    let now = millis(now);
+    let mut tx = store.pool.begin().await?;
+    // Both rows locked in id order (two merges the other way round must
+    // not deadlock); the check below then sees rows nobody else can
+    // change until this commits.
+    let mut ids = vec![issue_id];
+    ids.extend(change.duplicate_of());
+    sqlx::query("SELECT id FROM issues WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    let issue = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
+    let target = match change.duplicate_of() {
+        Some(id) => fetch_issue(&mut tx, id).await?,
+        None => None,
+    };
+    let next = amendment.check(&issue, target.as_ref(), now)?;
+    if let Some(code) = change.department() {
+        // Departments are replaced as a whole by `replace_departments`;
+        // the key share lock keeps this one until the commit.
+        let known = sqlx::query("SELECT 1 FROM departments WHERE code = $1 FOR KEY SHARE")
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(unknown_department(code).into());
+        }
+    }
+    let who = by.event_actor(issue.assigned_department.as_deref());
+    let event = insert_event(&mut tx, &NewEvent::change(&issue, &next, change, &who, now)).await?;
+    // Before and after pictures, in the change's transaction.
+    super::photos::attach_photos(
+        &mut tx,
+        change.photos(),
+        crate::photo::PhotoOwner::Update {
+            issue_id,
+            event_id: event.id,
+        },
+        now,
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE issues SET status = $1, updated_at = $2, acknowledged_at = $3, resolved_at = $4, duplicate_of = $5,
+             category = $6, location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_id = $9,
+             assigned_department = $10 WHERE id = $11",
+    )
+    .bind(next.status.as_str())
+    .bind(next.updated_at)
+    .bind(next.acknowledged_at)
+    .bind(next.resolved_at)
+    .bind(next.duplicate_of)
+    .bind(next.category.code)
+    .bind(next.location.lon())
+    .bind(next.location.lat())
+    .bind(next.district_id)
+    .bind(next.assigned_department.as_deref())
+    .bind(issue_id)
+    .execute(&mut *tx)
+    .await?;
+    let mut changed = vec![issue_id];
+    if let Some(target) = target.filter(|_| change.duplicate_of().is_some()) {
+        // The duplicate's supporters now support the issue it duplicates
+        // (each voter once), whose history records the merge.
+        merge_votes(&mut tx, &issue, target.id).await?;
+        sqlx::query("UPDATE issues SET updated_at = greatest(updated_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(target.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(&mut tx, &NewEvent::merge(&target, issue_id, &who, now)).await?;
+        changed.push(target.id);
+    }
+    for entry in change_audits(&issue, &next, change, by.user_id()) {
+        append_audit(&mut tx, &entry).await?;
+    }
+    if tells_followers(&issue, &next, change) {
+        let data = update_data(&issue, &next, change);
+        notify_issue_followers(&mut tx, issue_id, MailKind::IssueUpdate, &data, now).await?;
+    }
+    record_changes(&mut tx, "issue_updated", LayerName::Issues, &changed).await?;
+    let stored = found(fetch_issue(&mut tx, issue_id).await?, issue_id)?;
+    tx.commit().await?;
+    Ok((stored, event))
 }
