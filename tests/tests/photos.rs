@@ -394,6 +394,58 @@ async fn moderation_hides_photos(backend: Backend) {
     );
 }
 
+/// A comment carries photos into the history, attached in its transaction;
+/// a hidden comment takes them out of every public output.
+async fn comments_carry_photos(backend: Backend) {
+    let (app, _media) = photo_app(&backend).await;
+    let (_, admin) = app
+        .user_with_token("admin@example.org", Role::Admin, &[])
+        .await;
+    let (_, created) = report_with(&app, &[]).await;
+    let id = created["id"].as_i64().unwrap();
+    let key = uploaded(&app, jpeg(60, 30, 3)).await;
+    let comment = |photos: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(app.url(&format!("/api/v1/issues/{id}/comments")))
+                .header("content-type", "application/json")
+                .body(json!({"body": "Still there today", "photos": photos}).to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, refused) = comment(json!([key, "0".repeat(32)])).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("unknown_photo"))
+    );
+    let (status, posted) = comment(json!([key])).await;
+    assert_eq!(status, 201, "{posted}");
+    let (_, history) = app.get(&format!("/api/v1/issues/{id}/events")).await;
+    let entries = history["events"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        1,
+        "the refused comment was written: {history}"
+    );
+    let photo = &entries[0]["photos"][0];
+    assert_eq!(photo["kind"], "comment", "{history}");
+    let url = photo["url"].as_str().unwrap().to_owned();
+    assert_eq!(status_of(&app, &url).await, 200);
+
+    let hide = json!({"action": "hide", "reason": "Someone's face"});
+    let path = format!("/api/v1/comments/{}/moderation", posted["id"]);
+    assert_eq!(post_as(&app, &path, &admin, &hide).await.0, 200);
+    assert_eq!(status_of(&app, &url).await, 404);
+    let (_, issue) = app.get(&format!("/api/v1/issues/{id}")).await;
+    assert_eq!(issue["properties"]["photos"], json!([]), "{issue}");
+}
+
 /// Sets a file's modification time `age` into the past.
 fn age(path: &Path, age: Duration) {
     let file = std::fs::File::options().write(true).open(path).unwrap();
@@ -551,6 +603,7 @@ test_on_every_backend!(
     uploads_are_sniffed_and_bounded,
     a_report_takes_at_most_three_pending_photos,
     moderation_hides_photos,
+    comments_carry_photos,
     the_sweep_at_start_removes_what_a_crash_left,
     unattached_photos_are_swept_after_a_day,
     uploads_are_rate_limited,

@@ -195,10 +195,10 @@ export function followForm(issue) {
   return form;
 }
 
-/** Whether the reporter may still reopen: resolved or closed within the last 30 days. */
+/** Whether the reporter may still reopen: resolved within the last 30 days (the workflow reopens only a resolved issue). */
 export function reopenable(issue, now = Date.now()) {
   const p = issue.properties;
-  if (!['resolved', 'closed'].includes(p.status)) return false;
+  if (p.status !== 'resolved') return false;
   return now - Date.parse(p.updated_at) < REOPEN_DAYS * 86_400_000;
 }
 

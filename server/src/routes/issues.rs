@@ -195,7 +195,17 @@ async fn fetch(
         feature["properties"]["hidden"] = json!(true);
     }
     // Only here and in the history: lists and nearby stay lean.
-    let photos = state.store.issue_photos(id).await?;
+    let photos = match state.store.issue_photos(id).await {
+        Ok(photos) => photos,
+        // The row came from memory and the database is out of reach: the
+        // issue still answers, without photos, whose files could not be
+        // served now either (`/media/` asks the database each time).
+        Err(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, issue = id, "photos unavailable; answering without them");
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
     feature["properties"]["photos"] = public_photos(&photos);
     Ok(geojson(feature))
 }

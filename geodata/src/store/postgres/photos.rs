@@ -105,7 +105,8 @@ impl PhotoStore for PostgresStore {
 
     async fn issue_photos(&self, issue_id: i64) -> Result<Vec<Photo>> {
         let sql = format!(
-            "SELECT {PHOTO_COLUMNS} FROM photos WHERE issue_id = $1 AND hidden_at IS NULL
+            "SELECT {PHOTO_COLUMNS} FROM photos p WHERE issue_id = $1 AND hidden_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM issue_comments c WHERE c.id = p.comment_id AND c.hidden_at IS NOT NULL)
              ORDER BY attached_at, position, id"
         );
         let rows = sqlx::query(&sql)
@@ -118,7 +119,8 @@ impl PhotoStore for PostgresStore {
     async fn photo_servable(&self, sha256: &str) -> Result<bool> {
         let found = sqlx::query(
             "SELECT 1 FROM photos p JOIN issues i ON i.id = p.issue_id
-             WHERE p.sha256 = $1 AND p.hidden_at IS NULL AND i.hidden_at IS NULL LIMIT 1",
+             WHERE p.sha256 = $1 AND p.hidden_at IS NULL AND i.hidden_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM issue_comments c WHERE c.id = p.comment_id AND c.hidden_at IS NOT NULL) LIMIT 1",
         )
         .bind(sha256)
         .fetch_optional(&self.pool)
