@@ -182,6 +182,17 @@ export function followForm(issue) {
     h('p', { class: 'success', id: 'follow-sent', role: 'status', hidden: true }, t('issue.follow_sent')),
     h('div', { class: 'button-row' }, h('button', { type: 'submit', class: 'secondary' }, t('issue.follow_send')), h('a', { href: `/feeds/issues/${issue.id}.atom?lang=${lang()}`, class: 'feed-link', type: 'application/atom+xml' }, t('issue.feed'))),
   );
+  const districtId = issue.properties.district_id;
+  if (districtId) {
+    form.append(
+      h(
+        'div',
+        { class: 'button-row' },
+        h('button', { type: 'submit', class: 'secondary', id: 'follow-district', value: 'district' }, t('issue.follow_district')),
+        h('a', { href: `/feeds/districts/${districtId}.atom?lang=${lang()}`, class: 'feed-link', type: 'application/atom+xml' }, t('issue.district_feed')),
+      ),
+    );
+  }
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const email = form.querySelector('#follow-email').value.trim();
@@ -189,7 +200,9 @@ export function followForm(issue) {
       showError(form, 'follow-email', t('apierror.invalid_email'));
       return;
     }
-    const done = await submitting(form, ['follow-email'], () => api.subscribe({ email, issueId: issue.id, lang: lang() }).then(() => true));
+    // The district's button follows every new issue there; the other, this issue.
+    const target = event.submitter?.value === 'district' ? { districtId } : { issueId: issue.id };
+    const done = await submitting(form, ['follow-email'], () => api.subscribe({ email, ...target, lang: lang() }).then(() => true));
     if (done) form.querySelector('#follow-sent').hidden = false;
   });
   return form;

@@ -10,6 +10,7 @@ import {
   applyTranslations, categoryName, formatDate, formatNumber, mountLanguageSwitcher, onLang, statusName, t,
 } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
+import { onLive } from './live.js';
 import { loadStatusColours } from './map.js';
 import { mountAccount, signedIn } from './signin.js';
 import { IssueDetail } from './staff-issue.js';
@@ -26,6 +27,8 @@ const SORTS = [
   ['newest', 'sort.newest'],
   ['votes', 'sort.votes'],
 ];
+/** The queue reloads at most this often while the live stream tells of changes. */
+const LIVE_RELOAD_MS = 1000;
 /** Roles with a scope of their own, whose queue `assigned_to=me` is. */
 const SCOPED = ['staff', 'moderator'];
 
@@ -263,6 +266,17 @@ async function main() {
 
   await queue.load();
   await open();
+
+  // New issues and status changes, whoever made them, reach the queue
+  // without a reload: once a second at most, as a busy city sends many.
+  let pending = null;
+  onLive((message) => {
+    if (message.type !== 'issue' && message.type !== 'resync') return;
+    pending ??= setTimeout(() => {
+      pending = null;
+      queue.load();
+    }, LIVE_RELOAD_MS);
+  });
 }
 
 main();

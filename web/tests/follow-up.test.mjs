@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, mapIdle, openPage, pixelOf, renderedIds } from './browser.mjs';
-import { getJson, report, startServer } from './server.mjs';
+import { getJson, startServer } from './server.mjs';
 
 let server;
 let browser;
@@ -105,7 +105,21 @@ describe('a resident follows up', () => {
     try {
       const spot = [76.9301, 43.2519];
       await jumpTo(page, spot, 17);
-      const created = await report(server.url, { lon: spot[0], lat: spot[1], description: `Reported from another device ${Date.now()}` });
+      // Another resident, in a browser of their own, reports there.
+      const other = await openPage(browser, `${server.url}/`);
+      let created;
+      try {
+        created = await other.page.evaluate(async ([lon, lat]) => {
+          const response = await fetch('/api/v1/issues', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+            body: JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { category: 'pothole', description: 'Reported from another device' } }),
+          });
+          return response.json();
+        }, spot);
+      } finally {
+        await other.context.close();
+      }
       await page.waitForFunction((id) => window.qalaMap.queryRenderedFeatures({ layers: ['issue-points'] }).some((f) => f.id === id), created.id, { timeout: 15_000, polling: 100 });
       assert.ok((await renderedIds(page, ['issue-points'])).includes(created.id));
       assert.deepEqual(errors, [], 'no console errors');

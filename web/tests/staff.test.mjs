@@ -76,6 +76,10 @@ describe('staff view', { skip: NEEDS_DATABASE }, () => {
       for (const [status, n] of Object.entries(before)) assert.equal(shown[status], n, `the ${status} tab's count`);
       assert.equal(shown.active, before.open + before.acknowledged + before.in_progress, 'the active tab sums three statuses');
 
+      // A resident reports while the queue is open: it shows without a reload (the live stream).
+      const fresh = await report(server.url, { description: 'Staff view: reported while the queue is open' });
+      await page.locator(`#queue-list li[data-issue-id="${fresh.id}"]`).waitFor({ timeout: 15_000 });
+
       // Most supported first: votes never grow down the list.
       await page.locator('#queue-sort').selectOption('votes');
       await page.waitForFunction(() => document.body.dataset.state === 'ready' && new URLSearchParams(location.search).get('sort') === 'votes');
