@@ -317,14 +317,7 @@ impl AppState {
                 "this link does not open this issue".to_owned(),
             ));
         }
-        let issue =
-            self.store
-                .issue(issue_id)
-                .await?
-                .ok_or_else(|| qala_geodata::Error::NotFound {
-                    what: "issue",
-                    id: issue_id.to_string(),
-                })?;
+        let issue = self.stored_issue(issue_id).await?;
         let change = IssueChange::new(qala_geodata::IssueStatus::Open, note, None, None)
             .map_err(qala_geodata::Error::from)?;
         self.amend(issue, change, None).await
@@ -498,20 +491,25 @@ impl AppState {
         Ok(moderated)
     }
 
+    /// The issue as stored now (404 for an unknown issue).
+    async fn stored_issue(&self, issue_id: i64) -> Result<Issue, WriteError> {
+        Ok(self
+            .store
+            .issue(issue_id)
+            .await?
+            .ok_or_else(|| qala_geodata::Error::NotFound {
+                what: "issue",
+                id: issue_id.to_string(),
+            })?)
+    }
+
     /// The issue as stored now, if `actor`'s scope covers it (else
     /// [`WriteError::Forbidden`]; 404 for an unknown issue). A re-route or
     /// correction may change the department or district after this read:
     /// [`AppState::change_status`] has the store refuse a row that changed
     /// since (`conflict`); moderation acts on the scope as read here.
     async fn issue_in_scope(&self, issue_id: i64, actor: &Actor) -> Result<Issue, WriteError> {
-        let issue =
-            self.store
-                .issue(issue_id)
-                .await?
-                .ok_or_else(|| qala_geodata::Error::NotFound {
-                    what: "issue",
-                    id: issue_id.to_string(),
-                })?;
+        let issue = self.stored_issue(issue_id).await?;
         if actor.covers(issue.assigned_department.as_deref(), issue.district_id) {
             Ok(issue)
         } else {

@@ -123,6 +123,12 @@ export function mapIdle(page) {
 }
 
 /** The viewport pixel of a [lon, lat] on the map, for clicking it. */
+/** Puts the map at a place and zoom (test setup, the same as a user panning there) and waits until it is drawn. */
+export async function jumpTo(page, center, zoom) {
+  await page.evaluate(([c, z]) => window.qalaMap.jumpTo({ center: c, zoom: z }), [center, zoom]);
+  await mapIdle(page);
+}
+
 export async function pixelOf(page, lonLat) {
   const { x, y } = await page.evaluate((ll) => window.qalaMap.project(ll), lonLat);
   const box = await page.locator('#map').boundingBox();

@@ -5,7 +5,7 @@
 // next to its field in Russian.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, mapIdle, openPage, pixelOf, renderedIds } from './browser.mjs';
+import { jumpTo, launchBrowser, openPage, pixelOf, renderedIds } from './browser.mjs';
 import { getJson, startServer } from './server.mjs';
 
 let server;
@@ -19,11 +19,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function jumpTo(page, center, zoom) {
-  await page.evaluate(([c, z]) => window.qalaMap.jumpTo({ center: c, zoom: z }), [center, zoom]);
-  await mapIdle(page);
-}
 
 /** A real JPEG (a 640×480 gradient), encoded by the browser's own encoder. */
 async function jpeg(page) {

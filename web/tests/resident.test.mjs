@@ -4,7 +4,7 @@
 // fits a phone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, PHONE, launchBrowser, mapIdle, openPage, pixelOf, renderedIds, screenshot } from './browser.mjs';
+import { DESKTOP, PHONE, jumpTo, launchBrowser, mapIdle, openPage, pixelOf, renderedIds, screenshot } from './browser.mjs';
 import { getJson, startServer } from './server.mjs';
 
 let server;
@@ -18,12 +18,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Puts the map at a place and zoom (test setup, the same as a user panning there) and waits until it is drawn. */
-async function jumpTo(page, center, zoom) {
-  await page.evaluate(([c, z]) => window.qalaMap.jumpTo({ center: c, zoom: z }), [center, zoom]);
-  await mapIdle(page);
-}
 
 describe('resident map', () => {
   test('the page loads with no console errors and draws every layer', async () => {
