@@ -81,6 +81,9 @@ describe('a resident follows up', () => {
       await page.waitForFunction(() => document.querySelector('#me-too')?.getAttribute('aria-pressed') === 'true');
       assert.equal((await getJson(server.url, `/api/v1/issues/${id}`)).properties.votes, 1);
       assert.ok(await page.locator('#me-too').isDisabled(), 'no second vote from this browser');
+      // The map draws an issue with votes larger (its radius reads the tiles' `votes`).
+      const radius = await page.evaluate(() => JSON.stringify(window.qalaMap.getPaintProperty('issue-points', 'circle-radius')));
+      assert.match(radius, /"votes"/);
 
       // A comment joins the public history.
       const words = `Still there on ${new Date().toISOString().slice(0, 10)}`;

@@ -15,7 +15,7 @@ mod render;
 pub use cache::{EncodedTile, TileCache, Variant};
 pub use render::{TileRequest, layer_fields, render};
 // The issues layer's keys, for the style that draws them.
-pub(crate) use issue_layer::{POINT_COUNT, STATUS, status_count_key};
+pub(crate) use issue_layer::{POINT_COUNT, STATUS, VOTES, status_count_key};
 
 /// A `geo` rectangle in degrees as the index's box.
 fn bbox_of(rect: geo::Rect<f64>) -> BBox {

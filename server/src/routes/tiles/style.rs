@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::base_url;
 use crate::state::AppState;
-use crate::tiling::{POINT_COUNT, STATUS, status_count_key};
+use crate::tiling::{POINT_COUNT, STATUS, VOTES, status_count_key};
 
 /// Colours of issue statuses, in workflow order: the `issue-points` colours
 /// of the style, which the web client reads back for its legend and badges.
@@ -107,7 +107,12 @@ pub(super) async fn style(State(state): State<AppState>, headers: HeaderMap) -> 
                 "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", POINT_COUNT.key]], 1, 3, 4, 5, 20, 9]}},
             {"id": "issue-points", "type": "circle", "source": "qala-issues", "source-layer": "issues",
              "filter": ["!", ["has", POINT_COUNT.key]],
-             "paint": {"circle-color": status_colour(), "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 3, 16, 7],
+             // An issue many residents said "me too" to is drawn larger: by
+             // the square root of its votes, so 4 votes add 2 px at street
+             // zoom and 100 add 10.
+             "paint": {"circle-color": status_colour(), "circle-radius": ["interpolate", ["linear"], ["zoom"],
+                           10, ["+", 3, ["*", 0.5, ["sqrt", ["coalesce", ["get", VOTES.key], 0]]]],
+                           16, ["+", 7, ["sqrt", ["coalesce", ["get", VOTES.key], 0]]]],
                        "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}}
         ]
     });
