@@ -58,8 +58,6 @@ impl LiveKind {
 pub struct LiveEvent {
     /// This server's sequence number of the event (from 1).
     pub seq: u64,
-    /// Issue id.
-    pub id: i64,
     /// The data line: `{"id", "kind", "status", "category", "lon", "lat"}`,
     /// or `{"id", "kind": "removed", "removed": true}` for a hidden issue.
     pub data: Arc<str>,
@@ -141,18 +139,17 @@ impl LiveHub {
 
     /// Tells every listener of a committed change.
     pub fn publish(&self, issue: &Issue, kind: LiveKind) {
-        self.send(issue.id, public_data(issue, kind).into());
+        self.send(public_data(issue, kind).into());
     }
 
     /// Numbers an event, keeps it for replay and sends it to every listener
     /// (nobody listening is fine). Under the journal's lock, so that the
     /// broadcast order is the numbering order and a subscriber's replay and
     /// broadcast neither overlap nor leave a gap.
-    pub fn send(&self, id: i64, data: Arc<str>) {
+    pub fn send(&self, data: Arc<str>) {
         let mut journal = self.journal.lock();
         let event = LiveEvent {
             seq: journal.next,
-            id,
             data,
         };
         journal.next += 1;

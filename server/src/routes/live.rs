@@ -124,7 +124,7 @@ mod tests {
     use crate::live::LiveHub;
 
     fn send(hub: &LiveHub, id: i64) {
-        hub.send(id, format!("{{\"id\":{id}}}").into());
+        hub.send(format!("{{\"id\":{id}}}").into());
     }
 
     /// The issue ids of the next `n` messages (`-1` for a resync).
@@ -132,7 +132,10 @@ mod tests {
         let mut ids = Vec::new();
         for _ in 0..n {
             ids.push(match stream.next().await.unwrap() {
-                Message::Issue(event) => event.id,
+                Message::Issue(event) => serde_json::from_str::<serde_json::Value>(&event.data)
+                    .unwrap()["id"]
+                    .as_i64()
+                    .unwrap(),
                 Message::Resync => -1,
             });
         }
@@ -194,7 +197,6 @@ mod tests {
         }
         let epoch = hub.event_id(&LiveEvent {
             seq: 0,
-            id: 0,
             data: "".into(),
         });
         let epoch = epoch.trim_end_matches("-0");
