@@ -80,6 +80,14 @@ pub enum Command {
         /// database must share this directory too.
         #[arg(long, env = "QALA_MEDIA_DIR")]
         media_dir: Option<PathBuf>,
+        /// A basemap drawn under Qala's layers, served by this server from a
+        /// PMTiles or MBTiles archive of vector (MVT) or raster tiles.
+        #[arg(long, env = "QALA_BASEMAP")]
+        basemap: Option<PathBuf>,
+        /// An online MapLibre style URL the web client draws Qala's layers
+        /// on instead (for deployments with internet access).
+        #[arg(long, env = "QALA_BASEMAP_STYLE", value_parser = parse_style_url)]
+        basemap_style: Option<String>,
         /// Abuse limits.
         #[command(flatten)]
         limits: LimitArgs,
@@ -244,6 +252,15 @@ impl ConnectionArgs {
 }
 
 /// A duration as `250ms`, `10s` or `2m` (not zero).
+/// `--basemap-style`: an absolute http(s) URL (the browser fetches it).
+fn parse_style_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("the style URL must be http:// or https://".into());
+    }
+    Ok(url.into())
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -292,6 +309,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             issue_cache_rows,
             single_point_zoom,
             media_dir,
+            basemap,
+            basemap_style,
             limits,
             connections,
             mail,
@@ -314,6 +333,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 media_dir: Some(
                     media_dir.unwrap_or_else(|| crate::media::default_dir(&cli.database)),
                 ),
+                basemap,
+                basemap_style,
                 ..ServerConfig::default()
             };
             limits.apply(&mut config, listen);

@@ -4,6 +4,7 @@
 //! binary and the end-to-end tests share it.
 
 pub mod auth;
+pub mod basemap;
 pub mod city;
 pub mod cli;
 pub mod client_addr;

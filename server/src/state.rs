@@ -68,6 +68,12 @@ pub struct ServerConfig {
     /// Where photos are kept ([`crate::media`]); without one, uploads are
     /// refused (`503 media_unavailable`) and no photo is served.
     pub media_dir: Option<std::path::PathBuf>,
+    /// A PMTiles or MBTiles archive drawn under Qala's layers
+    /// ([`crate::basemap`]); without one, Qala's own layers make the base.
+    pub basemap: Option<std::path::PathBuf>,
+    /// An online MapLibre style the web client draws Qala's layers on
+    /// (`--basemap-style`), told to it in `/style.json`'s metadata.
+    pub basemap_style: Option<String>,
 }
 
 /// How long a repeated report is refused unless told otherwise.
@@ -88,6 +94,8 @@ impl Default for ServerConfig {
             connections: ConnectionSettings::default(),
             mail: MailSettings::default(),
             media_dir: None,
+            basemap: None,
+            basemap_style: None,
         }
     }
 }
@@ -124,6 +132,10 @@ pub struct AppState {
     pub loaded_after_seq: Option<i64>,
     /// The media directory, if photos are kept.
     pub media: Option<Arc<Media>>,
+    /// The basemap archive, if one is served.
+    pub basemap: Option<Arc<crate::basemap::Basemap>>,
+    /// Glyph ranges rendered so far (the style's labels).
+    pub glyphs: Arc<crate::basemap::glyphs::Glyphs>,
 }
 
 /// Why a write through [`AppState`] failed.
@@ -173,6 +185,23 @@ impl AppState {
             }
             None => None,
         };
+        let basemap = match &config.basemap {
+            Some(path) => {
+                let basemap = crate::basemap::Basemap::open(path)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("opening the basemap {}: {e}", path.display()))?;
+                tracing::info!(
+                    path = %path.display(),
+                    format = ?basemap.info.format,
+                    schema = ?basemap.info.schema(),
+                    min_zoom = basemap.info.min_zoom,
+                    max_zoom = basemap.info.max_zoom,
+                    "basemap opened"
+                );
+                Some(Arc::new(basemap))
+            }
+            None => None,
+        };
         tracing::info!(
             issues = index.issues.len(),
             read_ms = read.as_millis(),
@@ -193,6 +222,8 @@ impl AppState {
             mail_wake: Arc::default(),
             loaded_after_seq,
             media,
+            basemap,
+            glyphs: Arc::default(),
         })
     }
 

@@ -122,6 +122,11 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     (Method::GET, "/tiles/{layers}/{z}/{x}/{y}", Access::Public),
     (Method::GET, "/tiles/{tilejson}", Access::Public),
     (Method::GET, "/style.json", Access::Public),
+    // The basemap archive's tiles and TileJSON, and the glyphs of the
+    // style's labels: public map data, nothing private.
+    (Method::GET, "/basemap/{z}/{x}/{y}", Access::Public),
+    (Method::GET, "/basemap.json", Access::Public),
+    (Method::GET, "/fonts/{fontstack}/{range}", Access::Public),
     (Method::GET, "/", Access::Public),
     (Method::GET, "/planner", Access::Public),
     // The staff view's page is public HTML (it shows a login form); what

@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 pub mod access;
 mod account;
+mod basemap;
 mod districts;
 mod engage;
 mod feeds;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(live::router())
         .merge(meta::router())
         .merge(tiles::router())
+        .merge(basemap::router())
         .merge(web::router())
         .merge(workflow::router())
         .merge(moderation::router())

@@ -200,7 +200,7 @@ fn tile_response(etag: Option<&ETag>, mut response: Response) -> Response {
 }
 
 /// Where clients reach this server ([`crate::public_url`]).
-fn base_url(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+pub(super) fn base_url(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
     crate::public_url::base_url(
         state.config.public_url.as_deref(),
         &state.config.allowed_hosts,

@@ -24,6 +24,10 @@ use crate::state::AppState;
 #[exclude = "*.md"]
 #[exclude = "scripts/*"]
 #[exclude = ".*"]
+// The server builds these into the style and the glyphs itself
+// (crate::basemap); the browser never loads them as files.
+#[exclude = "vendor/fonts/*"]
+#[exclude = "vendor/basemap/*"]
 struct WebAssets;
 
 pub(super) fn router() -> Router<AppState> {
