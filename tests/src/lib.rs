@@ -3,6 +3,7 @@
 //! the real `qala` binary in a child process.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod basemap;
 pub mod follow_up;
 pub mod mail_access;
 pub mod mvt;
