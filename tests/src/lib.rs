@@ -147,6 +147,16 @@ impl TestApp {
         Self::start(backend, Some(issues)).await
     }
 
+    /// A server over the Almaty demo city with `issues` synthetic issues
+    /// and `config`.
+    pub async fn demo_with_config(
+        backend: &Backend,
+        issues: usize,
+        config: qala_server::ServerConfig,
+    ) -> Self {
+        Self::start_with(backend, Some(issues), config).await
+    }
+
     /// A server over an empty database with `config` (limits as given,
     /// where [`TestApp::empty`] turns them off).
     pub async fn with_config(backend: &Backend, config: qala_server::ServerConfig) -> Self {

@@ -105,6 +105,8 @@ fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
         .replace("{layer}", "districts")
         .replace("{layers}/{z}/{x}/{y}", "issues/0/0/0.mvt")
         .replace("{tilejson}", "issues.json")
+        .replace("/basemap/{z}/{x}/{y}", &basemap_tile())
+        .replace("{fontstack}/{range}", "DejaVu%20Sans%20Book/0-255.pbf")
         .replace("{*path}", "src/api.js")
         // The mail routes' tokens come from `MailTokens`.
         .replace("{token}", "token");
@@ -119,8 +121,23 @@ fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
     path
 }
 
+/// A tile the test basemap stores (the first zoom, over central Almaty).
+fn basemap_tile() -> String {
+    let z = *qala_tests::basemap::ZOOMS.start();
+    let tile = qala_tiles::TileId::containing(76.9555, 43.2405, z).unwrap();
+    format!("/basemap/{z}/{}/{}", tile.x(), tile.y())
+}
+
 async fn every_route_admits_exactly_the_callers_its_policy_names(backend: Backend) {
-    let app = TestApp::demo(&backend, 30).await;
+    // With a basemap, so its routes answer too.
+    let basemap = tempfile::tempdir().unwrap();
+    let archive = basemap.path().join("basemap.pmtiles");
+    qala_tests::basemap::write_pmtiles(&archive, qala_tests::basemap::Tiles::Vector);
+    let config = qala_server::ServerConfig {
+        basemap: Some(archive),
+        ..qala_tests::unlimited_config()
+    };
+    let app = TestApp::demo_with_config(&backend, 30, config).await;
     let (_, issues) = app.get("/api/v1/issues?limit=1").await;
     let issue = issues["features"][0]["id"].as_i64().unwrap();
     let (_, districts) = app.get("/api/v1/districts").await;

@@ -1,12 +1,13 @@
-// Map setup shared by the resident map and the planner: Qala's style (or a
-// configured basemap with Qala's layers on top), the status colours read
+// Map setup shared by the resident map and the planner: Qala's style (with
+// the server's own basemap under it when `qala serve --basemap` is set, or an
+// online basemap style laid under Qala's layers), the status colours read
 // back from it, the issue source's filters, and the cluster count bubbles.
 // How every layer is drawn, clusters included, is the server's style
-// (/style.json); the client does not repaint it (over a basemap it only
-// lightens the districts' fill).
+// (/style.json?lang=…); the client does not repaint it (over an online
+// basemap it only lightens the districts' fill).
 
 import * as maplibregl from '/web/vendor/maplibre-gl.mjs';
-import { onLang, t } from './i18n.js';
+import { lang, onLang, t } from './i18n.js';
 import { onLive } from './live.js';
 
 export { maplibregl };
@@ -16,19 +17,22 @@ const BASEMAP_KEY = 'qala.basemap';
 /** What the layer toggles switch: each entry names the style layers it covers. */
 export const LAYER_GROUPS = [
   { id: 'issues', layers: ['issue-clusters', 'issue-points'] },
-  { id: 'districts', layers: ['districts-fill', 'districts-outline'] },
+  { id: 'districts', layers: ['districts-fill', 'districts-outline', 'district-labels'] },
   { id: 'public_spaces', layers: ['public-spaces', 'public-space-points'] },
   { id: 'green_corridors', layers: ['green-corridors'] },
   { id: 'bike_routes', layers: ['bike-routes'] },
 ];
 
 /**
- * The optional basemap style URL, for deployments with internet access:
- * `?basemap=URL` sets it (and remembers it), `?basemap=` clears it, else the
- * remembered one, else `<meta name="qala-basemap" content="URL">` set by the
- * deployment. Without one, Qala's own layers draw on a plain background.
+ * The optional online basemap style URL, for deployments with internet
+ * access: `?basemap=URL` sets it (and remembers it), `?basemap=` clears it,
+ * else the remembered one, else `<meta name="qala-basemap" content="URL">` in
+ * the page, else the server's `--basemap-style` (named in the style's
+ * metadata, `serverDefault`). Without one, the server's style is drawn as
+ * it is: over its own basemap archive if it serves one, else over Qala's
+ * light base (district names, parks, corridors).
  */
-export function basemapUrl() {
+export function basemapUrl(serverDefault = null) {
   const params = new URLSearchParams(location.search);
   try {
     if (params.has('basemap')) {
@@ -42,7 +46,18 @@ export function basemapUrl() {
   } catch {
     if (params.get('basemap')) return params.get('basemap').trim();
   }
-  return document.querySelector('meta[name="qala-basemap"]')?.content.trim() || null;
+  return document.querySelector('meta[name="qala-basemap"]')?.content.trim() || serverDefault || null;
+}
+
+/** The style's URL with the labels in the interface language. */
+function styleUrl() {
+  return `/style.json?lang=${encodeURIComponent(lang())}`;
+}
+
+/** The online basemap style the server was told of (`--basemap-style`), if any. */
+function serverBasemapStyle(style) {
+  const url = style.metadata?.['qala:basemap-style'];
+  return typeof url === 'string' && url ? url : null;
 }
 
 async function fetchJson(url) {
@@ -52,12 +67,15 @@ async function fetchJson(url) {
 }
 
 /**
- * Qala's style, laid over the basemap when one is configured: the basemap's
- * layers first (its glyphs and sprites come along), then Qala's without its
- * plain background. A basemap that fails to load is reported and skipped.
+ * Qala's style, laid over an online basemap when one is configured: the
+ * basemap's layers first (its glyphs and sprites come along), then Qala's
+ * without its base (background, the server's own basemap layers, and the
+ * district labels, whose font the online glyphs may lack). A basemap that
+ * fails to load is reported and skipped.
  */
-async function loadStyle(basemap, onBasemapError) {
-  const qala = await fetchJson('/style.json');
+async function loadStyle(onBasemapError) {
+  const qala = await fetchJson(styleUrl());
+  const basemap = basemapUrl(serverBasemapStyle(qala));
   if (!basemap) return qala;
   let base;
   try {
@@ -66,15 +84,16 @@ async function loadStyle(basemap, onBasemapError) {
     onBasemapError?.(error);
     return qala;
   }
+  const { basemap: _own, ...qalaSources } = qala.sources;
   const layers = qala.layers
-    .filter((layer) => layer.type !== 'background')
+    .filter((layer) => layer.type !== 'background' && !layer.metadata?.['qala:basemap'] && layer.id !== 'district-labels')
     .map((layer) =>
       // The basemap already paints land: the districts become a light tint.
       layer.id === 'districts-fill' ? { ...layer, paint: { ...layer.paint, 'fill-opacity': 0.12 } } : layer,
     );
   return {
     ...base,
-    sources: { ...base.sources, ...qala.sources },
+    sources: { ...base.sources, ...qalaSources },
     layers: [...base.layers, ...layers],
   };
 }
@@ -96,7 +115,7 @@ export let STATUS_COLOURS = {};
 
 /** Reads the status colours without a map, for a page that lists issues before it draws one. */
 export async function loadStatusColours() {
-  STATUS_COLOURS = statusColoursOf(await fetchJson('/style.json'));
+  STATUS_COLOURS = statusColoursOf(await fetchJson(styleUrl()));
 }
 
 /**
@@ -104,13 +123,13 @@ export async function loadStatusColours() {
  * exposed as `window.qalaMap` so the browser tests can query rendered features.
  */
 export async function createMap(container, { onBasemapError } = {}) {
-  const style = await loadStyle(basemapUrl(), onBasemapError);
+  const style = await loadStyle(onBasemapError);
   STATUS_COLOURS = statusColoursOf(style);
   const map = new maplibregl.Map({
     container,
     style,
     attributionControl: { compact: true },
-    // Without glyphs the style has no text layers; nothing asks for fonts.
+    // Glyphs come from this server (/fonts/…), rendered from vendored fonts.
     maxZoom: 19,
     dragRotate: false,
     pitchWithRotate: false,
@@ -122,7 +141,10 @@ export async function createMap(container, { onBasemapError } = {}) {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
   window.qalaMap = map;
-  onLang(() => relabelControls(map));
+  onLang(() => {
+    relabelControls(map);
+    relabelMap(map);
+  });
   await new Promise((resolve, reject) => {
     // Only errors before the style loads are fatal; afterwards the listener
     // goes, so MapLibre's default handler logs later (tile) errors as usual.
@@ -163,6 +185,25 @@ function relabelControls(map) {
   set('.maplibregl-ctrl-zoom-out', labels['NavigationControl.ZoomOut']);
   set('.maplibregl-ctrl-attrib-button', labels['AttributionControl.ToggleAttribution']);
   map.getCanvas().setAttribute('aria-label', labels['Map.Title']);
+}
+
+/**
+ * A language switch: the text of every label layer (district names, the
+ * basemap's streets and places) from the style in the new language.
+ */
+async function relabelMap(map) {
+  let style;
+  try {
+    style = await fetchJson(styleUrl());
+  } catch {
+    return; // The labels stay in the previous language.
+  }
+  for (const layer of style.layers) {
+    const text = layer.layout?.['text-field'];
+    if (layer.type === 'symbol' && text !== undefined && map.getLayer(layer.id)) {
+      map.setLayoutProperty(layer.id, 'text-field', text);
+    }
+  }
 }
 
 /** Frames the city: the districts' extent from the layers summary. */
@@ -244,8 +285,8 @@ export function followLive(map) {
 const BUBBLE_RADIUS_PX = 60;
 
 /**
- * Counts at low zoom as HTML bubbles. Two reasons: the style has no glyphs
- * (nothing is fetched from outside), so WebGL text is not possible; and the
+ * Counts at low zoom as HTML bubbles. Two reasons: they stay legible over
+ * any basemap (an online style's glyphs need not hold Qala's font); and the
  * tiles cluster on a grid of 256 of a tile's 4096 units (32 px of a 512 px
  * tile), so a city view holds many clusters close together whose numbers
  * would crowd each other. So the drawn clusters and single issues in view are

@@ -11,7 +11,8 @@ const web = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The binary under test: $QALA_BIN, else the workspace's release build. */
 export const QALA_BIN = process.env.QALA_BIN ? resolve(process.env.QALA_BIN) : join(web, '..', 'target', 'release', 'qala');
 
-export async function startServer({ timeoutMs = 180_000 } = {}) {
+/** `args`: more `qala serve` flags (the basemap test's `--basemap FILE`). */
+export async function startServer({ timeoutMs = 180_000, args = [] } = {}) {
   // While working on the client: test a server that is already running
   // (say, a debug build that reads web/ from disk). It must have the demo data.
   // $QALA_TEST_DATABASE names its database for the tests that use the
@@ -21,7 +22,7 @@ export async function startServer({ timeoutMs = 180_000 } = {}) {
   }
   const dir = mkdtempSync(join(tmpdir(), 'qala-web-'));
   const database = `sqlite://${join(dir, 'qala.db')}`;
-  const child = spawn(QALA_BIN, ['--database', database, 'serve', '--demo', '--listen', '127.0.0.1:0'], {
+  const child = spawn(QALA_BIN, ['--database', database, 'serve', '--demo', '--listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, QALA_LOG: process.env.QALA_LOG ?? 'warn' },
   });

@@ -1,0 +1,158 @@
+// The basemap in headless Chromium: `qala serve --basemap` with a small
+// vector archive (streets over central Almaty, written by the
+// `qala-basemap-fixture` test binary) draws its streets under the issue
+// layers with its attribution shown; without a basemap the district names
+// are drawn, in the interface language. In both, nothing is asked of any
+// host but the server under test, and the console stays clean.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DESKTOP, EXPECTED_401, launchBrowser, mapIdle, screenshot } from './browser.mjs';
+import { QALA_BIN, startServer } from './server.mjs';
+
+/**
+ * The fixture writer: $QALA_BASEMAP_FIXTURE, else beside the binary under
+ * test, else in the debug build of the same target directory (`cargo test`
+ * builds it; scripts/test builds it explicitly).
+ */
+function fixtureBinary() {
+  const candidates = [
+    process.env.QALA_BASEMAP_FIXTURE,
+    join(dirname(QALA_BIN), 'qala-basemap-fixture'),
+    join(dirname(QALA_BIN), '..', 'debug', 'qala-basemap-fixture'),
+  ].filter(Boolean);
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) {
+    throw new Error(`qala-basemap-fixture not found (${candidates.join(', ')}): cargo build -p qala-tests --bin qala-basemap-fixture`);
+  }
+  return found;
+}
+
+const ATTRIBUTION = 'OpenStreetMap contributors (Qala test basemap)';
+const SKIP = process.env.QALA_TEST_URL ? 'starts servers of its own: not with QALA_TEST_URL' : false;
+
+/**
+ * Opens a page that records console errors, and flags and blocks every
+ * request to a host other than the server under test (set up before the
+ * page loads, so the very first request is seen).
+ */
+async function openLocal(browser, url) {
+  const context = await browser.newContext({ ...DESKTOP, locale: 'en-GB' });
+  const origin = new URL(url).origin;
+  const offsite = [];
+  const requests = [];
+  await context.route('**/*', (route) => {
+    const target = route.request().url();
+    if (target.startsWith(origin) || target.startsWith('data:') || target.startsWith('blob:')) {
+      requests.push(target);
+      return route.continue();
+    }
+    offsite.push(target);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (message) => {
+    const line = `console: ${message.text()} (${message.location().url})`;
+    if (message.type() === 'error' && !EXPECTED_401.test(line)) errors.push(line);
+  });
+  page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+  await mapIdle(page);
+  return { page, context, errors, offsite, requests };
+}
+
+describe('basemap', { skip: SKIP }, () => {
+  let dir;
+  let withBasemap;
+  let plain;
+  let browser;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qala-basemap-'));
+    const archive = join(dir, 'almaty.mbtiles');
+    if (!SKIP) execFileSync(fixtureBinary(), [archive]);
+    [withBasemap, plain, browser] = await Promise.all([
+      SKIP ? null : startServer({ args: ['--basemap', archive] }),
+      SKIP ? null : startServer(),
+      launchBrowser(),
+    ]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await withBasemap?.stop();
+    await plain?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the server's basemap draws its streets under the issues, with its attribution", async () => {
+    const { page, context, errors, offsite, requests } = await openLocal(browser, `${withBasemap.url}/`);
+    try {
+      // Street zoom over Abay Avenue × Dostyk Avenue.
+      await page.evaluate(() => window.qalaMap.jumpTo({ center: [76.9555, 43.2405], zoom: 13 }));
+      await mapIdle(page);
+      const drawn = await page.evaluate(() => {
+        const map = window.qalaMap;
+        const style = map.getStyle();
+        const basemapLayers = style.layers.filter((l) => l.source === 'basemap').map((l) => l.id);
+        const roads = map
+          .queryRenderedFeatures({ layers: basemapLayers })
+          .filter((f) => f.sourceLayer === 'roads')
+          .map((f) => f.properties.name);
+        return { ids: style.layers.map((l) => l.id), sources: style.layers.map((l) => l.source ?? null), roads };
+      });
+      for (const street of ['Abay Avenue', 'Dostyk Avenue', 'Tole Bi Street']) {
+        assert.ok(drawn.roads.includes(street), `${street} not drawn: ${JSON.stringify([...new Set(drawn.roads)])}`);
+      }
+      const lastBasemap = drawn.sources.lastIndexOf('basemap');
+      for (const qala of ['districts-fill', 'district-labels', 'issue-clusters', 'issue-points']) {
+        assert.ok(drawn.ids.indexOf(qala) > lastBasemap, `${qala} is under the basemap: ${drawn.ids.join(' ')}`);
+      }
+
+      // The archive's attribution, shown by MapLibre's (compact) control.
+      const button = page.locator('.maplibregl-ctrl-attrib-button');
+      const inner = page.locator('.maplibregl-ctrl-attrib-inner');
+      if (!(await inner.isVisible())) await button.click();
+      await page.waitForFunction((text) => document.querySelector('.maplibregl-ctrl-attrib-inner')?.textContent.includes(text), ATTRIBUTION);
+      assert.ok(await inner.isVisible(), 'the attribution is not visible');
+      await screenshot(page, 'basemap-streets');
+
+      // Tiles and glyphs came from the server itself.
+      assert.ok(requests.some((r) => new URL(r).pathname.startsWith('/basemap/13/')), 'no basemap tile was requested');
+      assert.ok(requests.some((r) => new URL(r).pathname.startsWith('/fonts/')), 'no glyphs were requested');
+      assert.deepEqual(offsite, [], 'requests to other hosts');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('without a basemap the district names are drawn, in the interface language', async () => {
+    const { page, context, errors, offsite } = await openLocal(browser, `${plain.url}/?lang=ru`);
+    try {
+      const names = await page.evaluate(() =>
+        window.qalaMap.queryRenderedFeatures({ layers: ['district-labels'] }).map((f) => f.properties.name_ru),
+      );
+      assert.ok(names.length >= 3, `district labels drawn: ${JSON.stringify(names)}`);
+      assert.ok(names.includes('Алмалинский'), JSON.stringify(names));
+      await screenshot(page, 'basemap-none-district-labels');
+      const textField = () => page.evaluate(() => JSON.stringify(window.qalaMap.getLayoutProperty('district-labels', 'text-field')));
+      assert.match(await textField(), /name_ru/);
+      // Switching the language relabels the map without a reload.
+      await page.selectOption('#lang', 'kk');
+      await page.waitForFunction(() => JSON.stringify(window.qalaMap.getLayoutProperty('district-labels', 'text-field')).includes('name_kk'));
+      await mapIdle(page);
+      const after = await page.evaluate(() => window.qalaMap.queryRenderedFeatures({ layers: ['district-labels'] }).length);
+      assert.ok(after >= 3, `district labels after the switch: ${after}`);
+      assert.deepEqual(offsite, [], 'requests to other hosts');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
