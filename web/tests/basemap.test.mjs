@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -39,14 +40,14 @@ const SKIP = process.env.QALA_TEST_URL ? 'starts servers of its own: not with QA
  * request to a host other than the server under test (set up before the
  * page loads, so the very first request is seen).
  */
-async function openLocal(browser, url) {
+async function openLocal(browser, url, { alsoAllowed = [] } = {}) {
   const context = await browser.newContext({ ...DESKTOP, locale: 'en-GB' });
-  const origin = new URL(url).origin;
+  const origins = [new URL(url).origin, ...alsoAllowed];
   const offsite = [];
   const requests = [];
   await context.route('**/*', (route) => {
     const target = route.request().url();
-    if (target.startsWith(origin) || target.startsWith('data:') || target.startsWith('blob:')) {
+    if (origins.some((o) => target.startsWith(`${o}/`)) || target.startsWith('data:') || target.startsWith('blob:')) {
       requests.push(target);
       return route.continue();
     }
@@ -66,19 +67,60 @@ async function openLocal(browser, url) {
   return { page, context, errors, offsite, requests };
 }
 
+/**
+ * A stand-in for an online basemap style (another origin on this machine):
+ * a background and a land polygon over Almaty, no glyphs.
+ */
+function startOnlineStyle() {
+  const style = {
+    version: 8,
+    sources: {
+      land: {
+        type: 'geojson',
+        data: { type: 'Polygon', coordinates: [[[76.6, 43.0], [77.3, 43.0], [77.3, 43.5], [76.6, 43.5], [76.6, 43.0]]] },
+      },
+    },
+    layers: [
+      { id: 'online-background', type: 'background', paint: { 'background-color': '#eef2f7' } },
+      { id: 'online-land', type: 'fill', source: 'land', paint: { 'fill-color': '#dfe3ea' } },
+    ],
+  };
+  const server = createServer((request, response) => {
+    // The page is on another origin: the style is fetched with CORS.
+    response.setHeader('access-control-allow-origin', '*');
+    if (request.url !== '/online-style.json') {
+      response.writeHead(404).end();
+      return;
+    }
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(style));
+  });
+  return new Promise((resolveServer) => {
+    server.listen(0, '127.0.0.1', () => {
+      const url = `http://127.0.0.1:${server.address().port}`;
+      resolveServer({ url, stop: () => new Promise((r) => server.close(r)) });
+    });
+  });
+}
+
 describe('basemap', { skip: SKIP }, () => {
   let dir;
   let withBasemap;
   let plain;
+  let online;
+  let withOnlineStyle;
   let browser;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'qala-basemap-'));
     const archive = join(dir, 'almaty.mbtiles');
-    if (!SKIP) execFileSync(fixtureBinary(), [archive]);
-    [withBasemap, plain, browser] = await Promise.all([
-      SKIP ? null : startServer({ args: ['--basemap', archive] }),
-      SKIP ? null : startServer(),
+    if (SKIP) return;
+    execFileSync(fixtureBinary(), [archive]);
+    online = await startOnlineStyle();
+    [withBasemap, plain, withOnlineStyle, browser] = await Promise.all([
+      startServer({ args: ['--basemap', archive] }),
+      startServer(),
+      startServer({ args: ['--basemap-style', `${online.url}/online-style.json`, '--demo-issues', '100'] }),
       launchBrowser(),
     ]);
   });
@@ -87,6 +129,8 @@ describe('basemap', { skip: SKIP }, () => {
     await browser?.close();
     await withBasemap?.stop();
     await plain?.stop();
+    await withOnlineStyle?.stop();
+    await online?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -149,6 +193,34 @@ describe('basemap', { skip: SKIP }, () => {
       await mapIdle(page);
       const after = await page.evaluate(() => window.qalaMap.queryRenderedFeatures({ layers: ['district-labels'] }).length);
       assert.ok(after >= 3, `district labels after the switch: ${after}`);
+      assert.deepEqual(offsite, [], 'requests to other hosts');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("the server's --basemap-style is the online style Qala's layers are laid over", async () => {
+    const { page, context, errors, offsite, requests } = await openLocal(browser, `${withOnlineStyle.url}/`, { alsoAllowed: [online.url] });
+    try {
+      const drawn = await page.evaluate(() => {
+        const map = window.qalaMap;
+        const ids = map.getStyle().layers.map((l) => l.id);
+        return {
+          ids,
+          sources: Object.keys(map.getStyle().sources),
+          land: map.queryRenderedFeatures({ layers: ['online-land'] }).length,
+          districts: map.queryRenderedFeatures({ layers: ['districts-fill'] }).length,
+        };
+      });
+      assert.ok(requests.includes(`${online.url}/online-style.json`), 'the online style was not fetched');
+      assert.ok(drawn.land > 0 && drawn.districts > 0, JSON.stringify(drawn));
+      assert.equal(drawn.ids[0], 'online-background');
+      assert.ok(drawn.ids.indexOf('online-land') < drawn.ids.indexOf('districts-fill'), drawn.ids.join(' '));
+      // Qala's own base gives way: no second background, no server basemap,
+      // no labels needing glyphs the online style does not have.
+      assert.ok(!drawn.ids.includes('background') && !drawn.ids.includes('district-labels'), drawn.ids.join(' '));
+      assert.ok(!drawn.sources.includes('basemap'));
       assert.deepEqual(offsite, [], 'requests to other hosts');
       assert.deepEqual(errors, []);
     } finally {
