@@ -49,6 +49,7 @@ async fn the_page_shows_public_text_and_history_only(backend: Backend) {
         "Hole <script>alert('x')</script> & \"deep\"",
     );
     body["properties"]["reporter_email"] = json!("reporter@example.kz");
+    body["properties"]["address"] = json!("Abay Ave 10 <i>rear</i>");
     let (status, report) = app.report(&body).await;
     assert_eq!(status, 201, "{report}");
     let tricky = report["id"].as_i64().unwrap();
@@ -98,6 +99,11 @@ async fn the_page_shows_public_text_and_history_only(backend: Backend) {
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(html.contains("Hole &lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;deep&quot;"));
     assert!(html.contains("Still there &lt;b&gt;today&lt;/b&gt;"));
+    assert!(
+        html.contains("<dt>Address</dt><dd>Abay Ave 10 &lt;i&gt;rear&lt;/i&gt;</dd>"),
+        "{html}"
+    );
+    assert!(html.contains("<dt>Department</dt>"), "{html}");
     // Status, history with the public note and the comment.
     assert!(html.contains("Acknowledged"), "{html}");
     assert!(html.contains("Crew booked for Monday"));

@@ -100,6 +100,18 @@ pub fn render(view: &IssueView<'_>) -> Markup {
             dd { (category) }
             dt { (t.district) }
             dd { (place) }
+            @if let Some(address) = issue.address.as_deref().filter(|a| !a.is_empty()) {
+                dt { (t.address) }
+                dd { (address) }
+            }
+            @if let Some(department) = issue.assigned_department.as_deref() {
+                dt { (t.department) }
+                dd { (view.departments.get(department).map_or(department, String::as_str)) }
+            }
+            @if let Some(original) = issue.duplicate_of {
+                dt { (t.duplicate_of) }
+                dd { a href=(format!("/issues/{original}")) { "#" (original) } }
+            }
             dt { (t.reported) }
             dd { (time(issue.created_at)) }
             dt { (t.votes) }

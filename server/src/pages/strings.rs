@@ -21,6 +21,10 @@ pub struct Text {
     pub district: &'static str,
     /// "Reported".
     pub reported: &'static str,
+    /// The address the resident gave.
+    pub address: &'static str,
+    /// The issue a duplicate repeats.
+    pub duplicate_of: &'static str,
     /// "Me too" count's label.
     pub votes: &'static str,
     /// The description's heading.
@@ -68,6 +72,8 @@ pub struct Text {
 }
 
 const KK: Text = Text {
+    address: "Мекенжай",
+    duplicate_of: "Қайталайтын өтініші",
     og_locale: "kk_KZ",
     site: "Qala",
     issue: "Өтініш",
@@ -100,6 +106,8 @@ const KK: Text = Text {
 };
 
 const RU: Text = Text {
+    address: "Адрес",
+    duplicate_of: "Дубликат обращения",
     og_locale: "ru_RU",
     site: "Qala",
     issue: "Обращение",
@@ -132,6 +140,8 @@ const RU: Text = Text {
 };
 
 const EN: Text = Text {
+    address: "Address",
+    duplicate_of: "Duplicate of",
     og_locale: "en_US",
     site: "Qala",
     issue: "Issue",

@@ -50,8 +50,9 @@ async fn issue_page(
 ) -> ApiResult<Response> {
     let lang = page_lang(raw.as_deref(), &headers);
     let path = format!("/issues/{raw_id}");
+    // Through the row cache, as the API's by-id answer reads.
     let issue = match super::path_id::canonical(&raw_id) {
-        Some(id) => state.store.issue(id).await?,
+        Some(id) => state.issue_rows(&[id]).await?.pop(),
         None => None,
     };
     let Some(issue) = issue.filter(|issue| issue.hidden_at.is_none()) else {
