@@ -16,6 +16,7 @@ pub mod layer;
 pub mod mail;
 pub mod moderation;
 pub mod photo;
+pub mod search;
 pub mod stats;
 pub mod store;
 pub mod workflow;

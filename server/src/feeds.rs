@@ -64,11 +64,13 @@ impl Lang {
         }
     }
 
-    fn category(self, category: &Category) -> &'static str {
+    /// A category's name in this language.
+    pub fn category(self, category: &Category) -> &'static str {
         self.pick(category.names.kk, category.names.ru, category.names.en)
     }
 
-    fn status(self, status: IssueStatus) -> &'static str {
+    /// A status's name in this language.
+    pub fn status(self, status: IssueStatus) -> &'static str {
         match status {
             IssueStatus::Open => self.pick("Ашық", "Открыто", "Open"),
             IssueStatus::Acknowledged => self.pick("Қабылданды", "Принято", "Acknowledged"),

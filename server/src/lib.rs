@@ -19,6 +19,7 @@ pub mod listener;
 pub mod live;
 pub mod mail;
 pub mod media;
+pub mod pages;
 pub mod params;
 pub mod password;
 pub mod progress;

@@ -550,8 +550,10 @@ impl AppState {
         }
     }
 
-    /// Swaps a reference layer committed in the store into the index, then
-    /// drops its cached tiles: the one place a layer is replaced.
+    /// Swaps a reference layer committed in the store into the index (its
+    /// features and, through `SpatialIndex::replace_layer`, its named
+    /// places for search and reverse lookup), then drops its cached tiles:
+    /// the one place a layer is replaced.
     pub fn layer_replaced(&self, layer: LayerName, features: Vec<Feature>) {
         self.index.write().replace_layer(layer, features);
         self.tiles.cache.invalidate_layer(layer);

@@ -86,6 +86,7 @@ fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
             &format!("/api/v1/photos/{}", photo["id"]),
         )
         .replace("/api/v1/issues/{id}", &format!("/api/v1/issues/{issue}"))
+        .replace("/issues/{id}", &format!("/issues/{issue}"))
         .replace(
             "/api/v1/comments/{id}",
             &format!("/api/v1/comments/{issue}"),
@@ -113,6 +114,12 @@ fn concrete(pattern: &str, issue: i64, district: i64, photo: &Value) -> String {
     assert!(!path.contains('{'), "no concrete path for {pattern}");
     // Routes whose required parameters are not in the path.
     if path == "/api/v1/issues/nearby" {
+        return format!("{path}?lon=76.944&lat=43.262");
+    }
+    if path == "/api/v1/search" {
+        return format!("{path}?q=abai");
+    }
+    if path == "/api/v1/reverse" {
         return format!("{path}?lon=76.944&lat=43.262");
     }
     if path == "/feeds/area.atom" {

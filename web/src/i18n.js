@@ -3,6 +3,7 @@
 // them in all three languages, so the catalogue stays the single source.
 
 import { API_ERROR_CODES, FOLLOWUP_STRINGS } from './strings/followup.js';
+import { SEARCH_STRINGS } from './strings/search.js';
 import { STAFF_STRINGS } from './strings/staff.js';
 
 export const LANGS = ['en', 'ru', 'kk'];
@@ -445,7 +446,7 @@ export const STRINGS = {
     'export.done': 'Жүктелген өтініштер: {n}.',
   },
 };
-for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code], FOLLOWUP_STRINGS[code]);
+for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code], FOLLOWUP_STRINGS[code], SEARCH_STRINGS[code]);
 
 let current = detect();
 

@@ -7,6 +7,7 @@ import { announce, h } from './dom.js';
 import { categoryName, errorField, errorText, formatNumber, lang, onLang, t } from './i18n.js';
 import { maplibregl } from './map.js';
 import { statusBadge } from './issue-panel.js';
+import { PinPlace } from './pin-place.js';
 
 const MAX_DESCRIPTION = 4000;
 /** The server's limits on photos: checked here first so a resident hears at once. */
@@ -54,6 +55,8 @@ export class Reporter {
     /** Photo ids the server gave, per chosen file: a retry does not send a file twice. */
     this.uploaded = new Map();
     this.nearbyRequest = 0;
+    /** The pin in words ("near …, <district>"), asked of the server. */
+    this.pinPlace = new PinPlace();
     onLang(() => this.relabel());
   }
 
@@ -75,6 +78,7 @@ export class Reporter {
     this.marker = null;
     this.lngLat = null;
     this.form = null;
+    this.pinPlace.cancel();
     this.nearbyRequest++;
     this.map.getCanvas().classList.remove('placing');
     document.body.classList.remove('reporting');
@@ -109,9 +113,17 @@ export class Reporter {
 
   pinMoved() {
     this.setFieldError('geometry', null);
-    this.form.querySelector('#pin-status').textContent = this.pinText();
+    this.showPin({ lookup: true });
     this.form.dataset.pinned = 'true';
     this.checkNearby();
+  }
+
+  /** The pin's status line; `lookup` asks the server to name the new place. */
+  showPin({ lookup = false } = {}) {
+    const el = this.form?.querySelector('#pin-status');
+    if (!el) return;
+    this.pinPlace.render(el, this.lngLat, this.pinText());
+    if (lookup) this.pinPlace.lookup(this.lngLat, () => this.showPin());
   }
 
   pinText() {
@@ -279,7 +291,8 @@ export class Reporter {
     for (const span of this.form.querySelectorAll('[data-category]')) {
       span.textContent = categoryName(this.categories.find((c) => c.code === span.dataset.category));
     }
-    this.form.querySelector('#pin-status').textContent = this.pinText();
+    // The server names the place in the interface language: ask again.
+    this.showPin({ lookup: true });
     this.marker?.getElement().setAttribute('aria-label', t('report.location'));
     this.updateCount();
     if (this.nearbyResult) this.renderNearby(this.nearbyResult);

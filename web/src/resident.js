@@ -10,6 +10,7 @@ import { mountLegend } from './legend.js';
 import { createMap, fitCity, followLive, refreshIssues, showClusterBubbles } from './map.js';
 import { Panel } from './panel.js';
 import { Reporter } from './report.js';
+import { mountSearch } from './search.js';
 
 function showNotice(message) {
   const notice = document.getElementById('notice');
@@ -72,6 +73,7 @@ async function main() {
   issuePanel.reportAnother = () => reporter.start();
 
   document.getElementById('report-button').addEventListener('click', () => reporter.start());
+  mountSearch(document.getElementById('place-search'), map);
 
   // The panel covers part of the map (the right side on a desk, the bottom on
   // a phone): padding keeps "the centre" and every fly-to in the visible part.

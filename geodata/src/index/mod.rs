@@ -20,6 +20,7 @@ use crate::error::ValidationError;
 use crate::geometry::{BBox, LonLat};
 use crate::issue::{IssueEntry, IssueStatus};
 use crate::layer::{Feature, LayerName};
+use crate::search::PlaceIndex;
 
 mod counts;
 pub mod issues;
@@ -69,19 +70,22 @@ pub struct SpatialIndex {
     pub issues: IssueIndex,
     layers: HashMap<LayerName, LayerIndex>,
     empty: LayerIndex,
+    /// The named features of every layer, for search and reverse lookup:
+    /// rebuilt with a layer in [`SpatialIndex::replace_layer`].
+    places: PlaceIndex,
 }
 
 impl SpatialIndex {
     /// An index over the given data.
     pub fn new(issues: Vec<IssueEntry>, layers: HashMap<LayerName, Vec<Feature>>) -> Self {
-        Self {
+        let mut index = Self {
             issues: IssueIndex::bulk_load(issues),
-            layers: layers
-                .into_iter()
-                .map(|(l, f)| (l, LayerIndex::bulk_load(f)))
-                .collect(),
-            empty: LayerIndex::default(),
+            ..Self::default()
+        };
+        for (layer, features) in layers {
+            index.replace_layer(layer, features);
         }
+        index
     }
 
     /// One reference layer (empty if it has no features).
@@ -89,9 +93,16 @@ impl SpatialIndex {
         self.layers.get(&layer).unwrap_or(&self.empty)
     }
 
-    /// Replaces a whole reference layer.
+    /// Replaces a whole reference layer, and its named places.
     pub fn replace_layer(&mut self, layer: LayerName, features: Vec<Feature>) {
-        self.layers.insert(layer, LayerIndex::bulk_load(features));
+        let index = LayerIndex::bulk_load(features);
+        self.places.replace_layer(layer, index.all());
+        self.layers.insert(layer, index);
+    }
+
+    /// The named features of every reference layer (search, reverse lookup).
+    pub fn places(&self) -> &PlaceIndex {
+        &self.places
     }
 
     /// Whether the city has district boundaries (without them, every point is in the city).

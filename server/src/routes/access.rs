@@ -112,6 +112,12 @@ pub static POLICY: &[(Method, &str, Access)] = &[
     (Method::GET, "/feeds/issues/{file}", Access::Public),
     (Method::GET, "/feeds/districts/{file}", Access::Public),
     (Method::GET, "/feeds/area.atom", Access::Public),
+    // Names of reference features only (public data, as the layers are).
+    (Method::GET, "/api/v1/search", Access::Public),
+    (Method::GET, "/api/v1/reverse", Access::Public),
+    // Server-rendered public page of an issue: public fields only, a
+    // hidden issue is 404 to everyone (staff use the staff view).
+    (Method::GET, "/issues/{id}", Access::Public),
     (Method::GET, "/api/v1/me", Access::Roles(SIGNED_IN)),
     // Login needs no CSRF token (it proves the password instead); logout
     // without one runs anonymously and only clears the cookie.

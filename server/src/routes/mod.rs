@@ -16,6 +16,7 @@ mod basemap;
 mod districts;
 mod engage;
 mod feeds;
+mod issue_page;
 mod issues;
 mod layers;
 mod live;
@@ -26,6 +27,7 @@ mod path_id;
 mod photos;
 mod rate_limit;
 mod response_stats;
+mod search;
 mod session;
 mod stats;
 mod tiles;
@@ -59,6 +61,8 @@ pub fn app(state: AppState) -> Router {
         .merge(photos::router())
         .merge(engage::router())
         .merge(feeds::router())
+        .merge(search::router())
+        .merge(issue_page::router())
         // Layers run bottom up: a write spends its client address's
         // allowance first, then passes the access policy (deny by default),
         // then spends its account's allowance.

@@ -97,7 +97,7 @@ async fn events(
 
 /// Puts a history entry's photos on it: a staff update's before and after
 /// pictures on its event, a comment's on the comment.
-fn with_photos(entry: &mut Value, photos: &[qala_geodata::photo::Photo]) {
+pub(super) fn with_photos(entry: &mut Value, photos: &[qala_geodata::photo::Photo]) {
     let id = entry["id"].as_i64();
     let comment = entry["kind"] == "comment";
     let own: Vec<Value> = photos
