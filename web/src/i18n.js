@@ -560,21 +560,6 @@ export function districtName(props) {
   return props.name ?? '';
 }
 
-/** A date (ISO timestamp or YYYY-MM-DD) as the reader writes dates. */
-export function formatDate(iso, withTime = false) {
-  if (!iso) return '';
-  const date = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const options = withTime
-    ? { dateStyle: 'medium', timeStyle: 'short' }
-    : { dateStyle: 'medium', timeZone: iso.length === 10 ? 'UTC' : undefined };
-  try {
-    return new Intl.DateTimeFormat(current, options).format(date);
-  } catch {
-    return new Intl.DateTimeFormat('en', options).format(date);
-  }
-}
-
-export function formatNumber(n) {
-  return new Intl.NumberFormat(current).format(n);
-}
+// Dates and numbers have their own module (the city's time zone, Kazakh
+// without the browser's data); re-exported for the callers that import them here.
+export { formatDate, formatNumber } from './format.js';

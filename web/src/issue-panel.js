@@ -7,7 +7,8 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, formatDate, lang, onLang, statusName, t } from './i18n.js';
+import { formatDate, formatNumber } from './format.js';
+import { categoryName, lang, onLang, statusName, t } from './i18n.js';
 import { commentForm, followForm, issueToken, meTooButton, photoGallery, rememberToken, reopenForm, reopenable, tokenFromLink } from './follow-up.js';
 import { live, onLive } from './live.js';
 import { STATUS_COLOURS, maplibregl } from './map.js';
@@ -345,7 +346,7 @@ export class IssuePanel {
         row(t('issue.department'), p.assigned_department ? this.departmentName(p.assigned_department) : null),
         row(t('issue.reported'), formatDate(p.created_at, true)),
         row(t('issue.updated'), formatDate(p.updated_at, true)),
-        row(t('issue.votes'), p.votes ? String(p.votes) : null),
+        row(t('issue.votes'), p.votes ? formatNumber(p.votes) : null),
       ),
       h('h3', {}, t('issue.history')),
       historyList(entries),

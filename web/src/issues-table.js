@@ -3,7 +3,8 @@
 // are local and instant; a row flies the map to its issue.
 
 import { h } from './dom.js';
-import { categoryName, formatDate, formatNumber, t } from './i18n.js';
+import { formatDate, formatNumber } from './format.js';
+import { categoryName, t } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 
 const PAGE_SIZE = 20;

@@ -4,7 +4,8 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, errorField, errorText, formatNumber, lang, onLang, t } from './i18n.js';
+import { formatNumber } from './format.js';
+import { categoryName, errorField, errorText, lang, onLang, t } from './i18n.js';
 import { maplibregl } from './map.js';
 import { statusBadge } from './issue-panel.js';
 

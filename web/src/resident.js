@@ -3,7 +3,8 @@
 
 import * as api from './api.js';
 import { announce } from './dom.js';
-import { applyTranslations, formatNumber, mountLanguageSwitcher, onLang, t } from './i18n.js';
+import { formatNumber } from './format.js';
+import { applyTranslations, mountLanguageSwitcher, onLang, t } from './i18n.js';
 import { rememberToken } from './follow-up.js';
 import { IssuePanel } from './issue-panel.js';
 import { mountLegend } from './legend.js';

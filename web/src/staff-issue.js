@@ -8,7 +8,8 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, formatDate, statusName, t } from './i18n.js';
+import { formatDate } from './format.js';
+import { categoryName, statusName, t } from './i18n.js';
 import { historyEntries, historyList, statusBadge } from './issue-panel.js';
 import { createMap, maplibregl, refreshIssues } from './map.js';
 import { MODERATES, WORKS_ISSUES, nextSteps } from './workflow.js';

@@ -6,9 +6,8 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import {
-  applyTranslations, categoryName, formatDate, formatNumber, mountLanguageSwitcher, onLang, statusName, t,
-} from './i18n.js';
+import { formatDate, formatNumber } from './format.js';
+import { applyTranslations, categoryName, mountLanguageSwitcher, onLang, statusName, t } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 import { onLive } from './live.js';
 import { loadStatusColours } from './map.js';

@@ -41,10 +41,11 @@ export const EXPECTED_401 = /status of 401 .*\/api\/v1\/(me|login)\)$/;
  * A fresh context and page that record every console error and uncaught
  * exception; `errors` is what the "no console errors" assertions read.
  * `login`: sign the context in first (see `signIn`); `state`: the
- * `body[data-state]` to wait for (`signin` for a login form).
+ * `body[data-state]` to wait for (`signin` for a login form);
+ * `timezoneId`: the browser's own time zone (default: the machine's).
  */
-export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB', login = null, state = 'ready' } = {}) {
-  const context = await browser.newContext({ ...device, locale, acceptDownloads: true });
+export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB', login = null, state = 'ready', timezoneId } = {}) {
+  const context = await browser.newContext({ ...device, locale, acceptDownloads: true, ...(timezoneId ? { timezoneId } : {}) });
   if (login) await signIn(context, new URL(url).origin, login);
   const page = await context.newPage();
   const errors = [];
