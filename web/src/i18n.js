@@ -3,6 +3,7 @@
 // them in all three languages, so the catalogue stays the single source.
 
 import { API_ERROR_CODES, FOLLOWUP_STRINGS } from './strings/followup.js';
+import { RESIDENT_STRINGS } from './strings/resident.js';
 import { STAFF_STRINGS } from './strings/staff.js';
 
 export const LANGS = ['en', 'ru', 'kk'];
@@ -32,7 +33,7 @@ export const STRINGS = {
     'legend.title': 'Layers and legend',
     'legend.layers': 'Layers',
     'legend.statuses': 'Issue status',
-    'legend.clusters': 'A circle with a number groups nearby issues; its colour is their most common status. Zoom in to see single issues.',
+    'legend.clusters': 'A circle groups nearby issues: its number counts those still open, its colour is their most common status. A pale circle holds only issues already dealt with. Zoom in to see single issues.',
     'layer.issues': 'Issues',
     'layer.districts': 'District boundaries',
     'layer.public_spaces': 'Public spaces',
@@ -177,7 +178,7 @@ export const STRINGS = {
     'legend.title': 'Слои и легенда',
     'legend.layers': 'Слои',
     'legend.statuses': 'Статус обращения',
-    'legend.clusters': 'Круг с числом объединяет соседние обращения; его цвет — самый частый статус. Приблизьте карту, чтобы увидеть отдельные обращения.',
+    'legend.clusters': 'Круг объединяет соседние обращения: число — сколько из них ещё открыто, цвет — их самый частый статус. Бледный круг — только уже рассмотренные обращения. Приблизьте карту, чтобы увидеть отдельные обращения.',
     'layer.issues': 'Обращения',
     'layer.districts': 'Границы районов',
     'layer.public_spaces': 'Общественные пространства',
@@ -322,7 +323,7 @@ export const STRINGS = {
     'legend.title': 'Қабаттар және шартты белгілер',
     'legend.layers': 'Қабаттар',
     'legend.statuses': 'Өтініш мәртебесі',
-    'legend.clusters': 'Саны жазылған шеңбер жақын өтініштерді біріктіреді; түсі — ең жиі мәртебе. Жеке өтініштерді көру үшін картаны жақындатыңыз.',
+    'legend.clusters': 'Шеңбер жақын өтініштерді біріктіреді: саны — олардың әлі ашығы, түсі — ең жиі мәртебесі. Бозғылт шеңберде тек қаралған өтініштер бар. Жеке өтініштерді көру үшін картаны жақындатыңыз.',
     'layer.issues': 'Өтініштер',
     'layer.districts': 'Аудан шекаралары',
     'layer.public_spaces': 'Қоғамдық кеңістіктер',
@@ -445,7 +446,7 @@ export const STRINGS = {
     'export.done': 'Жүктелген өтініштер: {n}.',
   },
 };
-for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code], FOLLOWUP_STRINGS[code]);
+for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code], FOLLOWUP_STRINGS[code], RESIDENT_STRINGS[code]);
 
 let current = detect();
 

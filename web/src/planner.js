@@ -12,7 +12,7 @@ import { cityDayStart, formatDate, formatNumber } from './format.js';
 import { applyTranslations, categoryName, districtName, mountLanguageSwitcher, onLang, statusName, t } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 import { IssuesTable } from './issues-table.js';
-import { createMap, fitCity, followLive, maplibregl, setIssueFilters } from './map.js';
+import { createMap, fitCity, followLive, maplibregl, setIssueFilters, showClusterBubbles } from './map.js';
 import { groupCategories } from './report.js';
 import { mountAccount, signedIn } from './signin.js';
 
@@ -342,6 +342,10 @@ async function main() {
 
   // The points follow changes as they happen; the counts on refresh.
   followLive(map);
+  // Groups of issues carry their counts, as on the resident map (all the
+  // issues the filters select, open or not: the planner chose them).
+  const redrawBubbles = showClusterBubbles(map, formatNumber);
+  onLang(redrawBubbles);
   const planner = new Planner({ map, categories, statuses });
   window.qalaPlanner = planner;
   onLang(() => planner.relabel());
