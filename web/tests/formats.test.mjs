@@ -1,7 +1,8 @@
 // Dates and numbers in headless Chromium against the real server: Kazakh is
 // written in Kazakh although Chromium has no Kazakh formatting data, and
 // the planner's date filter and its table count days on the city's clock
-// (Asia/Almaty) in a browser set to New York. The expected texts come from
+// (Asia/Almaty) in a browser set to New York; the staff view writes Kazakh
+// dates and district names through the same module. The expected texts come from
 // Node's own ICU, which has full Kazakh data: an independent oracle.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -13,10 +14,14 @@ const CITY_ZONE = 'Asia/Almaty';
 let server;
 let browser;
 let planner;
+let staff;
 
 before(async () => {
   [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-  if (!NEEDS_DATABASE) planner = await makeUser(server, 'planner');
+  if (!NEEDS_DATABASE) {
+    planner = await makeUser(server, 'planner');
+    staff = await makeUser(server, 'staff', { department: 'roads' });
+  }
 });
 
 after(async () => {
@@ -111,6 +116,23 @@ describe('dates and numbers', () => {
       assert.equal(row.text, expectedDate('en', late.properties.created_at, false), 'the table shows its city day');
       for (const r of rows) assert.equal(cityDay(r.at), day, `row ${r.id} (${r.at}) is of ${day}`);
       assert.ok(rows.every((r) => r.text === expectedDate('en', `${day}T12:00:00+05:00`, false)), 'every row shows the filtered day');
+      assert.deepEqual(errors, [], 'no console errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the staff view writes an issue\'s dates and district in Kazakh through the same module', { skip: NEEDS_DATABASE }, async () => {
+    const [target] = (await getJson(server.url, '/api/v1/issues?limit=1')).features;
+    const district = (await getJson(server.url, '/api/v1/districts')).features.find((d) => d.id === target.properties.district_id).properties;
+    const { page, context, errors } = await openPage(browser, `${server.url}/staff?lang=kk#issue=${target.id}`, { login: staff, locale: 'kk-KZ' });
+    try {
+      await page.locator(`#issue-detail .issue[data-issue-id="${target.id}"]`).waitFor();
+      const facts = await page.locator('#issue-detail .facts').evaluate((dl) =>
+        Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
+      );
+      assert.ok(Object.values(facts).includes(expectedDate('kk', target.properties.created_at, true)), JSON.stringify(facts));
+      assert.ok(Object.values(facts).includes(district.name_kk), `the district in Kazakh: ${JSON.stringify(facts)}`);
       assert.deepEqual(errors, [], 'no console errors');
     } finally {
       await context.close();
