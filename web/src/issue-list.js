@@ -10,11 +10,14 @@ import { announce, h } from './dom.js';
 import { formatDate, formatNumber } from './format.js';
 import { categoryName, onLang, statusName, t } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
+import { onLive } from './live.js';
 import { UNRESOLVED } from './map.js';
 import { groupCategories } from './report.js';
 
 const STATUSES = [...UNRESOLVED, 'resolved', 'closed', 'rejected', 'duplicate'];
 const PAGE = 25;
+/** Changes come in bursts (staff working through a queue): the open list reads again once per burst. */
+const LIVE_DELAY_MS = 1000;
 
 export class IssueList {
   constructor({ panel, categories, issuePanel }) {
@@ -33,6 +36,32 @@ export class IssueList {
       this.content = null;
       if (this.panel.isOpenFor('list')) this.open({ filters, focus: false });
     });
+    // A new report or a status change elsewhere: the open list follows.
+    onLive((message) => {
+      if ((message.type !== 'issue' && message.type !== 'resync') || !this.content || !this.panel.isOpenFor('list')) return;
+      clearTimeout(this.liveTimer);
+      this.liveTimer = setTimeout(() => this.followChange(), LIVE_DELAY_MS);
+    });
+  }
+
+  /**
+   * Reads the list again after a change on the server, unless that would
+   * pull the ground from under a reader: with the keyboard in the list or
+   * more than the first page loaded, only the count (a polite live region)
+   * is brought up to date.
+   */
+  async followChange() {
+    if (!this.panel.isOpenFor('list')) return;
+    const reading = this.content.querySelector('#issue-list').contains(document.activeElement) || this.features.length > PAGE;
+    if (!reading) {
+      await this.load();
+      return;
+    }
+    const seq = this.seq;
+    const stats = await api.stats(['status'], this.filters()).catch(() => null);
+    if (!stats || seq !== this.seq) return;
+    this.total = stats.total;
+    this.renderCount();
   }
 
   category(code) {
@@ -158,11 +187,15 @@ export class IssueList {
         );
       }),
     );
+    this.content.querySelector('#list-more').hidden = !this.next;
+    this.renderCount();
+    this.content.dataset.state = 'ready';
+  }
+
+  renderCount() {
     const count = this.content.querySelector('#list-count');
     count.textContent = this.total === null ? '' : t('list.count', { n: formatNumber(this.total) });
     this.content.dataset.count = String(this.total ?? 0);
-    this.content.querySelector('#list-more').hidden = !this.next;
-    this.content.dataset.state = 'ready';
   }
 
   show(id) {

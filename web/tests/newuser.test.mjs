@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { STRINGS } from '../src/i18n.js';
 import { PHONE, jumpTo, launchBrowser, mapIdle, openPage, pixelOf } from './browser.mjs';
-import { getJson, startServer } from './server.mjs';
+import { getJson, report, startServer } from './server.mjs';
 
 let server;
 let browser;
@@ -199,6 +199,23 @@ describe('what a new user hit', () => {
       await jumpTo(page, [76.9142, 43.2461], 16);
       await page.locator('#use-centre').click();
       await error.waitFor({ state: 'hidden' });
+      assert.deepEqual(errors, [], 'no console errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the open list follows a report made elsewhere: the new issue on top, the count one up', async () => {
+    const { page, context, errors } = await openPage(browser, `${server.url}/?lang=ru`, { locale: 'ru-RU' });
+    try {
+      await page.locator('#list-button').click();
+      const view = page.locator('.issue-list-view');
+      await page.waitForFunction(() => document.querySelector('.issue-list-view')?.dataset.state === 'ready');
+      const before = Number(await view.getAttribute('data-count'));
+      const created = await report(server.url, { description: `Из другого браузера ${Date.now()}` });
+      await page.waitForFunction((id) => Number(document.querySelector('#issue-list button')?.dataset.issueId) === id, created.id, { timeout: 15_000 });
+      assert.equal(Number(await view.getAttribute('data-count')), before + 1);
+      assert.equal(await page.locator('#list-count').innerText(), `${STRINGS.ru['list.count'].replace('{n}', (before + 1).toLocaleString('ru'))}`);
       assert.deepEqual(errors, [], 'no console errors');
     } finally {
       await context.close();
