@@ -64,6 +64,8 @@ export class Reporter {
   }
 
   start() {
+    // A new form: the last one's refusals are not its own.
+    this.errorTexts = new Map();
     this.form = this.buildForm();
     this.panel.open({ title: t('report.title'), content: this.form, owner: 'report', onClose: () => this.stop() });
     this.map.getCanvas().classList.add('placing');
@@ -389,7 +391,7 @@ export class Reporter {
     el.textContent = text ?? '';
     el.hidden = !text;
     const control = this.form.querySelector(`#${id}`);
-    if (control && 'setCustomValidity' in control) control.setAttribute('aria-invalid', message ? 'true' : 'false');
+    if (control && 'setCustomValidity' in control) control.setAttribute('aria-invalid', text ? 'true' : 'false');
   }
 
   clearErrors() {
