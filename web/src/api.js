@@ -337,6 +337,14 @@ export function queue({ assignedTo, district, status, sort, limit = 50 } = {}) {
   return request(withQuery('/api/v1/issues', query));
 }
 
+/** A page of public issues under `filters` (status, category), newest first; `next` is the following page's URL. */
+export function issueList(filters, { limit = 25 } = {}) {
+  const query = filterQuery(filters);
+  query.set('sort', 'newest');
+  query.set('limit', String(limit));
+  return request(withQuery('/api/v1/issues', query));
+}
+
 /** The next page of a listing, by the `next` URL the server gave. */
 export function page(url) {
   return request(url);

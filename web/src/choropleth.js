@@ -3,7 +3,7 @@
 // its counts follow the filters exactly and there are only a few districts.
 
 import { h } from './dom.js';
-import { formatNumber } from './i18n.js';
+import { formatNumber } from './format.js';
 
 export const SOURCE = 'district-counts';
 /** Five sequential classes, light to dark (ColorBrewer YlOrRd). */

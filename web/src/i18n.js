@@ -4,6 +4,7 @@
 
 import { API_ERROR_CODES, FOLLOWUP_STRINGS } from './strings/followup.js';
 import { SEARCH_STRINGS } from './strings/search.js';
+import { RESIDENT_STRINGS } from './strings/resident.js';
 import { STAFF_STRINGS } from './strings/staff.js';
 
 export const LANGS = ['en', 'ru', 'kk'];
@@ -33,7 +34,7 @@ export const STRINGS = {
     'legend.title': 'Layers and legend',
     'legend.layers': 'Layers',
     'legend.statuses': 'Issue status',
-    'legend.clusters': 'A circle with a number groups nearby issues; its colour is their most common status. Zoom in to see single issues.',
+    'legend.clusters': 'A circle groups nearby issues: its number counts those still open, its colour is their most common status. A pale circle holds only issues already dealt with. Zoom in to see single issues.',
     'layer.issues': 'Issues',
     'layer.districts': 'District boundaries',
     'layer.public_spaces': 'Public spaces',
@@ -147,6 +148,7 @@ export const STRINGS = {
     'table.empty': 'No issues match.',
     'table.loading': 'Loading issues…',
     'table.show': 'Show #{id} on the map',
+    'table.number': '#{id}',
     'export.title': 'Export',
     'export.scope_city': 'Exports every issue that matches the filters.',
     'export.scope_district': 'Exports the issues in {district} that match the filters.',
@@ -178,7 +180,7 @@ export const STRINGS = {
     'legend.title': 'Слои и легенда',
     'legend.layers': 'Слои',
     'legend.statuses': 'Статус обращения',
-    'legend.clusters': 'Круг с числом объединяет соседние обращения; его цвет — самый частый статус. Приблизьте карту, чтобы увидеть отдельные обращения.',
+    'legend.clusters': 'Круг объединяет соседние обращения: число — сколько из них ещё открыто, цвет — их самый частый статус. Бледный круг — только уже рассмотренные обращения. Приблизьте карту, чтобы увидеть отдельные обращения.',
     'layer.issues': 'Обращения',
     'layer.districts': 'Границы районов',
     'layer.public_spaces': 'Общественные пространства',
@@ -292,6 +294,7 @@ export const STRINGS = {
     'table.empty': 'Нет подходящих обращений.',
     'table.loading': 'Загружаем обращения…',
     'table.show': 'Показать №{id} на карте',
+    'table.number': '№{id}',
     'export.title': 'Экспорт',
     'export.scope_city': 'Выгружаются все обращения, подходящие под фильтры.',
     'export.scope_district': 'Выгружаются обращения района {district}, подходящие под фильтры.',
@@ -323,7 +326,7 @@ export const STRINGS = {
     'legend.title': 'Қабаттар және шартты белгілер',
     'legend.layers': 'Қабаттар',
     'legend.statuses': 'Өтініш мәртебесі',
-    'legend.clusters': 'Саны жазылған шеңбер жақын өтініштерді біріктіреді; түсі — ең жиі мәртебе. Жеке өтініштерді көру үшін картаны жақындатыңыз.',
+    'legend.clusters': 'Шеңбер жақын өтініштерді біріктіреді: саны — олардың әлі ашығы, түсі — ең жиі мәртебесі. Бозғылт шеңберде тек қаралған өтініштер бар. Жеке өтініштерді көру үшін картаны жақындатыңыз.',
     'layer.issues': 'Өтініштер',
     'layer.districts': 'Аудан шекаралары',
     'layer.public_spaces': 'Қоғамдық кеңістіктер',
@@ -437,6 +440,7 @@ export const STRINGS = {
     'table.empty': 'Сай өтініштер жоқ.',
     'table.loading': 'Өтініштер жүктелуде…',
     'table.show': '№{id} картада көрсету',
+    'table.number': '№{id}',
     'export.title': 'Экспорт',
     'export.scope_city': 'Сүзгілерге сай барлық өтініштер жүктеледі.',
     'export.scope_district': '{district} ауданының сүзгілерге сай өтініштері жүктеледі.',
@@ -446,7 +450,7 @@ export const STRINGS = {
     'export.done': 'Жүктелген өтініштер: {n}.',
   },
 };
-for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code], FOLLOWUP_STRINGS[code], SEARCH_STRINGS[code]);
+for (const code of LANGS) Object.assign(STRINGS[code], STAFF_STRINGS[code], FOLLOWUP_STRINGS[code], RESIDENT_STRINGS[code], SEARCH_STRINGS[code]);
 
 let current = detect();
 
@@ -561,21 +565,6 @@ export function districtName(props) {
   return props.name ?? '';
 }
 
-/** A date (ISO timestamp or YYYY-MM-DD) as the reader writes dates. */
-export function formatDate(iso, withTime = false) {
-  if (!iso) return '';
-  const date = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const options = withTime
-    ? { dateStyle: 'medium', timeStyle: 'short' }
-    : { dateStyle: 'medium', timeZone: iso.length === 10 ? 'UTC' : undefined };
-  try {
-    return new Intl.DateTimeFormat(current, options).format(date);
-  } catch {
-    return new Intl.DateTimeFormat('en', options).format(date);
-  }
-}
-
-export function formatNumber(n) {
-  return new Intl.NumberFormat(current).format(n);
-}
+// Dates and numbers have their own module (the city's time zone, Kazakh
+// without the browser's data); re-exported for the callers that import them here.
+export { formatDate, formatNumber } from './format.js';

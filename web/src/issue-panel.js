@@ -7,7 +7,9 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, formatDate, lang, onLang, statusName, t } from './i18n.js';
+import { issueDistrict, loadDistricts } from './districts.js';
+import { formatDate, formatNumber } from './format.js';
+import { categoryName, lang, onLang, statusName, t } from './i18n.js';
 import { commentForm, followForm, issueToken, meTooButton, photoGallery, rememberToken, reopenForm, reopenable, tokenFromLink } from './follow-up.js';
 import { live, onLive } from './live.js';
 import { STATUS_COLOURS, maplibregl } from './map.js';
@@ -165,10 +167,14 @@ export class IssuePanel {
     return department ? categoryName(department) : code;
   }
 
-  /** Fetches and shows issue `id` with its history. */
-  async show(id, { fly = false } = {}) {
+  /**
+   * Fetches and shows issue `id` with its history; `back` (from the list)
+   * puts a "back to the list" button above it.
+   */
+  async show(id, { fly = false, back = null } = {}) {
     const seq = this.begin();
     this.current = null;
+    this.back = back;
     this.panel.open({
       title: t('issue.loading', { id }),
       content: h('p', { class: 'muted' }, t('issue.loading', { id })),
@@ -184,6 +190,7 @@ export class IssuePanel {
         api.issue(id),
         api.issueEvents(id).catch(() => null),
         this.loadDepartments().then((list) => (this.departmentList = list)),
+        loadDistricts(),
       ]);
     } catch (error) {
       if (seq !== this.seq || !this.panel.isOpenFor('issue')) return;
@@ -197,9 +204,40 @@ export class IssuePanel {
     this.events = events;
     this.render(issue, { focus: true });
     this.watch();
-    if (fly && this.map) {
-      this.map.flyTo({ center: issue.geometry.coordinates, zoom: Math.max(this.map.getZoom(), 16) });
+    this.reveal(issue, { fly });
+  }
+
+  /**
+   * The part of the map the panel leaves visible, as camera padding: the
+   * panel's width on a desk, its height on a phone (a bottom sheet). Read
+   * from the panel as it is now, so a move made just after it opened
+   * already keeps the issue out from under it.
+   */
+  visiblePadding() {
+    const el = this.panel.el;
+    if (el.hidden) return { top: 0, right: 0, bottom: 0, left: 0 };
+    const sheet = window.matchMedia('(max-width: 47.99rem)').matches;
+    return { top: 0, left: 0, right: sheet ? 0 : el.offsetWidth, bottom: sheet ? el.offsetHeight : 0 };
+  }
+
+  /**
+   * Brings the issue into the visible part of the map: `fly` (a link or a
+   * list) centres it there at street zoom; otherwise (a tap on its point)
+   * the map pans only if the panel now covers it.
+   */
+  reveal(issue, { fly = false } = {}) {
+    if (!this.map) return;
+    const center = issue.geometry.coordinates;
+    const padding = this.visiblePadding();
+    if (fly) {
+      this.map.flyTo({ center, zoom: Math.max(this.map.getZoom(), 16), padding });
+      return;
     }
+    const { x, y } = this.map.project(center);
+    const { clientWidth: width, clientHeight: height } = this.map.getContainer();
+    const margin = 24;
+    const hidden = x < margin || y < margin || x > width - padding.right - margin || y > height - padding.bottom - margin;
+    if (hidden) this.map.easeTo({ center, padding });
   }
 
   /** A ring on the map around the issue in the panel. */
@@ -213,6 +251,7 @@ export class IssuePanel {
   /** Shows an issue the resident has just filed, with the confirmation above it. */
   showReported(issue, { email = '' } = {}) {
     this.begin();
+    this.back = null;
     this.current = issue;
     this.events = [];
     this.justReported = { email, issue };
@@ -222,9 +261,9 @@ export class IssuePanel {
     this.render(issue, { focus: true });
     this.watch();
     const seq = this.seq;
-    this.loadDepartments().then((list) => {
+    Promise.all([this.loadDepartments(), loadDistricts()]).then(([list]) => {
       this.departmentList = list;
-      // The department row named a code until now.
+      // The department and district rows named a code and the English name until now.
       if (seq === this.seq && this.panel.isOpenFor('issue')) this.update();
     });
   }
@@ -331,6 +370,7 @@ export class IssuePanel {
     const content = h(
       'article',
       { class: 'issue', 'data-issue-id': issue.id, 'data-status': p.status },
+      this.back ? h('p', {}, h('button', { type: 'button', class: 'link-button back-to-list', onclick: this.back }, t('list.back'))) : null,
       reported ? successBanner(reported.issue, reported.email, this.reportAnother) : null,
       h('p', { class: 'issue-status' }, statusBadge(p.status)),
       h('p', { class: 'issue-description' }, p.description),
@@ -340,12 +380,12 @@ export class IssuePanel {
         'dl',
         { class: 'facts' },
         row(t('issue.category'), categoryName(this.category(p.category))),
-        row(t('issue.district'), p.district ?? t('issue.no_district')),
+        row(t('issue.district'), issueDistrict(p)),
         row(t('issue.address'), p.address),
         row(t('issue.department'), p.assigned_department ? this.departmentName(p.assigned_department) : null),
         row(t('issue.reported'), formatDate(p.created_at, true)),
         row(t('issue.updated'), formatDate(p.updated_at, true)),
-        row(t('issue.votes'), p.votes ? String(p.votes) : null),
+        row(t('issue.votes'), p.votes ? formatNumber(p.votes) : null),
       ),
       h('h3', {}, t('issue.history')),
       historyList(entries),

@@ -3,7 +3,8 @@
 // are local and instant; a row flies the map to its issue.
 
 import { h } from './dom.js';
-import { categoryName, formatDate, formatNumber, t } from './i18n.js';
+import { formatDate, formatNumber } from './format.js';
+import { categoryName, t } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 
 const PAGE_SIZE = 20;
@@ -124,7 +125,7 @@ export class IssuesTable {
                 this.show(feature);
               },
             },
-            h('td', { class: 'num' }, h('button', { type: 'button', 'aria-label': t('table.show', { id: feature.id }), onclick: () => this.show(feature) }, String(feature.id))),
+            h('td', { class: 'num' }, h('button', { type: 'button', 'aria-label': t('table.show', { id: feature.id }), onclick: () => this.show(feature) }, t('table.number', { id: feature.id }))),
             h('td', {}, categoryName(this.category(feature.properties.category))),
             h('td', {}, statusBadge(feature.properties.status)),
             h('td', {}, h('time', { datetime: feature.properties.created_at }, formatDate(feature.properties.created_at))),

@@ -63,7 +63,7 @@ export function mountLegend(details, map) {
           ),
         ),
       ),
-      h('h3', {}, t('legend.statuses')),
+      h('h2', {}, t('legend.statuses')),
       h(
         'ul',
         { class: 'status-legend' },

@@ -169,6 +169,7 @@ function controlLabels() {
     'NavigationControl.ZoomOut': t('maplibre.zoom_out'),
     'Map.Title': t('maplibre.map'),
     'AttributionControl.ToggleAttribution': t('maplibre.attribution'),
+    'Popup.Close': t('panel.close'),
   };
 }
 
@@ -281,6 +282,9 @@ export function followLive(map) {
   return reload;
 }
 
+/** Statuses of a problem not yet dealt with. */
+export const UNRESOLVED = ['open', 'acknowledged', 'in_progress'];
+
 /** Screen distance (px) within which nearby clusters are summed into one bubble. */
 const BUBBLE_RADIUS_PX = 60;
 
@@ -293,8 +297,14 @@ const BUBBLE_RADIUS_PX = 60;
  * summed on screen into bubbles about 60 px apart, each coloured by its most
  * common status; the style's small cluster dots beneath still show where
  * the issues are. A bubble opens up on click.
+ *
+ * `weighOpen` (the resident map): at city zoom most issues are long
+ * resolved, so a bubble counts and is coloured by the issues still open
+ * (open, acknowledged, in progress) and is sized by them; a group with
+ * none open is a small pale bubble with a tick. The planner counts all
+ * issues its filters select.
  */
-export function showClusterBubbles(map, format = (n) => String(n)) {
+export function showClusterBubbles(map, format = (n) => String(n), { weighOpen = false } = {}) {
   let markers = [];
   const update = () => {
     for (const marker of markers) marker.remove();
@@ -329,16 +339,21 @@ export function showClusterBubbles(map, format = (n) => String(n)) {
     }
     for (const group of groups) {
       if (group.count < 2) continue;
-      const status = Object.entries(group.counts).sort((a, b) => b[1] - a[1])[0]?.[0];
-      const size = Math.round(Math.min(54, 22 + 3.2 * Math.sqrt(group.count)));
+      const open = UNRESOLVED.reduce((sum, s) => sum + (group.counts[s] ?? 0), 0);
+      const weighed = weighOpen ? Object.entries(group.counts).filter(([s]) => UNRESOLVED.includes(s)) : Object.entries(group.counts);
+      const status = weighed.sort((a, b) => b[1] - a[1])[0]?.[0];
+      const shown = weighOpen ? open : group.count;
+      const done = weighOpen && open === 0;
+      const size = done ? 20 : Math.round(Math.min(54, 22 + 3.2 * Math.sqrt(shown)));
       const el = document.createElement('div');
-      el.className = 'cluster-bubble';
+      el.className = done ? 'cluster-bubble cluster-done' : 'cluster-bubble';
       // Pointer users click it to zoom in; keyboard users zoom with + and -, so it is no tab stop.
       el.setAttribute('aria-hidden', 'true');
       el.style.setProperty('--size', `${size}px`);
       el.style.setProperty('--colour', STATUS_COLOURS[status] ?? '#d7301f');
-      el.textContent = format(group.count);
+      el.textContent = done ? '✓' : format(shown);
       el.dataset.count = String(group.count);
+      el.dataset.open = String(open);
       const center = [group.lon / group.count, group.lat / group.count];
       el.addEventListener('click', (event) => {
         event.stopPropagation();

@@ -8,12 +8,11 @@ import * as api from './api.js';
 import { addChoropleth, renderLegend, selectDistrict, updateChoropleth } from './choropleth.js';
 import { announce, h } from './dom.js';
 import { downloadCsv, downloadGeoJson, exportName } from './export.js';
-import {
-  applyTranslations, categoryName, districtName, formatDate, formatNumber, mountLanguageSwitcher, onLang, statusName, t,
-} from './i18n.js';
+import { cityDayStart, formatDate, formatNumber } from './format.js';
+import { applyTranslations, categoryName, districtName, mountLanguageSwitcher, onLang, statusName, t } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 import { IssuesTable } from './issues-table.js';
-import { createMap, fitCity, followLive, maplibregl, setIssueFilters } from './map.js';
+import { createMap, fitCity, followLive, maplibregl, setIssueFilters, showClusterBubbles } from './map.js';
 import { groupCategories } from './report.js';
 import { mountAccount, signedIn } from './signin.js';
 
@@ -21,17 +20,6 @@ const $ = (selector) => document.querySelector(selector);
 
 /** Who the planner view is for, once there are accounts (its data is public; the view is a tool for the city). */
 const PLANNER_ROLES = ['planner', 'admin', 'staff'];
-
-/** A date input's day as the API's RFC 3339 bounds: `since` inclusive, `until` exclusive (the next day). */
-function dayStart(day) {
-  return day ? `${day}T00:00:00Z` : '';
-}
-function dayAfter(day) {
-  if (!day) return '';
-  const next = new Date(`${day}T00:00:00Z`);
-  next.setUTCDate(next.getUTCDate() + 1);
-  return next.toISOString().replace('.000Z', 'Z');
-}
 
 class Planner {
   constructor({ map, categories, statuses }) {
@@ -84,8 +72,11 @@ class Planner {
     return {
       status,
       category: $('#filter-category').value,
-      since: dayStart($('#filter-since').value),
-      until: dayAfter($('#filter-until').value),
+      // The days are the city's (Asia/Almaty), as the table shows its dates,
+      // whatever the zone of the planner's browser: `since` is the first
+      // day's midnight, `until` (exclusive) the midnight after the last.
+      since: cityDayStart($('#filter-since').value),
+      until: cityDayStart($('#filter-until').value, { after: true }),
     };
   }
 
@@ -351,6 +342,10 @@ async function main() {
 
   // The points follow changes as they happen; the counts on refresh.
   followLive(map);
+  // Groups of issues carry their counts, as on the resident map (all the
+  // issues the filters select, open or not: the planner chose them).
+  const redrawBubbles = showClusterBubbles(map, formatNumber);
+  onLang(redrawBubbles);
   const planner = new Planner({ map, categories, statuses });
   window.qalaPlanner = planner;
   onLang(() => planner.relabel());
@@ -360,7 +355,10 @@ async function main() {
   map.on('click', (event) => {
     const [issue] = map.queryRenderedFeatures(event.point, { layers: ['issue-points'] });
     if (issue) {
-      planner.showIssue({ id: issue.id, geometry: issue.geometry, properties: { ...issue.properties, created_at: issue.properties.created } });
+      // The tile knows the issue's UTC day only; the card shows the city's, as the table does.
+      api.issue(issue.id)
+        .then((feature) => planner.showIssue(feature))
+        .catch(() => planner.showIssue({ id: issue.id, geometry: issue.geometry, properties: { ...issue.properties, created_at: issue.properties.created } }));
       return;
     }
     const [district] = map.queryRenderedFeatures(event.point, { layers: ['choropleth'] });

@@ -4,7 +4,9 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, errorField, errorText, formatNumber, lang, onLang, t } from './i18n.js';
+import { districtAt, loadDistricts } from './districts.js';
+import { formatNumber } from './format.js';
+import { categoryName, errorField, errorText, lang, onLang, t } from './i18n.js';
 import { maplibregl } from './map.js';
 import { statusBadge } from './issue-panel.js';
 import { PinPlace } from './pin-place.js';
@@ -65,11 +67,15 @@ export class Reporter {
   }
 
   start() {
+    // A new form: the last one's refusals are not its own.
+    this.errorTexts = new Map();
     this.form = this.buildForm();
     this.panel.open({ title: t('report.title'), content: this.form, owner: 'report', onClose: () => this.stop() });
     this.map.getCanvas().classList.add('placing');
     document.body.classList.add('reporting');
     this.relabel();
+    // For the "outside the city" check when the pin is placed.
+    loadDistricts();
   }
 
   /** Cleans up when the panel closes: the pin goes, the map stops placing. */
@@ -112,9 +118,9 @@ export class Reporter {
   }
 
   pinMoved() {
-    this.setFieldError('geometry', null);
     this.showPin({ lookup: true });
     this.form.dataset.pinned = 'true';
+    this.checkOutside();
     this.checkNearby();
   }
 
@@ -124,6 +130,27 @@ export class Reporter {
     if (!el) return;
     this.pinPlace.render(el, this.lngLat, this.pinText());
     if (lookup) this.pinPlace.lookup(this.lngLat, () => this.showPin());
+  }
+
+  /**
+   * Says at once, next to the location, that a pin outside every district
+   * would be refused (the server's `outside_city`), rather than only at
+   * Send. Without the districts (not loaded yet, or failed) it says
+   * nothing and the server decides; it is asked again once they are in.
+   */
+  checkOutside() {
+    const lngLat = this.lngLat;
+    const verdict = lngLat ? districtAt([lngLat.lng, lngLat.lat]) : undefined;
+    if (verdict === undefined && lngLat) {
+      loadDistricts().then(() => {
+        if (this.form && this.lngLat === lngLat && districtAt([lngLat.lng, lngLat.lat]) !== undefined) this.checkOutside();
+      });
+    }
+    const outside = verdict === null;
+    // Heard as well as seen: the pin's status is read out, its error would not be.
+    if (outside && this.form?.dataset.outside !== 'true') announce(t('apierror.outside_city'));
+    if (this.form) this.form.dataset.outside = String(outside);
+    this.setFieldError('geometry', outside ? () => t('apierror.outside_city') : null);
   }
 
   pinText() {
@@ -203,8 +230,9 @@ export class Reporter {
           'geolocation' in navigator
             ? h('button', { type: 'button', class: 'secondary', id: 'use-location', 'data-i18n': 'report.use_location', onclick: () => this.useLocation() }, t('report.use_location'))
             : null,
-          h('button', { type: 'button', class: 'secondary', id: 'use-centre', 'data-i18n': 'report.use_centre', onclick: () => this.placePin(this.map.getCenter(), { zoom: false }) }, t('report.use_centre')),
+          h('button', { type: 'button', class: 'secondary', id: 'use-centre', 'data-i18n': 'report.use_centre', 'aria-describedby': 'use-centre-hint', onclick: () => this.placePin(this.map.getCenter()) }, t('report.use_centre')),
         ),
+        h('p', { class: 'hint', id: 'use-centre-hint', 'data-i18n': 'report.centre_hint' }, t('report.centre_hint')),
         h('p', { class: 'field-error', id: 'geometry-error', hidden: true }),
       ),
       h(
@@ -296,6 +324,7 @@ export class Reporter {
     this.marker?.getElement().setAttribute('aria-label', t('report.location'));
     this.updateCount();
     if (this.nearbyResult) this.renderNearby(this.nearbyResult);
+    for (const [id, text] of this.errorTexts ?? []) this.setFieldError(id, text);
   }
 
   selectedCategory() {
@@ -359,14 +388,23 @@ export class Reporter {
     );
   }
 
+  /**
+   * Shows `message` under the field the API or the form names (or above
+   * Send for anything else). A function is asked again on a language
+   * switch, so a refusal follows the interface language.
+   */
   setFieldError(field, message) {
     const id = { geometry: 'geometry', category: 'category', description: 'description', address: 'address', reporter_email: 'email', email: 'email', photos: 'photos' }[field] ?? 'form';
     const el = this.form?.querySelector(`#${id}-error`);
     if (!el) return;
-    el.textContent = message ?? '';
-    el.hidden = !message;
+    const text = typeof message === 'function' ? message() : message;
+    this.errorTexts ??= new Map();
+    if (typeof message === 'function') this.errorTexts.set(id, message);
+    else this.errorTexts.delete(id);
+    el.textContent = text ?? '';
+    el.hidden = !text;
     const control = this.form.querySelector(`#${id}`);
-    if (control && 'setCustomValidity' in control) control.setAttribute('aria-invalid', message ? 'true' : 'false');
+    if (control && 'setCustomValidity' in control) control.setAttribute('aria-invalid', text ? 'true' : 'false');
   }
 
   clearErrors() {
@@ -376,14 +414,14 @@ export class Reporter {
   async submit() {
     const form = this.form;
     this.clearErrors();
+    if (this.lngLat) this.checkOutside();
     const category = this.selectedCategory();
     const description = form.querySelector('#description').value.trim();
     const problems = [];
-    if (!this.lngLat) problems.push(['geometry', t('report.no_pin'), '#use-centre']);
-    if (!category) problems.push(['category', t('report.choose_category'), 'input[name="category"]']);
-    if (!description) problems.push(['description', t('report.describe'), '#description']);
-    const photoProblem = this.photoProblem();
-    if (photoProblem) problems.push(['photos', photoProblem, '#photos']);
+    if (!this.lngLat) problems.push(['geometry', () => t('report.no_pin'), '#use-centre']);
+    if (!category) problems.push(['category', () => t('report.choose_category'), 'input[name="category"]']);
+    if (!description) problems.push(['description', () => t('report.describe'), '#description']);
+    if (this.photoProblem()) problems.push(['photos', () => this.photoProblem(), '#photos']);
     if (problems.length) {
       for (const [field, message] of problems) this.setFieldError(field, message);
       form.querySelector(problems[0][2])?.focus();
@@ -422,7 +460,7 @@ export class Reporter {
       form.removeAttribute('aria-busy');
       // A refused photo is the photo field's problem, whatever the server named.
       const field = step === 'photos' ? 'photos' : errorField(error);
-      this.setFieldError(field ?? 'form', errorText(error));
+      this.setFieldError(field ?? 'form', () => errorText(error));
       const focusTarget = { geometry: '#use-centre', category: 'input[name="category"]', description: '#description', address: '#address', reporter_email: '#email', photos: '#photos' }[field];
       form.querySelector(focusTarget ?? '#report-submit')?.focus();
       return;

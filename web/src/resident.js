@@ -3,8 +3,10 @@
 
 import * as api from './api.js';
 import { announce } from './dom.js';
-import { applyTranslations, formatNumber, mountLanguageSwitcher, onLang, t } from './i18n.js';
+import { formatNumber } from './format.js';
+import { applyTranslations, mountLanguageSwitcher, onLang, t } from './i18n.js';
 import { rememberToken } from './follow-up.js';
+import { IssueList } from './issue-list.js';
 import { IssuePanel } from './issue-panel.js';
 import { mountLegend } from './legend.js';
 import { createMap, fitCity, followLive, refreshIssues, showClusterBubbles } from './map.js';
@@ -50,7 +52,8 @@ async function main() {
   // On a desk the legend covers the left of the map: frame the city beside it.
   await fitCity(map, window.matchMedia('(min-width: 48rem)').matches ? { top: 70, bottom: 30, left: 330, right: 60 } : 10);
   mountLegend(legend, map);
-  const redrawBubbles = showClusterBubbles(map, formatNumber);
+  // At city zoom the bubbles count the problems still open (see showClusterBubbles).
+  const redrawBubbles = showClusterBubbles(map, formatNumber, { weighOpen: true });
   onLang(redrawBubbles);
 
   // Every change on the server (staff moved an issue on, another resident
@@ -74,12 +77,20 @@ async function main() {
 
   document.getElementById('report-button').addEventListener('click', () => reporter.start());
   mountSearch(document.getElementById('place-search'), map);
+  const list = new IssueList({ panel, categories, issuePanel });
+  document.getElementById('list-button').addEventListener('click', () => list.open());
 
   // The panel covers part of the map (the right side on a desk, the bottom on
   // a phone): padding keeps "the centre" and every fly-to in the visible part.
   const panelEl = document.getElementById('panel');
   const desk = window.matchMedia('(min-width: 48rem)');
   const fitPadding = () => {
+    // setPadding is a jump: it would stop the fly to an issue the panel just
+    // opened (which carries this same padding), so it waits for the move to end.
+    if (map.isMoving()) {
+      map.once('moveend', fitPadding);
+      return;
+    }
     const open = !panelEl.hidden;
     map.setPadding({
       top: 0,

@@ -8,7 +8,9 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import { categoryName, formatDate, statusName, t } from './i18n.js';
+import { issueDistrict } from './districts.js';
+import { formatDate } from './format.js';
+import { categoryName, statusName, t } from './i18n.js';
 import { historyEntries, historyList, statusBadge } from './issue-panel.js';
 import { createMap, maplibregl, refreshIssues } from './map.js';
 import { MODERATES, WORKS_ISSUES, nextSteps } from './workflow.js';
@@ -207,7 +209,7 @@ export class IssueDetail {
         h(
           'dl',
           { class: 'facts' },
-          row(t('issue.district'), p.district ?? t('issue.no_district')),
+          row(t('issue.district'), issueDistrict(p)),
           row(t('issue.address'), p.address),
           row(t('issue.department'), p.assigned_department ? this.departmentName(p.assigned_department) : null),
           row(t('issue.reported'), formatDate(p.created_at, true)),

@@ -6,9 +6,9 @@
 
 import * as api from './api.js';
 import { announce, h } from './dom.js';
-import {
-  applyTranslations, categoryName, formatDate, formatNumber, mountLanguageSwitcher, onLang, statusName, t,
-} from './i18n.js';
+import { issueDistrict, loadDistricts } from './districts.js';
+import { formatDate, formatNumber } from './format.js';
+import { applyTranslations, categoryName, mountLanguageSwitcher, onLang, statusName, t } from './i18n.js';
 import { statusBadge } from './issue-panel.js';
 import { onLive } from './live.js';
 import { loadStatusColours } from './map.js';
@@ -177,7 +177,7 @@ class Queue {
           'span',
           { class: 'queue-meta' },
           statusBadge(p.status),
-          h('span', {}, p.district ?? t('issue.no_district')),
+          h('span', {}, issueDistrict(p)),
           h('time', { class: 'age', datetime: p.created_at, title: formatDate(p.created_at, true) }, ageText(p.created_at)),
           p.votes ? h('span', { class: 'votes' }, t('queue.votes', { n: formatNumber(p.votes) })) : null,
         ),
@@ -221,7 +221,7 @@ async function main() {
   let statuses;
   let departments;
   try {
-    [categories, statuses, departments] = await Promise.all([api.categories(), api.statuses(), api.departments(), loadStatusColours()]);
+    [categories, statuses, departments] = await Promise.all([api.categories(), api.statuses(), api.departments(), loadStatusColours(), loadDistricts()]);
   } catch (error) {
     showError(error);
     return;

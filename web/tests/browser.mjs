@@ -41,10 +41,11 @@ export const EXPECTED_401 = /status of 401 .*\/api\/v1\/(me|login)\)$/;
  * A fresh context and page that record every console error and uncaught
  * exception; `errors` is what the "no console errors" assertions read.
  * `login`: sign the context in first (see `signIn`); `state`: the
- * `body[data-state]` to wait for (`signin` for a login form).
+ * `body[data-state]` to wait for (`signin` for a login form; null: none);
+ * `timezoneId`: the browser's own time zone (default: the machine's).
  */
-export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB', login = null, state = 'ready' } = {}) {
-  const context = await browser.newContext({ ...device, locale, acceptDownloads: true });
+export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB', login = null, state = 'ready', timezoneId } = {}) {
+  const context = await browser.newContext({ ...device, locale, acceptDownloads: true, ...(timezoneId ? { timezoneId } : {}) });
   if (login) await signIn(context, new URL(url).origin, login);
   const page = await context.newPage();
   const errors = [];
@@ -60,7 +61,8 @@ export async function openPage(browser, url, { device = DESKTOP, locale = 'en-GB
     if (reason !== 'net::ERR_ABORTED' && !request.url().startsWith('blob:')) errors.push(`request failed: ${request.url()} ${reason}`);
   });
   await page.goto(url);
-  await page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout: 60_000 });
+  // A page rendered by the server (no script to say it is ready) passes `state: null`.
+  if (state) await page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout: 60_000 });
   // The staff view draws its map only once an issue is open.
   if (await page.evaluate(() => Boolean(window.qalaMap))) await mapIdle(page);
   return { page, context, errors };

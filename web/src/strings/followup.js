@@ -51,6 +51,7 @@ export const FOLLOWUP_STRINGS = {
     'apierror.image_too_large': 'This image has too many pixels.',
     'apierror.invalid_image': 'This photo could not be read.',
     'apierror.too_many_photos': 'At most 3 photos.',
+    'apierror.invalid_text': 'The text has characters that cannot be saved.',
   },
   ru: {
     'report.photos': 'Фото (необязательно, до 3)',
@@ -99,6 +100,7 @@ export const FOLLOWUP_STRINGS = {
     'apierror.image_too_large': 'В этом изображении слишком много пикселей.',
     'apierror.invalid_image': 'Не удалось прочитать это фото.',
     'apierror.too_many_photos': 'Не больше 3 фото.',
+    'apierror.invalid_text': 'В тексте есть символы, которые нельзя сохранить.',
   },
   kk: {
     'report.photos': 'Фото (міндетті емес, 3-ке дейін)',
@@ -147,6 +149,7 @@ export const FOLLOWUP_STRINGS = {
     'apierror.image_too_large': 'Бұл суретте пиксель тым көп.',
     'apierror.invalid_image': 'Бұл фотоны оқу мүмкін болмады.',
     'apierror.too_many_photos': '3 фотодан артық болмайды.',
+    'apierror.invalid_text': 'Мәтінде сақталмайтын таңбалар бар.',
   },
 };
 
