@@ -88,6 +88,10 @@ pub enum Command {
         /// on instead (for deployments with internet access).
         #[arg(long, env = "QALA_BASEMAP_STYLE", value_parser = parse_style_url)]
         basemap_style: Option<String>,
+        /// The city's IANA time zone: the days and times the pages show
+        /// (the issue page, the planner's date filter and table).
+        #[arg(long, env = "QALA_TIME_ZONE", default_value = "Asia/Almaty", value_parser = parse_time_zone)]
+        time_zone: chrono_tz::Tz,
         /// Abuse limits.
         #[command(flatten)]
         limits: LimitArgs,
@@ -261,6 +265,12 @@ fn parse_style_url(text: &str) -> Result<String, String> {
     Ok(url.into())
 }
 
+/// `--time-zone`: a zone of the IANA database (`Asia/Almaty`).
+fn parse_time_zone(text: &str) -> Result<chrono_tz::Tz, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an IANA time zone such as Asia/Almaty"))
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -311,6 +321,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             media_dir,
             basemap,
             basemap_style,
+            time_zone,
             limits,
             connections,
             mail,
@@ -335,6 +346,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 basemap,
                 basemap_style,
+                time_zone,
                 ..ServerConfig::default()
             };
             limits.apply(&mut config, listen);

@@ -74,6 +74,9 @@ pub struct ServerConfig {
     /// An online MapLibre style the web client draws Qala's layers on
     /// (`--basemap-style`), told to it in `/style.json`'s metadata.
     pub basemap_style: Option<String>,
+    /// The city's time zone (`--time-zone`): the issue page's times, and
+    /// the web pages' `qala-time-zone` (the planner's days).
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// How long a repeated report is refused unless told otherwise.
@@ -96,6 +99,7 @@ impl Default for ServerConfig {
             media_dir: None,
             basemap: None,
             basemap_style: None,
+            time_zone: chrono_tz::Asia::Almaty,
         }
     }
 }

@@ -117,6 +117,27 @@ fn unknown_layers_are_refused() {
 }
 
 #[test]
+fn a_misspelt_time_zone_stops_the_start_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = qala(
+        &dir.path().join("qala.db"),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--time-zone",
+            "Asia/Almati",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is not an IANA time zone"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn the_demo_is_deterministic_for_a_seed() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b, c) = (

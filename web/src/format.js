@@ -12,9 +12,8 @@
 import { lang } from './i18n.js';
 
 /**
- * The city's IANA time zone (city.toml's `time_zone`). The server does not
- * publish it, so a page may name it in `<meta name="qala-time-zone">`; the
- * demo city's is the default.
+ * The city's IANA time zone: the server writes its `--time-zone` into each
+ * page's `<meta name="qala-time-zone">`; Almaty's when a page has none.
  */
 export const CITY_TIME_ZONE = (typeof document !== 'undefined' && document.querySelector('meta[name="qala-time-zone"]')?.content.trim()) || 'Asia/Almaty';
 

@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, EXPECTED_401, launchBrowser, mapIdle, screenshot } from './browser.mjs';
+import { DESKTOP, EXPECTED_401, PHONE, launchBrowser, mapIdle, screenshot } from './browser.mjs';
 import { QALA_BIN, startServer } from './server.mjs';
 
 /**
@@ -40,8 +40,8 @@ const SKIP = process.env.QALA_TEST_URL ? 'starts servers of its own: not with QA
  * request to a host other than the server under test (set up before the
  * page loads, so the very first request is seen).
  */
-async function openLocal(browser, url, { alsoAllowed = [] } = {}) {
-  const context = await browser.newContext({ ...DESKTOP, locale: 'en-GB' });
+async function openLocal(browser, url, { alsoAllowed = [], device = DESKTOP } = {}) {
+  const context = await browser.newContext({ ...device, locale: 'en-GB' });
   const origins = [new URL(url).origin, ...alsoAllowed];
   const offsite = [];
   const requests = [];
@@ -227,4 +227,30 @@ describe('basemap', { skip: SKIP }, () => {
       await context.close();
     }
   });
+
+  // The pictures in docs/screenshots/: the resident map over the test
+  // archive at city and street zoom, in Russian on a desk and Kazakh on a
+  // phone; each also checks the streets are drawn at that zoom.
+  for (const [lang, deviceName, device] of [['ru', 'desktop', DESKTOP], ['kk', 'phone', PHONE]]) {
+    for (const [zoomName, zoom] of [['city', 11], ['street', 15]]) {
+      test(`screenshot: the resident map with a basemap at ${zoomName} zoom (${lang}, ${deviceName})`, async () => {
+        const { page, context, errors, offsite } = await openLocal(browser, `${withBasemap.url}/?lang=${lang}`, { device });
+        try {
+          await page.evaluate((z) => window.qalaMap.jumpTo({ center: [76.9555, 43.2405], zoom: z }), zoom);
+          await mapIdle(page);
+          const roads = await page.evaluate(() => {
+            const map = window.qalaMap;
+            const layers = map.getStyle().layers.filter((l) => l.source === 'basemap').map((l) => l.id);
+            return map.queryRenderedFeatures({ layers }).filter((f) => f.sourceLayer === 'roads').length;
+          });
+          assert.ok(roads > 0, 'no basemap street drawn');
+          await screenshot(page, `resident-basemap-${zoomName}-${lang}-${deviceName}`);
+          assert.deepEqual(offsite, [], 'requests to other hosts');
+          assert.deepEqual(errors, []);
+        } finally {
+          await context.close();
+        }
+      });
+    }
+  }
 });

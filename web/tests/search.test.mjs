@@ -6,7 +6,7 @@
 // hidden issue.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, launchBrowser, mapIdle, openPage, screenshot } from './browser.mjs';
+import { DESKTOP, PHONE, launchBrowser, mapIdle, openPage, screenshot } from './browser.mjs';
 import { NEEDS_DATABASE, qala, report, send, startServer } from './server.mjs';
 
 let server;
@@ -181,6 +181,31 @@ describe('the public issue page', () => {
       assert.equal(response.status(), 404);
       assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Обращение не найдено');
       assert.doesNotMatch(await page.content(), /Streetlight/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('on a phone in Kazakh: the history in Kazakh, nothing wider than the screen', { skip: NEEDS_DATABASE }, async () => {
+    const created = await report(server.url, { description: 'Аула ішіндегі жол шұңқыр' });
+    const email = `admin-kk-${Date.now()}@example.kz`;
+    await qala(server.database, 'user', 'add', email, '--role', 'admin');
+    const token = (await qala(server.database, 'user', 'token', email)).trim();
+    const change = await send(server.url, `/api/v1/issues/${created.id}/events`, {
+      method: 'POST',
+      token,
+      body: { status: 'acknowledged', note: 'Бригада жіберілді' },
+    });
+    assert.equal(change.status, 201, JSON.stringify(change.body));
+    const context = await browser.newContext({ ...PHONE, javaScriptEnabled: false, locale: 'kk-KZ' });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/issues/${created.id}`);
+      assert.equal(await page.locator('html').getAttribute('lang'), 'kk');
+      assert.match(await page.locator('ol.history li').textContent(), /Бригада жіберілді/);
+      const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert.ok(scroll <= client, `the page scrolls sideways: ${scroll} > ${client}`);
+      await screenshot(page, 'issue-page-phone-kk');
     } finally {
       await context.close();
     }

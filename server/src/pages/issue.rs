@@ -37,6 +37,8 @@ pub struct IssueView<'a> {
     pub photos: &'a [Value],
     /// Department code → name in `lang`.
     pub departments: &'a HashMap<String, String>,
+    /// The city's time zone: times are shown on its clock.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// The page.
@@ -113,7 +115,7 @@ pub fn render(view: &IssueView<'_>) -> Markup {
                 dd { a href=(format!("/issues/{original}")) { "#" (original) } }
             }
             dt { (t.reported) }
-            dd { (time(issue.created_at)) }
+            dd { (time(issue.created_at, view.time_zone)) }
             dt { (t.votes) }
             dd { (issue.votes) }
         }
@@ -148,7 +150,7 @@ pub fn render(view: &IssueView<'_>) -> Markup {
             } @else {
                 ol.history {
                     @for entry in view.history {
-                        (history_entry(entry, view.lang, view.departments))
+                        (history_entry(entry, view.lang, view.departments, view.time_zone))
                     }
                 }
             }
@@ -157,10 +159,11 @@ pub fn render(view: &IssueView<'_>) -> Markup {
     page(&shell, main)
 }
 
-/// A time as a `<time>`: the date and the UTC time of day.
-fn time(at: chrono::DateTime<chrono::Utc>) -> Markup {
+/// A time as a `<time>`: the date and time of day on the city's clock
+/// (what a resident's own watch says), the instant in UTC in `datetime`.
+fn time(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> Markup {
     html! {
-        time datetime=(qala_geodata::issue::format_time(at)) { (at.format("%Y-%m-%d %H:%M UTC")) }
+        time datetime=(qala_geodata::issue::format_time(at)) { (at.with_timezone(&zone).format("%Y-%m-%d %H:%M")) }
     }
 }
 
@@ -182,7 +185,12 @@ fn photo_list(photos: &[Value], t: &Text) -> Markup {
 }
 
 /// One entry of the public history (an event or a comment, public form).
-fn history_entry(entry: &Value, lang: Lang, departments: &HashMap<String, String>) -> Markup {
+fn history_entry(
+    entry: &Value,
+    lang: Lang,
+    departments: &HashMap<String, String>,
+    zone: chrono_tz::Tz,
+) -> Markup {
     let t = text(lang);
     let fl = feed_lang(lang);
     let str_of = |v: &Value| v.as_str().map(str::to_owned);
@@ -249,7 +257,7 @@ fn history_entry(entry: &Value, lang: Lang, departments: &HashMap<String, String
                 @if let Some(detail) = detail { ": " (detail) }
             }
             div.meta {
-                @if let Some(at) = at { (time(at)) }
+                @if let Some(at) = at { (time(at, zone)) }
                 @if let Some(who) = who { " · " (who) }
             }
             @if let Some(body) = text_body.filter(|b| !b.is_empty()) {
@@ -299,8 +307,11 @@ mod tests {
             history: &history,
             photos: &[],
             departments: &HashMap::new(),
+            time_zone: chrono_tz::Asia::Almaty,
         })
         .into_string();
+        // 00:00 UTC is 05:00 in Almaty (UTC+5 all year).
+        assert!(html.contains(">2026-01-01 05:00</time>"), "{html}");
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains(
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot;"

@@ -68,6 +68,8 @@ pub fn page(shell: &Shell<'_>, main: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (shell.title) }
+                // The map's icon, so a browser does not ask for /favicon.ico.
+                link rel="icon" href="/web/src/favicon.svg" type="image/svg+xml";
                 (shell.head)
                 style { (maud::PreEscaped(STYLE)) }
             }

@@ -113,6 +113,7 @@ async fn issue_page(
         history: &history,
         photos: &report_photos,
         departments: &departments,
+        time_zone: state.config.time_zone,
     };
     let page = pages::issue::render(&view).into_string();
     Ok(html_response(StatusCode::OK, page, &headers, lang))

@@ -7,7 +7,7 @@
 //! debug builds read them from disk, so editing the client needs no rebuild.
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,13 +32,49 @@ struct WebAssets;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|headers: HeaderMap| async move { asset("index.html", &headers) }))
-        .route("/planner", get(|headers: HeaderMap| async move { asset("planner.html", &headers) }))
-        .route("/staff", get(|headers: HeaderMap| async move { asset("staff.html", &headers) }))
-        .route("/web/{*path}", get(|Path(path): Path<String>, headers: HeaderMap| async move { asset(&path, &headers) }))
+        .route(
+            "/",
+            get(
+                |State(state): State<AppState>, headers: HeaderMap| async move {
+                    page("index.html", &state, &headers)
+                },
+            ),
+        )
+        .route(
+            "/planner",
+            get(
+                |State(state): State<AppState>, headers: HeaderMap| async move {
+                    page("planner.html", &state, &headers)
+                },
+            ),
+        )
+        .route(
+            "/staff",
+            get(
+                |State(state): State<AppState>, headers: HeaderMap| async move {
+                    page("staff.html", &state, &headers)
+                },
+            ),
+        )
+        .route(
+            "/web/{*path}",
+            get(|Path(path): Path<String>, headers: HeaderMap| async move {
+                asset(&path, &headers, None)
+            }),
+        )
 }
 
-fn asset(path: &str, headers: &HeaderMap) -> Response {
+/// The time-zone line every page carries (web/src/format.js reads it): the
+/// city's days for the planner's filter and every date shown.
+const TIME_ZONE_META: &str = r#"<meta name="qala-time-zone" content="Asia/Almaty">"#;
+
+/// A page with the server's `--time-zone` written into its
+/// [`TIME_ZONE_META`] line.
+fn page(path: &str, state: &AppState, headers: &HeaderMap) -> Response {
+    asset(path, headers, Some(state.config.time_zone))
+}
+
+fn asset(path: &str, headers: &HeaderMap, zone: Option<chrono_tz::Tz>) -> Response {
     let Some(file) = WebAssets::get(path) else {
         return ApiError::new(
             StatusCode::NOT_FOUND,
@@ -47,15 +83,18 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
         )
         .into_response();
     };
-    let tag = format!(
-        "\"{}\"",
-        file.metadata
-            .sha256_hash()
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let hash: String = file
+        .metadata
+        .sha256_hash()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // A page's bytes depend on the zone too (IANA names are ASCII without quotes).
+    let tag = match zone {
+        Some(zone) => format!("\"{hash}-{}\"", zone.name()),
+        None => format!("\"{hash}\""),
+    };
     // Hex in quotes always parses; were it not to, the asset is simply sent.
     let etag = tag.parse::<ETag>().ok();
     let current = etag.as_ref().is_some_and(|etag| {
@@ -66,7 +105,16 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
     let mut response = if current {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut response = file.data.into_owned().into_response();
+        let mut response = match zone {
+            Some(zone) => String::from_utf8_lossy(&file.data)
+                .replacen(
+                    TIME_ZONE_META,
+                    &format!(r#"<meta name="qala-time-zone" content="{}">"#, zone.name()),
+                    1,
+                )
+                .into_response(),
+            None => file.data.into_owned().into_response(),
+        };
         if let Ok(mime) = HeaderValue::from_str(file.metadata.mimetype()) {
             response.headers_mut().insert(header::CONTENT_TYPE, mime);
         }
@@ -90,7 +138,7 @@ mod tests {
         if let Some(v) = if_none_match {
             headers.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
         }
-        asset("index.html", &headers)
+        asset("index.html", &headers, Some(chrono_tz::Asia::Almaty))
     }
 
     #[test]
@@ -109,5 +157,23 @@ mod tests {
             assert_eq!(again.headers()[header::ETAG], etag.as_str());
         }
         assert_eq!(get(Some("\"other\"")).status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn every_page_carries_the_time_zone_line_the_server_fills_in() {
+        for page in ["index.html", "planner.html", "staff.html"] {
+            let file = WebAssets::get(page).unwrap();
+            assert!(
+                String::from_utf8_lossy(&file.data).contains(TIME_ZONE_META),
+                "{page} lacks {TIME_ZONE_META}"
+            );
+            let response = asset(page, &HeaderMap::new(), Some(chrono_tz::Asia::Aqtobe));
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            assert!(body.contains(r#"<meta name="qala-time-zone" content="Asia/Aqtobe">"#));
+            assert!(!body.contains("Asia/Almaty"), "{page}");
+        }
     }
 }
