@@ -19,24 +19,30 @@ pub enum LayerName {
     GreenCorridors,
     /// Cycle routes (lines).
     BikeRoutes,
+    /// Named streets, addresses and landmarks a city imports (e.g. from
+    /// OpenStreetMap), any geometry type; searchable, not drawn by Qala's
+    /// style (a basemap draws streets already).
+    Places,
 }
 
 impl LayerName {
     /// Every layer.
-    pub const ALL: [LayerName; 5] = [
+    pub const ALL: [LayerName; 6] = [
         Self::Issues,
         Self::Districts,
         Self::PublicSpaces,
         Self::GreenCorridors,
         Self::BikeRoutes,
+        Self::Places,
     ];
 
     /// The layers that hold generic features (all but `issues`).
-    pub const REFERENCE: [LayerName; 4] = [
+    pub const REFERENCE: [LayerName; 5] = [
         Self::Districts,
         Self::PublicSpaces,
         Self::GreenCorridors,
         Self::BikeRoutes,
+        Self::Places,
     ];
 
     /// The name used in URLs and the database.
@@ -47,6 +53,7 @@ impl LayerName {
             Self::PublicSpaces => "public_spaces",
             Self::GreenCorridors => "green_corridors",
             Self::BikeRoutes => "bike_routes",
+            Self::Places => "places",
         }
     }
 
@@ -55,16 +62,21 @@ impl LayerName {
     /// ```
     /// use qala_geodata::LayerName;
     /// assert_eq!(LayerName::parse("bike_routes").unwrap(), LayerName::BikeRoutes);
+    /// assert_eq!(LayerName::parse("places").unwrap(), LayerName::Places);
     /// assert_eq!(LayerName::parse("roads").unwrap_err().code, "unknown_layer");
     /// ```
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| {
-            ValidationError::new(
-                "unknown_layer",
-                "layer",
-                format!("unknown layer \"{s}\"; one of issues, districts, public_spaces, green_corridors, bike_routes"),
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|l| l.as_str()).collect();
+                ValidationError::new(
+                    "unknown_layer",
+                    "layer",
+                    format!("unknown layer \"{s}\"; one of {}", known.join(", ")),
+                )
+            })
     }
 
     /// The GeoJSON geometry types a feature of this layer may have.
@@ -75,6 +87,14 @@ impl LayerName {
             Self::PublicSpaces => &["Polygon", "MultiPolygon", "Point", "MultiPoint"],
             Self::GreenCorridors => &["LineString", "MultiLineString", "Polygon", "MultiPolygon"],
             Self::BikeRoutes => &["LineString", "MultiLineString"],
+            Self::Places => &[
+                "Point",
+                "MultiPoint",
+                "LineString",
+                "MultiLineString",
+                "Polygon",
+                "MultiPolygon",
+            ],
         }
     }
 
@@ -286,6 +306,44 @@ mod tests {
         assert!(NewFeature::from_geojson(&line, LayerName::BikeRoutes).is_ok());
         let e = NewFeature::from_geojson(&line, LayerName::Districts).unwrap_err();
         assert_eq!(e.code, "invalid_geometry");
+    }
+
+    #[test]
+    fn places_take_every_geometry_type() {
+        let point = json!({"type": "Point", "coordinates": [76.94, 43.25]});
+        let line = json!({"type": "LineString", "coordinates": [[76.9, 43.2], [76.95, 43.25]]});
+        let square = json!({"type": "Polygon", "coordinates": [[[76.9, 43.2], [77.0, 43.2], [77.0, 43.3], [76.9, 43.3], [76.9, 43.2]]]});
+        let multi_point =
+            json!({"type": "MultiPoint", "coordinates": [[76.9, 43.2], [76.95, 43.25]]});
+        let multi_line =
+            json!({"type": "MultiLineString", "coordinates": [[[76.9, 43.2], [76.95, 43.25]]]});
+        let multi_polygon = json!({"type": "MultiPolygon", "coordinates": [[[[76.9, 43.2], [77.0, 43.2], [77.0, 43.3], [76.9, 43.3], [76.9, 43.2]]]]});
+        for geometry in [point, line, square, multi_point, multi_line, multi_polygon] {
+            let feature = json!({"type": "Feature", "properties": {"name": "улица Жамбыла"}, "geometry": geometry});
+            assert!(
+                NewFeature::from_geojson(&feature, LayerName::Places).is_ok(),
+                "{feature}"
+            );
+        }
+        // The other layers keep their rules: a street line is no district.
+        let line = json!({"type": "Feature", "properties": {},
+            "geometry": {"type": "LineString", "coordinates": [[76.9, 43.2], [76.95, 43.25]]}});
+        assert!(NewFeature::from_geojson(&line, LayerName::Districts).is_err());
+        assert!(NewFeature::from_geojson(&line, LayerName::PublicSpaces).is_err());
+    }
+
+    #[test]
+    fn places_is_a_reference_layer_with_a_name() {
+        assert_eq!(LayerName::parse("places").unwrap(), LayerName::Places);
+        assert_eq!(LayerName::Places.as_str(), "places");
+        assert!(LayerName::REFERENCE.contains(&LayerName::Places));
+        assert!(LayerName::ALL.contains(&LayerName::Places));
+        let e = LayerName::parse("streets").unwrap_err();
+        assert!(e.message.ends_with("bike_routes, places"), "{}", e.message);
+        // Every layer round-trips through its name.
+        for layer in LayerName::ALL {
+            assert_eq!(LayerName::parse(layer.as_str()).unwrap(), layer);
+        }
     }
 
     #[test]

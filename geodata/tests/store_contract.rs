@@ -148,6 +148,7 @@ contract!(
     a_bulk_insert_returns_ids_in_input_order,
     imports_append_and_replace,
     every_geometry_type_round_trips,
+    the_layer_lists_in_the_schema_take_places_and_nothing_unknown,
     an_empty_geometry_is_rejected_and_nothing_is_written,
     the_database_refuses_invalid_geometry,
     streams_return_everything_in_id_order,
@@ -586,6 +587,22 @@ mod cases {
                 ])),
             ),
             (LayerName::BikeRoutes, line.clone().into()),
+            // `places` takes every type: an address, a street, a landmark.
+            (LayerName::Places, Point::new(76.91, 43.2452).into()),
+            (LayerName::Places, line.clone().into()),
+            (LayerName::Places, square(76.92, 43.24, 0.001).into()),
+            (
+                LayerName::Places,
+                MultiPoint::new(vec![Point::new(76.9, 43.2), Point::new(77.0, 43.3)]).into(),
+            ),
+            (
+                LayerName::Places,
+                MultiLineString::new(vec![line.clone(), ring(76.0, 43.0, 0.5)]).into(),
+            ),
+            (
+                LayerName::Places,
+                MultiPolygon::new(vec![square(76.0, 43.0, 0.1), square(76.5, 43.0, 0.1)]).into(),
+            ),
             (
                 LayerName::BikeRoutes,
                 MultiLineString::new(vec![line.clone(), ring(76.0, 43.0, 0.5)]).into(),
@@ -721,6 +738,44 @@ mod cases {
         let db = e.as_database_error().unwrap();
         assert!(db.is_check_violation(), "{e}");
         assert_eq!(db.constraint(), Some("features_geometry_valid"));
+    }
+
+    pub async fn the_layer_lists_in_the_schema_take_places_and_nothing_unknown(b: &Backend) {
+        // Around the store, straight into the table: its CHECK on `layer`
+        // (rebuilt on SQLite, replaced on PostgreSQL) knows `places` and
+        // still refuses a name that is no layer.
+        let (places, unknown) = if b.postgres.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&b.url).await.unwrap();
+            let insert = |layer: &'static str| {
+                format!(
+                    "INSERT INTO features (layer, geometry) VALUES ('{layer}', ST_GeomFromText('LINESTRING(76.9 43.2, 76.95 43.25)', 4326))"
+                )
+            };
+            let places = sqlx::query(&insert("places")).execute(&mut conn).await;
+            let unknown = sqlx::query(&insert("roads")).execute(&mut conn).await;
+            // A street line is still no district (the geometry CHECK).
+            let district = sqlx::query(&insert("districts"))
+                .execute(&mut conn)
+                .await
+                .unwrap_err();
+            let db = district.as_database_error().unwrap();
+            assert_eq!(db.constraint(), Some("features_geometry_fits_layer"));
+            (places.map(|_| ()), unknown.map(|_| ()))
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&b.url).await.unwrap();
+            let insert = |layer: &'static str| {
+                format!(
+                    "INSERT INTO features (layer, geometry, min_lon, min_lat, max_lon, max_lat) VALUES ('{layer}', '{{\"type\":\"Point\",\"coordinates\":[76.9,43.2]}}', 76.9, 43.2, 76.9, 43.2)"
+                )
+            };
+            let places = sqlx::query(&insert("places")).execute(&mut conn).await;
+            let unknown = sqlx::query(&insert("roads")).execute(&mut conn).await;
+            (places.map(|_| ()), unknown.map(|_| ()))
+        };
+        places.unwrap();
+        let e = unknown.unwrap_err();
+        assert!(e.as_database_error().unwrap().is_check_violation(), "{e}");
+        assert_eq!(b.store.features(LayerName::Places).await.unwrap().len(), 1);
     }
 
     pub async fn streams_return_everything_in_id_order(b: &Backend) {
@@ -970,4 +1025,88 @@ async fn an_in_memory_sqlite_store_reads_back_its_entries() {
         .unwrap();
     let entries = store.issue_entries().await.unwrap();
     assert_eq!(entries.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+}
+
+/// A SQLite database made before the `places` layer (migrations up to 0010)
+/// keeps its features, their ids and its id counter when the store opens it
+/// and rebuilds `features` (0011), and then takes `places`.
+#[tokio::test]
+async fn an_older_sqlite_database_keeps_its_features_through_the_places_migration() {
+    use sqlx::migrate::Migrator;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("qala.db").display());
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
+    let mut before = Migrator::new(migrations).await.unwrap();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    assert_eq!(before.migrations.len(), 10);
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        before.run_direct(&mut conn).await.unwrap();
+        // The pre-0011 CHECK: no `places` yet.
+        let geometry = r#"{"type":"LineString","coordinates":[[76.9,43.2],[76.95,43.25]]}"#;
+        for (layer, name) in [
+            ("districts", "Medeu"),
+            ("bike_routes", "Abay Avenue"),
+            ("bike_routes", "gone"),
+        ] {
+            sqlx::query(
+                "INSERT INTO features (layer, geometry, properties, min_lon, min_lat, max_lon, max_lat)
+                 VALUES (?, ?, ?, 76.9, 43.2, 76.95, 43.25)",
+            )
+            .bind(layer)
+            .bind(geometry)
+            .bind(json!({"name": name}).to_string())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        // A feature deleted before the upgrade: its id 3 is never handed out again.
+        sqlx::query("DELETE FROM features WHERE id = 3")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let refused = sqlx::query(
+            "INSERT INTO features (layer, geometry, min_lon, min_lat, max_lon, max_lat)
+             VALUES ('places', '{}', 0, 0, 0, 0)",
+        )
+        .execute(&mut conn)
+        .await;
+        assert!(refused.is_err(), "the old schema already took places");
+        conn.close().await.unwrap();
+    }
+
+    let store = SqliteStore::open(&url).await.unwrap();
+    let names = |features: &[Feature]| -> Vec<(i64, String)> {
+        features
+            .iter()
+            .map(|f| (f.id, f.name().unwrap().to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        names(&store.features(LayerName::Districts).await.unwrap()),
+        [(1, "Medeu".to_owned())]
+    );
+    assert_eq!(
+        names(&store.features(LayerName::BikeRoutes).await.unwrap()),
+        [(2, "Abay Avenue".to_owned())]
+    );
+    let street = feature(
+        LineString::from(vec![(76.90, 43.245), (76.95, 43.246)]),
+        json!({"name": "улица Жамбыла", "name:en": "Zhambyl Street"}),
+    );
+    let stored = store
+        .import_features(LayerName::Places, &[street], ImportMode::Append)
+        .await
+        .unwrap();
+    assert_eq!(stored[0].id, 4, "an id was handed out twice");
+    assert_eq!(
+        names(&store.features(LayerName::Places).await.unwrap()),
+        [(4, "улица Жамбыла".to_owned())]
+    );
 }

@@ -1,8 +1,8 @@
 //! A city as data: a folder with `city.toml` (names, extent, time zone,
 //! languages, demo settings) and one GeoJSON FeatureCollection per reference
 //! layer, named after the layer (`districts.geojson`, `public_spaces.geojson`,
-//! `green_corridors.geojson`, `bike_routes.geojson`; a missing file is an
-//! empty layer).
+//! `green_corridors.geojson`, `bike_routes.geojson`, `places.geojson` for
+//! named streets and addresses; a missing file is an empty layer).
 //!
 //! The layer files are read through [`crate::import::parse_layer`], the
 //! validation `qala import` uses, so a city folder holds nothing a planner
@@ -478,7 +478,8 @@ background_weight = 0.1
         assert_eq!(city.settings.languages, ["kk", "ru", "en"]);
         assert!(!city.settings.synthetic);
         let counts: Vec<usize> = city.layers().map(|(_, f)| f.len()).collect();
-        assert_eq!(counts, [8, 14, 3, 5]);
+        // No places.geojson: the optional `places` layer is empty.
+        assert_eq!(counts, [8, 14, 3, 5, 0]);
     }
 
     #[test]
@@ -510,5 +511,29 @@ background_weight = 0.1
         let e = City::open(dir.path()).unwrap_err();
         assert!(matches!(e, CityError::Layer { .. }), "{e}");
         assert!(e.to_string().contains("feature 0"), "{e}");
+    }
+
+    #[test]
+    fn a_places_file_is_read_into_the_places_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let almaty = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cities/almaty");
+        for file in [SETTINGS_FILE, "districts.geojson"] {
+            std::fs::copy(almaty.join(file), dir.path().join(file)).unwrap();
+        }
+        // A street (a line) and an address (a point), as an OSM extract has them.
+        std::fs::write(
+            dir.path().join("places.geojson"),
+            r#"{"type": "FeatureCollection", "features": [
+              {"type": "Feature", "properties": {"name": "улица Жамбыла", "name:en": "Zhambyl Street", "highway": "secondary"},
+               "geometry": {"type": "LineString", "coordinates": [[76.90, 43.245], [76.95, 43.246]]}},
+              {"type": "Feature", "properties": {"addr:street": "улица Жамбыла", "addr:housenumber": "114"},
+               "geometry": {"type": "Point", "coordinates": [76.91, 43.2452]}}]}"#,
+        )
+        .unwrap();
+        let city = City::open(dir.path()).unwrap();
+        assert_eq!(city.layer(LayerName::Places).len(), 2);
+        assert_eq!(city.layer(LayerName::Districts).len(), 8);
+        // The files left out are empty layers.
+        assert!(city.layer(LayerName::BikeRoutes).is_empty());
     }
 }

@@ -106,7 +106,7 @@ pub enum Command {
     Import {
         /// The GeoJSON file.
         file: PathBuf,
-        /// Target layer: districts, public_spaces, green_corridors or bike_routes.
+        /// Target layer: districts, public_spaces, green_corridors, bike_routes or places.
         #[arg(long, env = "QALA_LAYER")]
         layer: String,
         /// Replace the layer's features instead of adding to them.
@@ -115,7 +115,7 @@ pub enum Command {
     },
     /// Export a layer as a GeoJSON FeatureCollection.
     Export {
-        /// The layer: issues, districts, public_spaces, green_corridors or bike_routes.
+        /// The layer: issues, districts, public_spaces, green_corridors, bike_routes or places.
         #[arg(long, env = "QALA_LAYER")]
         layer: String,
         /// Output file (standard output if absent).

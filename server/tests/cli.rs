@@ -109,6 +109,36 @@ fn an_import_with_one_bad_feature_imports_nothing_and_names_it() {
 }
 
 #[test]
+fn places_take_streets_addresses_and_landmarks_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("qala.db");
+    let file = dir.path().join("places.geojson");
+    let places = json!({"type": "FeatureCollection", "features": [
+        feature(json!({"type": "LineString", "coordinates": [[76.90, 43.245], [76.95, 43.246]]}), "улица Жамбыла"),
+        feature(json!({"type": "Point", "coordinates": [76.91, 43.2452]}), "Жамбыла 114"),
+        feature(json!({"type": "Polygon", "coordinates": [[[76.8, 43.2], [76.9, 43.2], [76.9, 43.3], [76.8, 43.3], [76.8, 43.2]]]}), "Орталық базар"),
+    ]});
+    std::fs::write(&file, places.to_string()).unwrap();
+    let output = qala(
+        &db,
+        &["import", file.to_str().unwrap(), "--layer", "places"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exported = export(&db, "places");
+    let kinds: Vec<&str> = exported["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["geometry"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["LineString", "Point", "Polygon"]);
+}
+
+#[test]
 fn unknown_layers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let output = qala(&dir.path().join("qala.db"), &["export", "--layer", "roads"]);

@@ -19,6 +19,7 @@ const KIND = {
   public_spaces: 'search_kind.public_spaces',
   green_corridors: 'search_kind.green_corridors',
   bike_routes: 'search_kind.bike_routes',
+  places: 'search_kind.places',
 };
 
 async function getJson(url, signal) {
