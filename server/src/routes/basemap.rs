@@ -12,7 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use headers::{ETag, HeaderMapExt, IfNoneMatch};
+use headers::HeaderMapExt;
 use tilejson::{Bounds, VectorLayer, tilejson};
 
 use crate::basemap::glyphs;
@@ -55,50 +55,6 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
     )
 }
 
-fn parse_tile(z: &str, x: &str, y: &str) -> ApiResult<(u8, u32, u32)> {
-    let number = |name: &str, v: &str| {
-        v.parse::<u32>().map_err(|_| {
-            ApiError::bad_parameter(
-                name,
-                format!("{name} must be a non-negative integer, not {v:?}"),
-            )
-        })
-    };
-    let (z, x, y) = (number("z", z)?, number("x", x)?, number("y", y)?);
-    let z = u8::try_from(z)
-        .ok()
-        .filter(|z| *z <= qala_tiles::MAX_ZOOM)
-        .ok_or_else(|| {
-            ApiError::bad_parameter("z", format!("zoom must be 0 to {}", qala_tiles::MAX_ZOOM))
-        })?;
-    qala_tiles::TileId::new(z, x, y).map_err(|e| ApiError {
-        field: Some("z/x/y".into()),
-        ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_tile", e.to_string())
-    })?;
-    Ok((z, x, y))
-}
-
-/// Whether the client takes gzip (every browser does; `curl` without
-/// `--compressed` does not).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    == Some(0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
-}
-
 async fn tile(
     State(state): State<AppState>,
     Path((z, x, y)): Path<(String, String, String)>,
@@ -107,7 +63,8 @@ async fn tile(
 ) -> ApiResult<Response> {
     Params::parse(raw.as_deref())?.finish()?;
     let basemap = state.basemap.as_ref().ok_or_else(no_basemap)?;
-    let (z, x, y) = parse_tile(&z, &x, &y)?;
+    let id = super::tiles::tile_id(&z, &x, &y)?;
+    let (z, x, y) = (id.z(), id.x(), id.y());
     let info = &basemap.info;
     if z < info.min_zoom || z > info.max_zoom {
         return Err(ApiError::new(
@@ -131,16 +88,15 @@ async fn tile(
         // nothing to draw, which MapLibre takes as an empty tile.
         return Ok(cache(StatusCode::NO_CONTENT.into_response()));
     };
-    let hash = twox_hash::XxHash3_64::oneshot(&stored.data);
-    let etag: Option<ETag> = format!("\"b{hash:016x}\"").parse().ok();
-    if let (Some(etag), Some(condition)) = (&etag, headers.typed_get::<IfNoneMatch>())
-        && !condition.precondition_passes(etag)
+    let etag = super::etag::of_bytes("b", &stored.data);
+    if let Some(etag) = &etag
+        && super::etag::client_has(&headers, etag)
     {
         let mut response = cache(StatusCode::NOT_MODIFIED.into_response());
         response.headers_mut().typed_insert(etag.clone());
         return Ok(response);
     }
-    let gzip_out = stored.gzip && accepts_gzip(&headers);
+    let gzip_out = stored.gzip && super::tiles::accept_encoding::accepts_gzip(&headers);
     let body = if stored.gzip && !gzip_out {
         let mut unzipped = Vec::new();
         flate2::read::GzDecoder::new(&stored.data[..])
@@ -244,27 +200,4 @@ async fn glyph_range(
         HeaderValue::from_static(GLYPH_CACHE_CONTROL),
     );
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_acceptance() {
-        let with = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(
-                header::ACCEPT_ENCODING,
-                HeaderValue::from_str(v).expect("header"),
-            );
-            accepts_gzip(&h)
-        };
-        assert!(with("gzip, deflate, br"));
-        assert!(with("br;q=1.0, gzip;q=0.8"));
-        assert!(with("*"));
-        assert!(!with("br"));
-        assert!(!with("gzip;q=0"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
 }

@@ -14,7 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use headers::{ETag, HeaderMapExt, IfNoneMatch};
+use headers::HeaderMapExt;
 use qala_geodata::mail::Lang;
 use qala_geodata::photo::PhotoKind;
 use serde_json::Value;
@@ -123,14 +123,11 @@ async fn issue_page(
 /// and `Cache-Control: no-cache`: a status change or a hide shows on the
 /// next look, and an unchanged page costs a render but no transfer.
 fn html_response(status: StatusCode, page: String, headers: &HeaderMap, lang: Lang) -> Response {
-    let hash = twox_hash::XxHash3_64::oneshot(page.as_bytes());
-    let etag = format!("\"{hash:016x}\"").parse::<ETag>().ok();
+    let etag = super::etag::of_bytes("", page.as_bytes());
     let current = status == StatusCode::OK
-        && etag.as_ref().is_some_and(|etag| {
-            headers
-                .typed_get::<IfNoneMatch>()
-                .is_some_and(|condition| !condition.precondition_passes(etag))
-        });
+        && etag
+            .as_ref()
+            .is_some_and(|etag| super::etag::client_has(headers, etag));
     let mut response = if current {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

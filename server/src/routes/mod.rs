@@ -15,6 +15,7 @@ mod account;
 mod basemap;
 mod districts;
 mod engage;
+mod etag;
 mod feeds;
 mod issue_page;
 mod issues;

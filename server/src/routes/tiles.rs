@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use headers::{ETag, HeaderMapExt, IfNoneMatch};
+use headers::{ETag, HeaderMapExt};
 use qala_geodata::{BBox, LayerName};
 use qala_tiles::{Compression, TileId};
 use tilejson::{Bounds, Center, VectorLayer, tilejson};
@@ -18,7 +18,7 @@ use crate::params::Params;
 use crate::state::AppState;
 use crate::tiling::{EncodedTile, TileRequest, Variant, layer_fields, on_cpu_pool, render};
 
-mod accept_encoding;
+pub(super) mod accept_encoding;
 mod style;
 
 /// Media type of Mapbox Vector Tiles.
@@ -59,6 +59,12 @@ fn parse_tile(z: &str, x: &str, y: &str) -> ApiResult<TileId> {
             "tiles are served as {z}/{x}/{y}.mvt",
         )
     })?;
+    tile_id(z, x, y)
+}
+
+/// A tile address from a path's `z`, `x` and `y` (400 with the part at
+/// fault): Qala's tiles and the basemap's.
+pub(super) fn tile_id(z: &str, x: &str, y: &str) -> ApiResult<TileId> {
     let number = |name: &str, v: &str| {
         v.parse::<u32>().map_err(|_| {
             ApiError::bad_parameter(
@@ -131,8 +137,8 @@ async fn tile(
         }
     };
     let etag = etag_of(&encoded);
-    if let (Some(etag), Some(condition)) = (&etag, headers.typed_get::<IfNoneMatch>())
-        && !condition.precondition_passes(etag)
+    if let Some(etag) = &etag
+        && super::etag::client_has(&headers, etag)
     {
         return Ok(tile_response(
             Some(etag),

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use headers::{ETag, HeaderMapExt, IfNoneMatch};
+use headers::{ETag, HeaderMapExt};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -97,11 +97,9 @@ fn asset(path: &str, headers: &HeaderMap, zone: Option<chrono_tz::Tz>) -> Respon
     };
     // Hex in quotes always parses; were it not to, the asset is simply sent.
     let etag = tag.parse::<ETag>().ok();
-    let current = etag.as_ref().is_some_and(|etag| {
-        headers
-            .typed_get::<IfNoneMatch>()
-            .is_some_and(|condition| !condition.precondition_passes(etag))
-    });
+    let current = etag
+        .as_ref()
+        .is_some_and(|etag| super::etag::client_has(headers, etag));
     let mut response = if current {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

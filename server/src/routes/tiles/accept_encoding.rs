@@ -43,6 +43,22 @@ pub fn preferred(headers: &HeaderMap) -> Compression {
     accepted.choose()
 }
 
+/// Whether gzip is acceptable at all (named or under `*`, weight above 0):
+/// for bodies stored gzipped (the basemap's tiles), sent as they are when
+/// it is, unzipped when it is not. No header: not acceptable.
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut accepted = Accepted::default();
+    for item in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        accepted.add(item);
+    }
+    accepted.gzip.or(accepted.any).is_some_and(|w| w > 0)
+}
+
 /// The weights the field gives, by name (`None`: not named).
 #[derive(Debug, Default)]
 struct Accepted {
@@ -139,6 +155,26 @@ mod tests {
             headers.append(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
         }
         preferred(&headers)
+    }
+
+    #[test]
+    fn gzip_is_acceptable_when_named_or_under_a_star_with_weight() {
+        let with = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            }
+            accepts_gzip(&headers)
+        };
+        assert!(with(&["gzip, deflate, br"]));
+        assert!(with(&["br;q=1.0, gzip;q=0.8"]));
+        assert!(with(&["x-gzip"]));
+        assert!(with(&["*"]));
+        assert!(with(&["br", "gzip;q=0.1"]));
+        assert!(!with(&["br"]));
+        assert!(!with(&["gzip;q=0"]));
+        assert!(!with(&["*;q=0"]));
+        assert!(!with(&[]));
     }
 
     #[test]
