@@ -389,7 +389,9 @@ export class IssuePanel {
       ),
       h('h3', {}, t('issue.history')),
       historyList(entries),
-      h('p', {}, h('a', { href: `/#issue=${issue.id}`, class: 'permalink' }, t('issue.permalink'))),
+      // The shareable link is the issue's own page (/issues/ID): readable
+      // without JavaScript, with a preview card where it is shared.
+      h('p', {}, h('a', { href: `/issues/${issue.id}`, class: 'permalink' }, t('issue.permalink'))),
       this.followUp(issue),
     );
     this.panel.open({ title, content, owner: 'issue', onClose: () => this.closed(), focus });

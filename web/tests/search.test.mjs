@@ -127,6 +127,21 @@ describe('the report form', () => {
 });
 
 describe('the public issue page', () => {
+  test("the map panel's link to an issue is its page", async () => {
+    const created = await report(server.url, { description: 'Lamp post leaning over the path' });
+    const { page, context, errors } = await openPage(browser, `${server.url}/?lang=en#issue=${created.id}`);
+    try {
+      const link = page.locator('#panel a.permalink');
+      await link.waitFor();
+      assert.equal(await link.getAttribute('href'), `/issues/${created.id}`);
+      await Promise.all([page.waitForURL(`**/issues/${created.id}`), link.click()]);
+      await assert.doesNotReject(page.getByRole('heading', { level: 1, name: new RegExp(`#${created.id}`) }).waitFor());
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('reads without JavaScript: text, status and history', async () => {
     const created = await report(server.url, { description: 'Broken bench <b>by the fountain</b>' });
     const context = await browser.newContext({ ...DESKTOP, javaScriptEnabled: false, locale: 'en-GB' });
