@@ -372,6 +372,27 @@ pub async fn post_report(client: &reqwest::Client, base: &str, body: &Value) -> 
 }
 
 /// A report body for a point.
+/// The `(layer, name)` of each place in a `/api/v1/search` answer, in its order.
+pub fn place_names(body: &Value) -> Vec<(String, String)> {
+    body["features"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|f| {
+            (
+                f["properties"]["layer"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                f["properties"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
 pub fn report_body(lon: f64, lat: f64, category: &str, description: &str) -> Value {
     serde_json::json!({
         "type": "Feature",

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 use qala_tests::mvt::{decode, prop_str, tile_of};
-use qala_tests::{Backend, TestApp, TestDatabase, qala_binary, test_on_every_backend};
+use qala_tests::{Backend, TestApp, TestDatabase, place_names, qala_binary, test_on_every_backend};
 use serde_json::{Value, json};
 
 /// A street (a line, named in Russian with an English `name:en`, as OSM
@@ -61,20 +61,6 @@ async fn almaty_with_places(backend: &Backend) -> TestApp {
     TestApp::over(store, database).await
 }
 
-fn results(body: &Value) -> Vec<(String, String)> {
-    body["features"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .map(|f| {
-            (
-                f["properties"]["layer"].as_str().unwrap().to_owned(),
-                f["properties"]["name"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 async fn streets_and_addresses_are_found_in_any_spelling(backend: Backend) {
     let app = almaty_with_places(&backend).await;
     for (q, lang, want) in [
@@ -92,7 +78,7 @@ async fn streets_and_addresses_are_found_in_any_spelling(backend: Backend) {
             .await;
         assert_eq!(status, 200, "{q}: {body}");
         assert!(
-            results(&body).contains(&("places".to_owned(), want.to_owned())),
+            place_names(&body).contains(&("places".to_owned(), want.to_owned())),
             "{q} ({lang}) should find {want}: {body}"
         );
     }

@@ -4,26 +4,12 @@
 
 use qala_geodata::store::ImportMode;
 use qala_geodata::{LayerName, NewFeature};
-use qala_tests::{Backend, TestApp, test_on_every_backend, within};
+use qala_tests::{Backend, TestApp, place_names, test_on_every_backend, within};
 use serde_json::{Value, json};
 
 /// GET a search: status and body.
 async fn search(app: &TestApp, query: &str) -> (u16, Value) {
     app.get(&format!("/api/v1/search?{query}")).await
-}
-
-fn names(body: &Value) -> Vec<(String, String)> {
-    body["features"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .map(|f| {
-            (
-                f["properties"]["layer"].as_str().unwrap().to_owned(),
-                f["properties"]["name"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn encode(text: &str) -> String {
@@ -37,7 +23,7 @@ async fn spellings_of_a_name_find_the_same_place(backend: Backend) {
     for q in ["Абай", "Abay", "Abai", "ABAI", "abaí", "  абай  "] {
         let (status, body) = search(&app, &format!("q={}&lang=ru", encode(q))).await;
         assert_eq!(status, 200, "{q}: {body}");
-        let found = names(&body);
+        let found = place_names(&body);
         assert_eq!(
             found.first(),
             Some(&("bike_routes".to_owned(), "Проспект Абая".to_owned())),
@@ -72,7 +58,7 @@ async fn spellings_of_a_name_find_the_same_place(backend: Backend) {
         let (status, body) = search(&app, &format!("q={}&lang={lang}", encode(q))).await;
         assert_eq!(status, 200, "{body}");
         assert!(
-            names(&body).iter().any(|(_, name)| name == want),
+            place_names(&body).iter().any(|(_, name)| name == want),
             "{q} ({lang}) should find {want}: {body}"
         );
     }
@@ -100,7 +86,7 @@ async fn results_rank_by_match_then_distance(backend: Backend) {
     let first = |body: &Value| body["features"][0]["properties"]["name"].clone();
     let (_, a) = search(&app, near_esentai).await;
     let (_, b) = search(&app, near_bolshaya).await;
-    assert_eq!(names(&a).len(), 3, "{a}");
+    assert_eq!(place_names(&a).len(), 3, "{a}");
     assert_ne!(first(&a), first(&b), "{a} {b}");
     let distances: Vec<f64> = a["features"]
         .as_array()
@@ -114,7 +100,7 @@ async fn results_rank_by_match_then_distance(backend: Backend) {
     assert_eq!(body["features"][0]["properties"]["match"], "exact");
     // limit caps the answer.
     let (_, body) = search(&app, "q=park&limit=2").await;
-    assert_eq!(names(&body).len(), 2);
+    assert_eq!(place_names(&body).len(), 2);
 }
 
 async fn bad_searches_are_refused_with_400(backend: Backend) {
@@ -140,9 +126,9 @@ async fn bad_searches_are_refused_with_400(backend: Backend) {
     // 100 characters (Kazakh letters are two bytes each) are fine, and
     // punctuation alone finds nothing rather than everything.
     let (status, body) = search(&app, &format!("q={}", encode(&"ә".repeat(100)))).await;
-    assert_eq!((status, names(&body).len()), (200, 0), "{body}");
+    assert_eq!((status, place_names(&body).len()), (200, 0), "{body}");
     let (status, body) = search(&app, "q=%21%21%21").await;
-    assert_eq!((status, names(&body).len()), (200, 0), "{body}");
+    assert_eq!((status, place_names(&body).len()), (200, 0), "{body}");
 }
 
 async fn a_replaced_layer_is_searchable(backend: Backend) {
@@ -168,7 +154,7 @@ async fn a_replaced_layer_is_searchable(backend: Backend) {
             "q=%D2%9B%D0%B0%D0%B1%D0%B0%D0%BD%D0%B1%D0%B0%D0%B9&lang=kk",
         )
         .await;
-        names(&body).contains(&("bike_routes".to_owned(), "Қабанбай батыр көшесі".to_owned()))
+        place_names(&body).contains(&("bike_routes".to_owned(), "Қабанбай батыр көшесі".to_owned()))
     })
     .await;
     assert!(
@@ -178,7 +164,9 @@ async fn a_replaced_layer_is_searchable(backend: Backend) {
     // The replaced avenues are gone from search.
     let (_, body) = search(&app, "q=dostyk&lang=en").await;
     assert!(
-        !names(&body).iter().any(|(layer, _)| layer == "bike_routes"),
+        !place_names(&body)
+            .iter()
+            .any(|(layer, _)| layer == "bike_routes"),
         "{body}"
     );
 }
