@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::get;
 use headers::{ETag, HeaderMapExt};
 
 use crate::error::ApiError;
@@ -32,9 +32,30 @@ struct WebAssets;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", page_route("index.html"))
-        .route("/planner", page_route("planner.html"))
-        .route("/staff", page_route("staff.html"))
+        .route(
+            "/",
+            get(
+                |State(state): State<AppState>, headers: HeaderMap| async move {
+                    page("index.html", &state, &headers)
+                },
+            ),
+        )
+        .route(
+            "/planner",
+            get(
+                |State(state): State<AppState>, headers: HeaderMap| async move {
+                    page("planner.html", &state, &headers)
+                },
+            ),
+        )
+        .route(
+            "/staff",
+            get(
+                |State(state): State<AppState>, headers: HeaderMap| async move {
+                    page("staff.html", &state, &headers)
+                },
+            ),
+        )
         .route(
             "/web/{*path}",
             get(|Path(path): Path<String>, headers: HeaderMap| async move {
@@ -43,21 +64,16 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-/// `GET` of one of the pages: the file with the server's time zone in it.
-fn page_route(file: &'static str) -> MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>, headers: HeaderMap| async move {
-            asset(file, &headers, Some(state.config.time_zone))
-        },
-    )
-}
-
 /// The time-zone line every page carries (web/src/format.js reads it): the
 /// city's days for the planner's filter and every date shown.
 const TIME_ZONE_META: &str = r#"<meta name="qala-time-zone" content="Asia/Almaty">"#;
 
-/// A web file with its ETag (304 when current); for a page, `zone` is
-/// written into its [`TIME_ZONE_META`] line and is part of the tag.
+/// A page with the server's `--time-zone` written into its
+/// [`TIME_ZONE_META`] line.
+fn page(path: &str, state: &AppState, headers: &HeaderMap) -> Response {
+    asset(path, headers, Some(state.config.time_zone))
+}
+
 fn asset(path: &str, headers: &HeaderMap, zone: Option<chrono_tz::Tz>) -> Response {
     let Some(file) = WebAssets::get(path) else {
         return ApiError::new(
