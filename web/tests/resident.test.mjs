@@ -207,11 +207,17 @@ describe('resident map', () => {
       const error = page.locator('#geometry-error');
       await error.waitFor();
       assert.match(await error.innerText(), /outside/i);
+      // The pin is flagged as it is placed, so the text above can show before
+      // the server has answered: the form is idle again only after its 422.
+      await page.locator('#report-form:not([aria-busy])').waitFor();
+      assert.match(await error.innerText(), /outside/i);
       assert.equal(await page.locator('#report-success').count(), 0);
       // Missing fields are named before anything is sent.
       await page.getByLabel('What is wrong?').fill('');
       await page.getByRole('button', { name: 'Send report' }).click();
-      assert.equal(await page.locator('#description-error').innerText(), '⚠ Describe the problem.'.slice(2));
+      const describe = page.locator('#description-error');
+      await describe.waitFor();
+      assert.equal(await describe.innerText(), 'Describe the problem.');
       assert.equal(await page.evaluate(() => document.activeElement.id), 'description');
       // Chromium logs every 4xx response; the one this test provoked is the only one allowed.
       assert.deepEqual(errors.filter((e) => !/status of 422 .*\/api\/v1\/issues\)$/.test(e)), [], 'no other console errors');
