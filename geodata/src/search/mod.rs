@@ -3,10 +3,12 @@
 //! [`fold`] gives every name and query one matching key (case, accents,
 //! Cyrillic or Latin, Kazakh letters); [`names`] says which properties are
 //! names and which a reader of each language sees; [`rank`] decides how
-//! well a name matches; [`places`] holds the named features of every
+//! well a name matches; `name_index` says which places can match a
+//! query without reading every name; [`places`] holds the named features of every
 //! reference layer and answers searches and "what is near here".
 
 pub mod fold;
+mod name_index;
 pub mod names;
 pub mod places;
 pub mod rank;

@@ -3,9 +3,9 @@
 //! read. Kept by [`SpatialIndex`](crate::SpatialIndex) beside the layers
 //! and rebuilt with a layer whenever it is replaced.
 //!
-//! Search is a scan of the folded names (a few hundred in a city folder,
-//! some tens of thousands with an OSM street import: a few milliseconds);
-//! no n-gram index is kept until a city needs one.
+//! Search reads only the places each layer's [`NameIndex`] says can
+//! match (an OSM import brings some hundred thousand names), then ranks
+//! those; reverse lookup filters by box.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use geo::{BoundingRect, ClosestPoint, Distance, Geodesic, Haversine, InteriorPoi
 use geo::{Closest, Coord, MapCoords, Point};
 
 use super::fold::fold;
+use super::name_index::NameIndex;
 use super::names::{display_name, names};
 use super::rank::{MatchQuality, match_quality};
 use crate::error::ValidationError;
@@ -78,6 +79,12 @@ impl Place {
     }
 }
 
+impl AsRef<[String]> for Place {
+    fn as_ref(&self) -> &[String] {
+        &self.keys
+    }
+}
+
 /// A validated search: the folded query, where the reader is, how many.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
@@ -130,10 +137,17 @@ pub struct Nearest<'a> {
     pub distance_m: f64,
 }
 
+/// One layer's named features and the index of their names.
+#[derive(Debug, Default)]
+struct LayerPlaces {
+    places: Vec<Place>,
+    names: NameIndex,
+}
+
 /// The named features of every reference layer.
 #[derive(Debug, Default)]
 pub struct PlaceIndex {
-    layers: BTreeMap<LayerName, Vec<Place>>,
+    layers: BTreeMap<LayerName, LayerPlaces>,
 }
 
 impl PlaceIndex {
@@ -143,13 +157,14 @@ impl PlaceIndex {
         layer: LayerName,
         features: impl Iterator<Item = &'a Arc<Feature>>,
     ) {
-        self.layers
-            .insert(layer, features.filter_map(Place::new).collect());
+        let places: Vec<Place> = features.filter_map(Place::new).collect();
+        let names = NameIndex::build(&places);
+        self.layers.insert(layer, LayerPlaces { places, names });
     }
 
     /// Named features held, over every layer.
     pub fn len(&self) -> usize {
-        self.layers.values().map(Vec::len).sum()
+        self.layers.values().map(|l| l.places.len()).sum()
     }
 
     /// Whether no layer has a named feature.
@@ -163,7 +178,12 @@ impl PlaceIndex {
         let mut hits: Vec<(Hit<'_>, usize)> = self
             .layers
             .values()
-            .flatten()
+            .flat_map(|layer| {
+                let candidates = layer.names.candidates(&layer.places, &query.key);
+                candidates
+                    .into_iter()
+                    .filter_map(|i| layer.places.get(i as usize))
+            })
             .filter_map(|place| {
                 let (quality, len) = place.quality(&query.key)?;
                 let distance_m = query
@@ -179,7 +199,7 @@ impl PlaceIndex {
                 ))
             })
             .collect();
-        hits.sort_by(|(a, a_len), (b, b_len)| {
+        let order = |(a, a_len): &(Hit<'_>, usize), (b, b_len): &(Hit<'_>, usize)| {
             b.quality
                 .cmp(&a.quality)
                 .then(
@@ -190,8 +210,14 @@ impl PlaceIndex {
                 .then(a_len.cmp(b_len))
                 .then(a.place.feature.layer.cmp(&b.place.feature.layer))
                 .then(a.place.feature.id.cmp(&b.place.feature.id))
-        });
-        hits.truncate(query.limit);
+        };
+        // The best `limit` of what may be a third of the city's names
+        // ("ул"): selected, then only they are sorted.
+        if hits.len() > query.limit {
+            hits.select_nth_unstable_by(query.limit, order);
+            hits.truncate(query.limit);
+        }
+        hits.sort_by(order);
         hits.into_iter().map(|(hit, _)| hit).collect()
     }
 
@@ -205,7 +231,7 @@ impl PlaceIndex {
         layers
             .iter()
             .filter_map(|layer| self.layers.get(layer))
-            .flatten()
+            .flat_map(|layer| &layer.places)
             .filter(|p| {
                 p.bbox[0] - dlon <= at.lon()
                     && at.lon() <= p.bbox[2] + dlon
@@ -336,6 +362,87 @@ mod tests {
             "invalid_query"
         );
         assert!(SearchQuery::new(&"ә".repeat(100), None, 5).is_ok());
+    }
+
+    /// Over a few hundred addresses: every match the index lets through is
+    /// ranked as a scan of all names would rank it, the best `limit` of
+    /// them and in order.
+    #[test]
+    fn search_returns_the_best_matches_of_all_names() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(18);
+        let streets = [
+            "улица Абая",
+            "проспект Абая",
+            "улица Саина",
+            "Абай көшесі",
+            "улица Жандосова",
+        ];
+        let features: Vec<Arc<Feature>> = (0..400)
+            .map(|id| {
+                let street = streets[rng.random_range(0..streets.len())];
+                let at = Point::new(rng.random_range(76.8..77.0), rng.random_range(43.2..43.3));
+                let number = rng.random_range(1..60).to_string();
+                feature(
+                    id,
+                    LayerName::Places,
+                    at.into(),
+                    json!({"addr:street": street, "addr:housenumber": number}),
+                )
+            })
+            .collect();
+        let mut index = PlaceIndex::default();
+        index.replace_layer(LayerName::Places, features.iter());
+        let centre = LonLat::new(76.9, 43.25).unwrap();
+        for q in [
+            "абая",
+            "abai 1",
+            "ул",
+            "u",
+            "ulica 5",
+            "саина 3",
+            "жандосова",
+            "ndos",
+            "zzz",
+        ] {
+            let query = SearchQuery::new(q, Some(centre), 7).unwrap();
+            let hits = index.search(&query);
+            let all: Vec<(MatchQuality, f64)> = features
+                .iter()
+                .filter_map(|f| {
+                    let place = Place::new(f)?;
+                    let (quality, _) = place.quality(&query.key)?;
+                    Some((
+                        quality,
+                        Haversine.distance(centre.point(), place.point.point()),
+                    ))
+                })
+                .collect();
+            assert_eq!(hits.len(), all.len().min(7), "{q}");
+            let ranked: Vec<(MatchQuality, f64)> = hits
+                .iter()
+                .map(|h| (h.quality, h.distance_m.unwrap()))
+                .collect();
+            assert!(
+                ranked
+                    .windows(2)
+                    .all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 <= w[1].1)),
+                "{q}: {ranked:?}"
+            );
+            if let Some(&(worst_quality, worst_distance)) = ranked.last() {
+                let better_left_out = all
+                    .iter()
+                    .filter(|(quality, distance)| {
+                        *quality > worst_quality
+                            || (*quality == worst_quality && *distance < worst_distance)
+                    })
+                    .count();
+                assert!(
+                    better_left_out < ranked.len(),
+                    "{q}: a better match was left out"
+                );
+            }
+        }
     }
 
     #[test]
