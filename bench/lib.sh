@@ -64,7 +64,7 @@ def span(xs, fmt):
     return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
 ms = lambda x: f"{x:.3f}" if x < 1 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
 n = lambda x: f"{x:,.0f}"
-r = lambda x: f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
+r = lambda x: f"{x:.0f}×" if x >= 10 else f"{x:.1f}×" if x >= 1 else f"{x:.2f}×"
 for name, runs in rows.items():
     q50, q99, qrps, p50, _, tps = zip(*runs)
     if all(p > 0 for p in p50):

@@ -162,6 +162,30 @@ async fn the_language_comes_from_the_query_then_the_browser(backend: Backend) {
     assert!(en.contains(">Open<") && en.contains("Almaly"), "{en}");
     let (_, _, ru) = page(&app, &path, None).await;
     assert!(ru.contains("<html lang=\"ru\">") && ru.contains("Открыто"));
+    // Dates as each language writes them, with the month's name.
+    let reported = |html: &str| {
+        let from = html
+            .find("<time")
+            .and_then(|i| html[i..].find('>').map(|j| i + j + 1));
+        from.and_then(|i| html[i..].find("</time>").map(|j| html[i..i + j].to_owned()))
+    };
+    let (kk_date, ru_date, en_date) = (reported(&kk), reported(&ru), reported(&en));
+    assert!(
+        kk_date.as_deref().is_some_and(|d| d.contains(" ж. ")),
+        "{kk_date:?}"
+    );
+    assert!(
+        ru_date.as_deref().is_some_and(|d| d.contains(" г., ")),
+        "{ru_date:?}"
+    );
+    let en_date = en_date.unwrap_or_default();
+    assert!(
+        en_date
+            .split(' ')
+            .nth(1)
+            .is_some_and(|m| m.chars().all(char::is_alphabetic)),
+        "{en_date}"
+    );
     // A tracking parameter or an unknown language does not break a shared link.
     let (status, _, tracked) =
         page(&app, &format!("{path}?utm_source=x&lang=de"), Some("en")).await;

@@ -5,16 +5,19 @@
 //!
 //! Search reads only the places each layer's [`NameIndex`] says can
 //! match (an OSM import brings some hundred thousand names), then ranks
-//! those; reverse lookup filters by box.
+//! those; reverse lookup reads the places whose box an R-tree finds near
+//! the point.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use geo::{BoundingRect, ClosestPoint, Distance, Geodesic, Haversine, InteriorPoint, Intersects};
 use geo::{Closest, Coord, MapCoords, Point};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
 
 use super::fold::fold;
-use super::name_index::NameIndex;
+use super::name_index::{Lookup, NameIndex};
 use super::names::{display_name, names};
 use super::rank::{MatchQuality, match_quality};
 use crate::error::ValidationError;
@@ -137,11 +140,13 @@ pub struct Nearest<'a> {
     pub distance_m: f64,
 }
 
-/// One layer's named features and the index of their names.
+/// One layer's named features, the index of their names and an R-tree
+/// of their boxes (reverse lookup).
 #[derive(Debug, Default)]
 struct LayerPlaces {
     places: Vec<Place>,
     names: NameIndex,
+    boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>,
 }
 
 /// The named features of every reference layer.
@@ -159,7 +164,23 @@ impl PlaceIndex {
     ) {
         let places: Vec<Place> = features.filter_map(Place::new).collect();
         let names = NameIndex::build(&places);
-        self.layers.insert(layer, LayerPlaces { places, names });
+        let boxes = RTree::bulk_load(
+            (0u32..)
+                .zip(&places)
+                .map(|(i, p)| {
+                    let [w, s, e, n] = p.bbox;
+                    GeomWithData::new(Rectangle::from_corners([w, s], [e, n]), i)
+                })
+                .collect(),
+        );
+        self.layers.insert(
+            layer,
+            LayerPlaces {
+                places,
+                names,
+                boxes,
+            },
+        );
     }
 
     /// Named features held, over every layer.
@@ -179,24 +200,34 @@ impl PlaceIndex {
             .layers
             .values()
             .flat_map(|layer| {
-                let candidates = layer.names.candidates(&layer.places, &query.key);
-                candidates
-                    .into_iter()
-                    .filter_map(|i| layer.places.get(i as usize))
+                let matches: Vec<(u32, MatchQuality, usize)> = match layer.names.lookup(&query.key)
+                {
+                    Lookup::Matched(matches) => matches,
+                    Lookup::Candidates(candidates) => candidates
+                        .into_iter()
+                        .filter_map(|i| {
+                            let (quality, len) =
+                                layer.places.get(i as usize)?.quality(&query.key)?;
+                            Some((i, quality, len))
+                        })
+                        .collect(),
+                };
+                matches.into_iter().filter_map(|(i, quality, len)| {
+                    Some((layer.places.get(i as usize)?, quality, len))
+                })
             })
-            .filter_map(|place| {
-                let (quality, len) = place.quality(&query.key)?;
+            .map(|(place, quality, len)| {
                 let distance_m = query
                     .near
                     .map(|near| Haversine.distance(near.point(), place.point.point()));
-                Some((
+                (
                     Hit {
                         place,
                         quality,
                         distance_m,
                     },
                     len,
-                ))
+                )
             })
             .collect();
         let order = |(a, a_len): &(Hit<'_>, usize), (b, b_len): &(Hit<'_>, usize)| {
@@ -228,15 +259,18 @@ impl PlaceIndex {
         // 110.5 km, one of longitude that times cos(lat) (capped near the poles).
         let dlat = radius_m / 110_500.0;
         let dlon = dlat / at.lat().to_radians().cos().max(0.01);
+        let around = AABB::from_corners(
+            [at.lon() - dlon, at.lat() - dlat],
+            [at.lon() + dlon, at.lat() + dlat],
+        );
         layers
             .iter()
             .filter_map(|layer| self.layers.get(layer))
-            .flat_map(|layer| &layer.places)
-            .filter(|p| {
-                p.bbox[0] - dlon <= at.lon()
-                    && at.lon() <= p.bbox[2] + dlon
-                    && p.bbox[1] - dlat <= at.lat()
-                    && at.lat() <= p.bbox[3] + dlat
+            .flat_map(|layer| {
+                layer
+                    .boxes
+                    .locate_in_envelope_intersecting(around)
+                    .filter_map(|b| layer.places.get(b.data as usize))
             })
             .map(|place| Nearest {
                 place,

@@ -16,7 +16,7 @@ use qala_geodata::{Issue, IssueStatus};
 use serde_json::Value;
 
 use super::position::{Drawing, SIZE};
-use super::strings::{Text, feed_lang, text};
+use super::strings::{Text, date_time, feed_lang, text};
 use super::{Shell, page};
 
 /// Everything the page shows.
@@ -115,7 +115,7 @@ pub fn render(view: &IssueView<'_>) -> Markup {
                 dd { a href=(format!("/issues/{original}")) { "#" (original) } }
             }
             dt { (t.reported) }
-            dd { (time(issue.created_at, view.time_zone)) }
+            dd { (time(issue.created_at, view.time_zone, view.lang)) }
             dt { (t.votes) }
             dd { (issue.votes) }
         }
@@ -160,10 +160,11 @@ pub fn render(view: &IssueView<'_>) -> Markup {
 }
 
 /// A time as a `<time>`: the date and time of day on the city's clock
-/// (what a resident's own watch says), the instant in UTC in `datetime`.
-fn time(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> Markup {
+/// (what a resident's own watch says) as the reader's language writes
+/// them, the instant in UTC in `datetime`.
+fn time(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz, lang: Lang) -> Markup {
     html! {
-        time datetime=(qala_geodata::issue::format_time(at)) { (at.with_timezone(&zone).format("%Y-%m-%d %H:%M")) }
+        time datetime=(qala_geodata::issue::format_time(at)) { (date_time(lang, &at.with_timezone(&zone))) }
     }
 }
 
@@ -257,7 +258,7 @@ fn history_entry(
                 @if let Some(detail) = detail { ": " (detail) }
             }
             div.meta {
-                @if let Some(at) = at { (time(at, zone)) }
+                @if let Some(at) = at { (time(at, zone, lang)) }
                 @if let Some(who) = who { " · " (who) }
             }
             @if let Some(body) = text_body.filter(|b| !b.is_empty()) {
@@ -311,7 +312,7 @@ mod tests {
         })
         .into_string();
         // 00:00 UTC is 05:00 in Almaty (UTC+5 all year).
-        assert!(html.contains(">2026-01-01 05:00</time>"), "{html}");
+        assert!(html.contains(">1 January 2026, 05:00</time>"), "{html}");
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains(
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot;"

@@ -182,6 +182,77 @@ pub fn text(lang: Lang) -> &'static Text {
     }
 }
 
+/// Month names as a date uses them (Russian in the genitive: "3 декабря").
+const MONTHS_KK: [&str; 12] = [
+    "қаңтар",
+    "ақпан",
+    "наурыз",
+    "сәуір",
+    "мамыр",
+    "маусым",
+    "шілде",
+    "тамыз",
+    "қыркүйек",
+    "қазан",
+    "қараша",
+    "желтоқсан",
+];
+const MONTHS_RU: [&str; 12] = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date and time of day as a reader of `lang` writes them, on the clock
+/// `at` is given in (the city's).
+///
+/// ```
+/// use chrono::TimeZone;
+/// use qala_geodata::mail::Lang;
+/// use qala_server::pages::strings::date_time;
+/// let at = chrono_tz::Asia::Almaty.with_ymd_and_hms(2026, 12, 3, 9, 5, 0).unwrap();
+/// assert_eq!(date_time(Lang::Kk, &at), "2026 ж. 3 желтоқсан, 09:05");
+/// assert_eq!(date_time(Lang::Ru, &at), "3 декабря 2026 г., 09:05");
+/// assert_eq!(date_time(Lang::En, &at), "3 December 2026, 09:05");
+/// ```
+pub fn date_time(lang: Lang, at: &chrono::DateTime<chrono_tz::Tz>) -> String {
+    use chrono::{Datelike, Timelike};
+    let (day, year, clock) = (
+        at.day(),
+        at.year(),
+        format!("{:02}:{:02}", at.hour(), at.minute()),
+    );
+    let month = at.month0() as usize;
+    match lang {
+        Lang::Kk => format!("{year} ж. {day} {}, {clock}", MONTHS_KK[month]),
+        Lang::Ru => format!("{day} {} {year} г., {clock}", MONTHS_RU[month]),
+        Lang::En => format!("{day} {} {year}, {clock}", MONTHS_EN[month]),
+    }
+}
+
 /// The feeds' language for category and status names.
 pub fn feed_lang(lang: Lang) -> crate::feeds::Lang {
     match lang {
