@@ -242,7 +242,7 @@ impl PlaceIndex {
                 .then(a.place.feature.layer.cmp(&b.place.feature.layer))
                 .then(a.place.feature.id.cmp(&b.place.feature.id))
         };
-        // The best `limit` of what may be a third of the city's names
+        // The best `limit` of what may be a quarter of the city's names
         // ("ул"): selected, then only they are sorted.
         if hits.len() > query.limit {
             hits.select_nth_unstable_by(query.limit, order);
