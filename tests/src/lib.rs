@@ -238,6 +238,22 @@ impl TestApp {
         post_report(&self.client, &self.base, body).await
     }
 
+    /// POSTs a JSON body to `path` with `token` as the bearer: status and
+    /// JSON answer (`null` when it is not JSON).
+    pub async fn post_as(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// A user of `role` working for `departments`, added through the store,
     /// and a fresh API token for them (as `qala user add` + `qala user token`).
     pub async fn user_with_token(

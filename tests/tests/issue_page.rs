@@ -6,7 +6,7 @@
 
 use qala_geodata::account::Role;
 use qala_tests::{Backend, TestApp, test_on_every_backend};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// GET a page: status, headers and body text.
 async fn page(
@@ -22,20 +22,6 @@ async fn page(
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     (status, headers, response.text().await.unwrap())
-}
-
-async fn post_json(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn the_page_shows_public_text_and_history_only(backend: Backend) {
@@ -57,14 +43,14 @@ async fn the_page_shows_public_text_and_history_only(backend: Backend) {
         .user_with_token("roads@city.kz", Role::Staff, &["roads"])
         .await
         .1;
-    let (status, event) = post_json(
-        &app,
-        &format!("/api/v1/issues/{tricky}/events"),
-        &staff,
-        json!({"status": "acknowledged", "note": "Crew booked for Monday",
-               "internal_note": "ticket R-17, call the contractor"}),
-    )
-    .await;
+    let (status, event) = app
+        .post_as(
+            &format!("/api/v1/issues/{tricky}/events"),
+            &staff,
+            &json!({"status": "acknowledged", "note": "Crew booked for Monday",
+                   "internal_note": "ticket R-17, call the contractor"}),
+        )
+        .await;
     assert_eq!(status, 201, "{event}");
     let response = app
         .client
@@ -208,13 +194,13 @@ async fn hidden_and_unknown_issues_are_a_404_page(backend: Backend) {
         .user_with_token("admin@city.kz", Role::Admin, &[])
         .await
         .1;
-    let (status, body) = post_json(
-        &app,
-        &format!("/api/v1/issues/{id}/moderation"),
-        &moderator,
-        json!({"action": "hide", "reason": "Personal data"}),
-    )
-    .await;
+    let (status, body) = app
+        .post_as(
+            &format!("/api/v1/issues/{id}/moderation"),
+            &moderator,
+            &json!({"action": "hide", "reason": "Personal data"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     for path in [
         format!("/issues/{id}"),

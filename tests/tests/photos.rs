@@ -60,20 +60,6 @@ async fn fetch(app: &TestApp, path: &str) -> (u16, reqwest::header::HeaderMap, V
     (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
-async fn post_as(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn status_of(app: &TestApp, path: &str) -> u16 {
     fetch(app, path).await.0
 }
@@ -302,13 +288,9 @@ async fn moderation_hides_photos(backend: Backend) {
 
     let after_key = uploaded(&app, jpeg(50, 40, 2)).await;
     let change = json!({"status": "acknowledged", "photos": [after_key]});
-    let (status, event) = post_as(
-        &app,
-        &format!("/api/v1/issues/{id}/events"),
-        &admin,
-        &change,
-    )
-    .await;
+    let (status, event) = app
+        .post_as(&format!("/api/v1/issues/{id}/events"), &admin, &change)
+        .await;
     assert_eq!(status, 201, "{event}");
     assert_eq!(event["photos"][0]["kind"], "update", "{event}");
     let (_, history) = app.get(&format!("/api/v1/issues/{id}/events")).await;
@@ -335,14 +317,11 @@ async fn moderation_hides_photos(backend: Backend) {
     let hide = json!({"action": "hide", "reason": "Faces of passers-by"});
     let unhide = json!({"action": "unhide", "reason": "Blurred"});
     let issue_moderation = format!("/api/v1/issues/{id}/moderation");
-    assert_eq!(post_as(&app, &issue_moderation, &admin, &hide).await.0, 200);
+    assert_eq!(app.post_as(&issue_moderation, &admin, &hide).await.0, 200);
     for url in &urls {
         assert_eq!(status_of(&app, url).await, 404, "{url} of a hidden issue");
     }
-    assert_eq!(
-        post_as(&app, &issue_moderation, &admin, &unhide).await.0,
-        200
-    );
+    assert_eq!(app.post_as(&issue_moderation, &admin, &unhide).await.0, 200);
     assert_eq!(status_of(&app, &urls[0]).await, 200);
 
     // One photo hidden: 404 and off the issue; the other stays.
@@ -357,7 +336,7 @@ async fn moderation_hides_photos(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
-    let (status, answer) = post_as(&app, &photo_moderation, &admin, &hide).await;
+    let (status, answer) = app.post_as(&photo_moderation, &admin, &hide).await;
     assert_eq!((status, &answer["hidden"]), (200, &json!(true)), "{answer}");
     assert_eq!(status_of(&app, &urls[0]).await, 404);
     assert_eq!(
@@ -367,15 +346,12 @@ async fn moderation_hides_photos(backend: Backend) {
     assert_eq!(status_of(&app, &urls[1]).await, 200);
     let (_, issue) = app.get(&format!("/api/v1/issues/{id}")).await;
     assert_eq!(issue["properties"]["photos"].as_array().unwrap().len(), 1);
-    let (status, again) = post_as(&app, &photo_moderation, &admin, &hide).await;
+    let (status, again) = app.post_as(&photo_moderation, &admin, &hide).await;
     assert_eq!(
         (status, again["error"]["code"].as_str()),
         (409, Some("already_hidden"))
     );
-    assert_eq!(
-        post_as(&app, &photo_moderation, &admin, &unhide).await.0,
-        200
-    );
+    assert_eq!(app.post_as(&photo_moderation, &admin, &unhide).await.0, 200);
     assert_eq!(status_of(&app, &urls[0]).await, 200);
 
     let audit = app
@@ -440,7 +416,7 @@ async fn comments_carry_photos(backend: Backend) {
 
     let hide = json!({"action": "hide", "reason": "Someone's face"});
     let path = format!("/api/v1/comments/{}/moderation", posted["id"]);
-    assert_eq!(post_as(&app, &path, &admin, &hide).await.0, 200);
+    assert_eq!(app.post_as(&path, &admin, &hide).await.0, 200);
     assert_eq!(status_of(&app, &url).await, 404);
     let (_, issue) = app.get(&format!("/api/v1/issues/{id}")).await;
     assert_eq!(issue["properties"]["photos"], json!([]), "{issue}");
