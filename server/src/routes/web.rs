@@ -32,30 +32,9 @@ struct WebAssets;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/",
-            get(
-                |State(state): State<AppState>, headers: HeaderMap| async move {
-                    page("index.html", &state, &headers)
-                },
-            ),
-        )
-        .route(
-            "/planner",
-            get(
-                |State(state): State<AppState>, headers: HeaderMap| async move {
-                    page("planner.html", &state, &headers)
-                },
-            ),
-        )
-        .route(
-            "/staff",
-            get(
-                |State(state): State<AppState>, headers: HeaderMap| async move {
-                    page("staff.html", &state, &headers)
-                },
-            ),
-        )
+        .route("/", get(page_of("index.html")))
+        .route("/planner", get(page_of("planner.html")))
+        .route("/staff", get(page_of("staff.html")))
         .route(
             "/web/{*path}",
             get(|Path(path): Path<String>, headers: HeaderMap| async move {
@@ -68,10 +47,17 @@ pub(super) fn router() -> Router<AppState> {
 /// city's days for the planner's filter and every date shown.
 const TIME_ZONE_META: &str = r#"<meta name="qala-time-zone" content="Asia/Almaty">"#;
 
-/// A page with the server's `--time-zone` written into its
-/// [`TIME_ZONE_META`] line.
-fn page(path: &str, state: &AppState, headers: &HeaderMap) -> Response {
-    asset(path, headers, Some(state.config.time_zone))
+/// The handler of a page: the file with the server's `--time-zone`
+/// written into its [`TIME_ZONE_META`] line. (Each route above stays
+/// written out with its path and `get`: `routes::access` reads them so
+/// from the source.)
+fn page_of(
+    file: &'static str,
+) -> impl Fn(State<AppState>, HeaderMap) -> std::future::Ready<Response> + Clone + Send + Sync + 'static
+{
+    move |State(state): State<AppState>, headers: HeaderMap| {
+        std::future::ready(asset(file, &headers, Some(state.config.time_zone)))
+    }
 }
 
 fn asset(path: &str, headers: &HeaderMap, zone: Option<chrono_tz::Tz>) -> Response {
